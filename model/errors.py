@@ -1,0 +1,38 @@
+"""Error types shared by the runtime. Each is a ValueError so callers can catch broadly,
+and each carries a message written for a person: the field, what is allowed, what was received."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_ECHO = 100  # characters of user input echoed back in any message
+
+
+def echo(value: object) -> str:
+    """Render a received value for an error message, truncated so input is never echoed in bulk."""
+    text = repr(value)
+    return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class SchemaError(ValueError):
+    """One or more fields of a record are invalid."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = list(errors)
+        super().__init__("; ".join(e.message for e in self.errors) or "invalid input")
+
+
+class BundleError(ValueError):
+    """A bundle is missing, tampered with, or was built with incompatible library versions."""
+
+
+class CSVError(ValueError):
+    """An uploaded or training CSV cannot be used as a whole (encoding, delimiter, header, caps)."""
