@@ -1,0 +1,303 @@
+"""Customer segments → offers: the Gradio Space.
+
+`python app.py` serves the UI and the JSON routes on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT
+(default 0.0.0.0:7860) from the committed default bundle, or from MODEL_DIR, or from the Hub when
+MODEL_REPO (+ MODEL_REVISION) is set. Wiring only: every handler is a plain function over the
+Predictor and `model.views` / `model.figures`; validation errors become `gr.Error` in one place.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+log = logging.getLogger("app")
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The UI's one error boundary: our ValueErrors reach the visitor (and gradio_client as AppError)
+    with their message; anything else is logged and answered with a generic message."""
+    import functools
+
+    import gradio as gr
+
+    @functools.wraps(fn)
+    def inner(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except gr.Error:
+            raise
+        except (ValueError, KeyError) as exc:  # SchemaError, CSVError, BundleError, missing column
+            raise gr.Error(str(exc).strip("'\""), print_exception=False) from None
+        except Exception:
+            log.exception("handler %s failed", fn.__name__)
+            raise gr.Error("Something went wrong on our side; it has been logged.", print_exception=False) from None
+    return inner
+
+
+def build_demo(live: Any, settings: Any) -> Any:
+    """The Blocks UI for one live bundle. Builds plots' backgrounds once; launches nothing."""
+    import gradio as gr
+    from gradio.components.plot import PlotData
+
+    from model import figures, views
+    from model.api import param_name
+    from model.batch import score_table
+    from model.schema import NumericFeature
+
+    p = live.predictor
+    schema, manifest, summary = p.schema, p.manifest, p.bundle.summary
+    labels = {f.name: f.label for f in schema.features}
+    map_fig = figures.MapFigure(p.bundle.sample, p.segments)
+    batch_dir = Path(tempfile.mkdtemp(prefix="segments-batch-"))
+
+    def plot(fig: Any) -> Any:
+        return None if fig is None else PlotData(type="plotly", plot=fig if isinstance(fig, str) else fig.to_json())
+
+    # -- handlers (plain functions) --------------------------------------------------------------
+    def predict_ui(*values: Any) -> tuple[str, str, Any]:
+        result = p.predict_one(dict(zip(schema.names, values)))
+        seg = result["segment_id"]
+        return (views.result_card(result, manifest), views.offer_cards(result["offers"], seg),
+                plot(map_fig.with_point(result["pca"]["x"], result["pca"]["y"], seg)))
+
+    def predict_api(*values: Any) -> dict:
+        return p.predict_one(dict(zip(schema.names, values)))
+
+    predict_api.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(param_name(f.name), inspect.Parameter.POSITIONAL_OR_KEYWORD)
+         for f in schema.features], return_annotation=dict)
+    predict_api.__annotations__ = {
+        param_name(f.name): (float if isinstance(f, NumericFeature) else Literal[tuple(f.levels)])  # type: ignore[misc]
+        for f in schema.features} | {"return": dict}
+    predict_api.__doc__ = ("Segment, confidence, offers and PCA point for one customer. Fields: "
+                           + ", ".join(f"{param_name(f.name)} ({f.label})" for f in schema.features))
+
+    def segments_api() -> list[dict]:
+        return p.segments_payload()
+
+    def predict_batch(file: Any) -> tuple[str, str]:
+        if file is None:
+            raise ValueError("choose a CSV file first")
+        path = Path(file if isinstance(file, str) else file.name)
+        size = path.stat().st_size
+        if size > settings.max_upload_bytes:
+            raise ValueError(f"the file is {size:,} bytes; the limit is {settings.max_upload_bytes:,}")
+        payload, result = score_table(p, path.read_bytes(), max_bytes=settings.max_upload_bytes,
+                                      max_rows=settings.max_batch_rows)
+        _prune(batch_dir, max_age_s=3600)
+        out = batch_dir / f"scored_{time.strftime('%Y%m%d_%H%M%S')}_{path.stem[:40]}.csv"
+        out.write_bytes(payload)
+        return str(out), views.batch_summary(result)
+
+    def segment_plot(feature: str) -> Any:
+        return plot(figures.segment_feature_figure(summary, feature, p.segments))
+
+    def data_plot(feature: str) -> Any:
+        return plot(figures.distribution_figure(summary, feature))
+
+    # -- layout -------------------------------------------------------------------------------
+    source_note = views.live_source_text(live.source)
+    verdict, verdict_words = views.verdict_text(manifest)
+    with gr.Blocks(title=manifest.get("title", "Customer segments"), delete_cache=(1800, 3600),
+                   analytics_enabled=False) as demo:
+        gr.HTML(f'<div class="app-header"><h1>{views._e(manifest.get("title", "Customer segments"))}</h1>'
+                f'<p>Find a customer\'s segment, see where they sit among {manifest["training"]["rows"]:,} '
+                f'customers, and what to offer them. {manifest["k"]} segments · structure: '
+                f'<b>{views._e(verdict)}</b></p></div>')
+        if live.source.get("fallback_reason"):
+            gr.Markdown(f"⚠ {source_note}", elem_classes=["banner-warn"])
+        with gr.Tabs():
+            with gr.Tab("Predict", id="predict"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4, min_width=280):
+                        inputs = [_input(gr, f) for f in schema.features]
+                        go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
+                        gr.Examples(examples=_example_rows(p), inputs=inputs, label="Example customers",
+                                    cache_examples=False)
+                    with gr.Column(scale=6, min_width=300):
+                        result_html = gr.HTML(views.empty_result(), label="Segment")
+                        offers_html = gr.HTML("", label="Offers")
+                        map_plot = gr.Plot(plot(map_fig.background()), label="PCA map", elem_id="pca-map")
+            with gr.Tab("Segments", id="segments"):
+                gr.HTML(views.segment_cards(p.segments, labels), label="Segment cards")
+                seg_feature = gr.Dropdown(schema.names, value=schema.names[0], label="Feature by segment")
+                seg_plot = gr.Plot(segment_plot(schema.names[0]), label="Feature by segment plot")
+            with gr.Tab("Data", id="data"):
+                gr.Markdown(f"The training data at a glance ({summary['rows']:,} rows after cleaning). "
+                            "Only aggregates are kept in the bundle, never customer rows.")
+                data_feature = gr.Dropdown(schema.names, value=schema.names[0], label="Feature")
+                data_plot_out = gr.Plot(data_plot(schema.names[0]), label="Distribution")
+                corr = figures.correlation_figure(summary)
+                if corr is not None:
+                    gr.Plot(plot(corr), label="Correlations")
+                gr.Dataframe(_outlier_rows(summary), headers=["feature", "median", "IQR range", "outliers (1.5×IQR)"],
+                             label="Outliers", interactive=False)
+            with gr.Tab("Model", id="model"):
+                gr.Markdown(views.model_overview(manifest, live.source))
+                gr.Plot(plot(figures.selection_figure(manifest["selection"])), label="k selection")
+                header, rows = views.comparison_rows(manifest.get("comparison"))
+                if rows:
+                    gr.Markdown("### Clustering algorithms compared on the same data\n"
+                                + views._e((manifest.get("comparison") or {}).get("why", "")))
+                    gr.Dataframe(rows, headers=header, label="Algorithm comparison", interactive=False)
+                kd = figures.kdistance_figure(manifest.get("comparison") or {})
+                if kd is not None:
+                    gr.Plot(plot(kd), label="k-distance")
+                gr.Markdown("### Cleaning report\n" + views.cleaning_text(manifest["cleaning"]))
+                with gr.Accordion("Model card", open=False):
+                    gr.Markdown(_card_body(p.bundle.path))
+            with gr.Tab("Batch", id="batch"):
+                gr.Markdown(f"Upload a CSV with the columns **{', '.join(schema.names)}** "
+                            f"(up to {settings.max_batch_rows:,} rows, {settings.max_upload_bytes // 2**20} MB). "
+                            "You get the same rows back with their segment; rows that cannot be scored say why. "
+                            "[Download an example file](example.csv).")
+                upload = gr.File(label="Customer CSV", file_types=[".csv"], file_count="single")
+                score_btn = gr.Button("Score file", variant="primary")
+                scored = gr.File(label="Scored CSV", interactive=False)
+                batch_md = gr.Markdown(label="Batch summary")
+            with gr.Tab("API", id="api"):
+                gr.Markdown(_api_help(schema, param_name))
+
+        go.click(_guard(predict_ui), inputs, [result_html, offers_html, map_plot], api_name="predict_form",
+                 api_visibility="undocumented")
+        seg_feature.change(_guard(segment_plot), seg_feature, seg_plot, api_name="segment_plot",
+                           api_visibility="undocumented")
+        data_feature.change(_guard(data_plot), data_feature, data_plot_out, api_name="data_plot",
+                            api_visibility="undocumented")
+        score_btn.click(_guard(predict_batch), upload, [scored, batch_md], api_name="predict_batch")
+        gr.api(_guard(predict_api), api_name="predict")
+        gr.api(_guard(segments_api), api_name="segments")
+    return demo
+
+
+def _input(gr: Any, f: Any) -> Any:
+    from model.schema import NumericFeature
+    if isinstance(f, NumericFeature):
+        return gr.Number(value=f.median, label=f.label, precision=0 if f.integer else None,
+                         info=f"training range {f.min:g} – {f.max:g}", elem_id=f"field-{_slug(f.name)}")
+    return gr.Dropdown(list(f.levels), value=f.mode, label=f.label, elem_id=f"field-{_slug(f.name)}")
+
+
+def _slug(name: str) -> str:
+    from model.api import param_name
+    return param_name(name).replace("_", "-")
+
+
+def _example_rows(p: Any) -> list[list[Any]]:
+    """One typical customer per segment: numeric medians and the most common level."""
+    rows = []
+    for s in p.segments:
+        prof = s["profile"]
+        row = []
+        for f in p.schema.features:
+            if f.name in prof["numeric"]:
+                v = prof["numeric"][f.name]["median"]
+                row.append(round(v) if f.integer and v is not None else v)
+            else:
+                shares = prof["categorical"].get(f.name) or {f.mode: 1}
+                row.append(max(shares, key=shares.get))
+        rows.append(row)
+    return rows
+
+
+def _outlier_rows(summary: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for name, info in summary["features"].items():
+        if info["kind"] == "numeric":
+            b = info["box"]
+            rows.append([name, b["median"], f"{b['q1']:g} – {b['q3']:g}", b["outliers"]])
+    return rows
+
+
+def _card_body(path: Path) -> str:
+    text = (Path(path) / "README.md").read_text(encoding="utf-8")
+    if text.startswith("---"):
+        text = text.split("---", 2)[2]
+    # images in the card point at files of the Hub repo; the app shows its own interactive plots
+    return "\n".join(line for line in text.splitlines() if not line.startswith("!["))
+
+
+def _api_help(schema: Any, param_name: Callable[[str], str]) -> str:
+    example = schema.example()
+    kwargs = ", ".join(f"{param_name(k)}={v!r}" for k, v in example.items())
+    import json
+    return f"""### Python (`gradio_client`)
+```python
+from gradio_client import Client
+client = Client("http://127.0.0.1:7860/")      # or "OWNER/SPACE"
+client.predict({kwargs}, api_name="/predict")
+client.predict(api_name="/segments")
+```
+### HTTP (JSON)
+```bash
+curl -s -X POST http://127.0.0.1:7860/predict -H 'Content-Type: application/json' \\
+  -d '{json.dumps(example)}'
+```
+`GET /segments` lists every segment with its offers; `GET /health` says which bundle is live;
+`GET /openapi.json` (and `/docs`) describe the JSON routes. Errors are `422` with one entry per field.
+"""
+
+
+def _prune(folder: Path, *, max_age_s: float) -> None:
+    cutoff = time.time() - max_age_s
+    for f in folder.glob("*.csv"):
+        if f.stat().st_mtime < cutoff:
+            f.unlink(missing_ok=True)
+
+
+def create_app(settings: Any = None) -> Any:
+    """FastAPI app: JSON routes first, then the Gradio UI mounted at "/" with safe launch settings."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+    from model.api import add_routes
+    from model.loader import load_live
+    from model.settings import load_settings
+
+    settings = settings or load_settings()
+    live = load_live(settings)
+    demo = build_demo(live, settings)
+    demo.queue(api_open=False, max_size=settings.queue_size,
+               default_concurrency_limit=settings.gradio_concurrency)
+    app = FastAPI(title="Customer segments API", version=str(live.predictor.manifest.get("created_at")),
+                  description="Segment and offers for a customer. The Gradio UI is served at /.")
+    add_routes(app, live, settings)
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
+                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
+    app = gr.mount_gradio_app(
+        app, demo, path="/", show_error=False, run_history=False, enable_monitoring=False,
+        max_file_size=settings.max_upload_bytes, footer_links=["api"], ssr_mode=False,
+        css_paths=[ASSETS / "app.css"], theme=gr.themes.Soft(), mcp_server=False)
+    app.state.live = live
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    from model.settings import load_settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.server_name, port=settings.server_port, log_level="warning")
+
+
+def __getattr__(name: str) -> Any:
+    # `import app; app.demo` builds the UI on demand (for `gradio app.py` reload mode) without
+    # touching disk at import time.
+    if name == "demo":
+        from model.loader import load_live
+        from model.settings import load_settings
+        settings = load_settings()
+        return build_demo(load_live(settings), settings)
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    main()

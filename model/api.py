@@ -1,0 +1,159 @@
+"""Plain JSON over HTTP beside the Gradio UI: POST /predict, GET /segments, GET /health.
+
+`POST /predict` keeps the original service's contract (`cluster` in the answer) and adds the richer
+fields. Validation is the one in `model.schema` (the same as the form and batch); this module only
+turns its errors into 4xx answers, in exactly one place (`_error`).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from model.errors import SchemaError, echo
+from model.loader import Live
+from model.schema import NumericFeature, Schema
+from model.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def param_name(field: str) -> str:
+    """A Python identifier for a column name ('Annual Income (k$)' → 'annual_income_k')."""
+    name = re.sub(r"\W+", "_", field).strip("_").lower() or "field"
+    return f"f_{name}" if name[0].isdigit() else name
+
+
+def request_schema(schema: Schema) -> dict[str, Any]:
+    """JSON Schema of a customer, as the validator enforces it (documented in /openapi.json)."""
+    props: dict[str, Any] = {}
+    for f in schema.features:
+        if isinstance(f, NumericFeature):
+            props[f.name] = {"type": ["number", "null"], "minimum": f.hard_min, "maximum": f.hard_max,
+                             "description": f"{f.label}; training range {f.min:g}–{f.max:g}; "
+                                            f"null = fill with the training median", "example": f.median}
+        else:
+            props[f.name] = {"type": ["string", "null"], "enum": [*f.levels, None],
+                             "description": f"{f.label}; spelling is normalised (case, spaces)",
+                             "example": f.mode}
+    if schema.id_column:
+        props[schema.id_column] = {"description": "customer id (ignored)"}
+    return {"type": "object", "properties": props, "required": schema.names,
+            "additionalProperties": False}
+
+
+ERROR_SCHEMA = {"type": "object", "properties": {
+    "error": {"type": "string"},
+    "detail": {"type": "array", "items": {"type": "object", "properties": {
+        "field": {"type": "string"}, "message": {"type": "string"}}}}}}
+
+
+def _error(status: int, message: str, detail: list[dict[str, str]] | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "detail": detail or []}, status_code=status, headers=headers)
+
+
+class _Gate:
+    """At most `limit` JSON predictions in flight; the rest get 503 at once (the route has no queue)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.busy = limit, 0
+
+
+def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
+    """Register the JSON routes on `app` (before Gradio is mounted at "/", or they are shadowed)."""
+    predictor = live.predictor
+    gate = _Gate(settings.json_concurrency)
+    max_body = settings.max_body_bytes
+    ok_schema = {"type": "object", "required": ["cluster", "segment_id", "segment_name", "confidence"]}
+
+    @app.post("/predict", tags=["predict"], summary="Segment and offers for one customer",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": request_schema(predictor.schema),
+                                        "example": predictor.schema.example()}}},
+                  "responses": {"200": {"description": "segment", "content": {"application/json": {"schema": ok_schema}}},
+                                "400": {"description": "body is not JSON", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+                                "413": {"description": "body too large"},
+                                "415": {"description": "not application/json"},
+                                "422": {"description": "invalid fields", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+                                "503": {"description": "busy, retry"}}})
+    async def predict(request: Request) -> Any:
+        if gate.busy >= gate.limit:
+            return _error(503, "busy: too many requests in flight; retry shortly", headers={"Retry-After": "1"})
+        gate.busy += 1
+        try:
+            body = await _read_body(request, max_body)
+            if isinstance(body, JSONResponse):
+                return body
+            try:
+                return predictor.predict_one(body)
+            except SchemaError as exc:
+                return _error(422, str(exc), [e.as_dict() for e in exc.errors])
+        finally:
+            gate.busy -= 1
+
+    @app.get("/segments", tags=["segments"], summary="All segments with their offers")
+    def segments() -> Any:
+        return {"k": predictor.k, "segments": predictor.segments_payload()}
+
+    @app.get("/health", tags=["health"], summary="Liveness and which bundle is live")
+    def health() -> Any:
+        m = predictor.manifest
+        return {"status": "ok", "bundle": live.source, "k": predictor.k,
+                "features": predictor.schema.names, "created_at": m.get("created_at"),
+                "verdict": (m.get("clusterability") or {}).get("verdict"),
+                "versions": m.get("library_versions")}
+
+    @app.get("/example.csv", tags=["batch"], summary="An example file for batch scoring",
+             response_class=PlainTextResponse)
+    def example_csv() -> Any:
+        return PlainTextResponse(example_csv_text(predictor.schema), media_type="text/csv",
+                                 headers={"Content-Disposition": 'attachment; filename="example_customers.csv"'})
+
+
+async def _read_body(request: Request, max_body: int) -> Any:
+    """The parsed JSON body, or a 4xx response saying what is wrong with it."""
+    ctype = request.headers.get("content-type", "")
+    if ctype and "json" not in ctype.lower():
+        return _error(415, f"send the customer as application/json; got content-type {echo(ctype)}")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body:
+        return _error(413, f"body is {int(declared):,} bytes; the limit is {max_body:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            return _error(413, f"body exceeds the limit of {max_body:,} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return _error(400, f"body is not valid JSON ({type(exc).__name__}: {echo(str(exc))})")
+
+
+def example_csv_text(schema: Schema) -> str:
+    """A few plausible customers spread over the training range, plus one with a missing cell."""
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = ([schema.id_column] if schema.id_column else []) + schema.names
+    w.writerow(cols)
+    for i, q in enumerate((0.1, 0.3, 0.5, 0.7, 0.9)):
+        row = [i + 1] if schema.id_column else []
+        for j, f in enumerate(schema.features):
+            if isinstance(f, NumericFeature):
+                v = f.min + ((q + 0.37 * j) % 1.0) * (f.max - f.min)
+                row.append(int(round(v)) if f.integer else round(v, 2))
+            else:
+                row.append(f.levels[(i + j) % len(f.levels)])
+        w.writerow(row)
+    last = [6] if schema.id_column else []
+    w.writerow(last + ["" if j == 0 else (f.median if isinstance(f, NumericFeature) else f.mode)
+                       for j, f in enumerate(schema.features)])
+    return buf.getvalue()

@@ -1,0 +1,41 @@
+"""Batch scoring shared by the CLI and the app: strict CSV in → validated, scored, safe CSV out."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+import pandas as pd
+
+from model.csvio import read_csv_strict, to_safe_csv
+from model.predictor import Predictor
+
+OUTPUT_COLUMNS = ["segment_id", "segment_name", "confidence", "unlike_training", "notes", "error"]
+
+
+def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+                keep_columns: Literal["all", "schema"] = "schema") -> tuple[bytes, dict[str, Any]]:
+    """Returns (scored CSV bytes, summary). `keep_columns="schema"` echoes only the schema's
+    columns and the id column (an uploaded file's other columns are not echoed back);
+    "all" keeps every input column (the CLI, working on the user's own file)."""
+    schema = predictor.schema
+    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows,
+                            required_columns=schema.names,
+                            numeric_columns=[f.name for f in schema.numeric])
+    result = predictor.predict_frame(frame)
+    if keep_columns == "schema":
+        keep = ([schema.id_column] if schema.id_column and schema.id_column in frame.columns else [])
+        keep += schema.names
+    else:
+        keep = [c for c in frame.columns if c not in OUTPUT_COLUMNS]
+    out = pd.concat([frame[keep].reset_index(drop=True),
+                     result[OUTPUT_COLUMNS].reset_index(drop=True)], axis=1)
+    text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
+                 or pd.api.types.is_bool_dtype(out[c])]
+    rejected = result[result["error"] != ""]
+    summary = {
+        "rows": int(len(frame)), "scored": int(len(frame) - len(rejected)), "rejected": int(len(rejected)),
+        "per_segment": dict(Counter(result.loc[result["error"] == "", "segment_name"]).most_common()),
+        "errors": [{"line": int(i) + 2, "error": e} for i, e in rejected["error"].head(20).items()],
+        "unlike_training": int(result["unlike_training"].sum()),
+    }
+    return to_safe_csv(out, text_columns=text_cols), summary

@@ -1,0 +1,154 @@
+"""Plotly figures for the app, built from the bundle's aggregates (pure; no gradio).
+
+The PCA map's background is serialised once; a request only splices the new customer's point into
+that JSON, so drawing the map costs microseconds instead of rebuilding thousands of points.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B",
+           "#9D755D", "#FF9DA6", "#79706E", "#1F77B4", "#BCBD22")
+_LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=10, t=40, b=40), height=380,
+               font=dict(size=12), legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
+
+
+def colour(seg_id: int) -> str:
+    return PALETTE[seg_id % len(PALETTE)]
+
+
+class MapFigure:
+    """The training sample in PCA coordinates, coloured by segment; `with_point` adds one customer."""
+
+    def __init__(self, sample: pd.DataFrame, segments: Sequence[dict[str, Any]]):
+        fig = go.Figure()
+        for seg in segments:
+            part = sample[sample["segment"] == seg["id"]]
+            fig.add_trace(go.Scatter(
+                x=part["pc1"].tolist(), y=part["pc2"].tolist(), mode="markers", name=seg["name"],
+                marker=dict(size=5, color=colour(seg["id"]), opacity=0.45),
+                hovertemplate=f"{_esc(seg['name'])}<extra></extra>"))
+        fig.update_layout(**{**_LAYOUT, "height": 460}, title=dict(text="Customers on the PCA map", x=0.01),
+                          xaxis_title="PC1", yaxis_title="PC2")
+        base = json.loads(fig.to_json())
+        self._data = json.dumps(base["data"], separators=(",", ":"))[1:-1]
+        self._layout = json.dumps(base["layout"], separators=(",", ":"))
+        self._segments = {s["id"]: s["name"] for s in segments}
+
+    def background(self) -> str:
+        return '{"data":[' + self._data + '],"layout":' + self._layout + "}"
+
+    def with_point(self, x: float, y: float, seg_id: int) -> str:
+        """Plotly JSON with the customer as a star on top of the background."""
+        point = {"type": "scatter", "x": [x], "y": [y], "mode": "markers", "name": "This customer",
+                 "marker": {"symbol": "star", "size": 20, "color": colour(seg_id),
+                            "line": {"width": 2, "color": "#111"}},
+                 "hovertemplate": f"This customer → {_esc(self._segments.get(seg_id, ''))}<extra></extra>"}
+        return ('{"data":[' + self._data + "," + json.dumps(point, separators=(",", ":"))
+                + '],"layout":' + self._layout + "}")
+
+
+def _esc(text: str) -> str:
+    """Plotly renders hover text as HTML; segment names come from user data."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("%", "%%").replace("{", "&#123;"))
+
+
+def selection_figure(selection: dict[str, Any]) -> go.Figure:
+    """Elbow (inertia) and the other criteria against k, the chosen k marked."""
+    table = selection["table"]
+    ks = [r["k"] for r in table]
+    panels = [("inertia", "Inertia (elbow)"), ("silhouette", "Silhouette ↑"),
+              ("calinski_harabasz", "Calinski–Harabasz ↑"), ("davies_bouldin", "Davies–Bouldin ↓")]
+    extra = [(key, title) for key, title in (("gap", "Gap vs structure-free reference ↑"),
+                                             ("stability", "Stability (ARI) ↑"))
+             if any(r.get(key) is not None for r in table)]
+    panels += extra
+    rows = (len(panels) + 1) // 2
+    fig = make_subplots(rows=rows, cols=2, subplot_titles=[t for _, t in panels],
+                        vertical_spacing=0.12 if rows < 3 else 0.09)
+    for i, (key, _) in enumerate(panels):
+        r, c = i // 2 + 1, i % 2 + 1
+        fig.add_trace(go.Scatter(x=ks, y=[row.get(key) for row in table], mode="lines+markers",
+                                 showlegend=False, line=dict(color=PALETTE[0])), row=r, col=c)
+        fig.add_vline(x=selection["k"], line_dash="dash", line_color=PALETTE[3], row=r, col=c)
+    fig.update_layout(**{**_LAYOUT, "height": 260 * rows},
+                      title=dict(text=f"Choosing k: k = {selection['k']} (dashed)", x=0.01))
+    fig.update_xaxes(dtick=1)
+    return fig
+
+
+def kdistance_figure(comparison: dict[str, Any]) -> go.Figure | None:
+    curve = (comparison or {}).get("k_distance")
+    if not curve:
+        return None
+    ys = curve.get("distances") or curve.get("y") or []
+    xs = curve.get("x") or list(range(len(ys)))
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name="k-distance", line=dict(color=PALETTE[0])))
+    eps = curve.get("eps") or (comparison.get("dbscan") or {}).get("eps")
+    if eps is not None:
+        fig.add_hline(y=eps, line_dash="dash", line_color=PALETTE[3], annotation_text=f"eps = {eps:.3g}")
+    fig.update_layout(**_LAYOUT, title=dict(text="DBSCAN: sorted k-distance curve", x=0.01),
+                      xaxis_title="points (sorted)", yaxis_title=f"distance to neighbour {curve.get('k', '')}")
+    return fig
+
+
+def segment_feature_figure(summary: dict[str, Any], feature: str,
+                           segments: Sequence[dict[str, Any]]) -> go.Figure:
+    """Box plots by segment for a number; shares by segment for a category."""
+    fig = go.Figure()
+    kind = summary["features"][feature]["kind"]
+    for seg in segments:
+        stats = summary["by_segment"][str(seg["id"])]
+        if kind == "numeric":
+            b = stats["numeric"][feature]
+            if not b.get("n"):
+                continue
+            fig.add_trace(go.Box(name=seg["name"], q1=[b["q1"]], median=[b["median"]], q3=[b["q3"]],
+                                 lowerfence=[b["whisker_low"]], upperfence=[b["whisker_high"]],
+                                 mean=[b["mean"]], marker_color=colour(seg["id"]), x=[seg["name"]]))
+        else:
+            counts = stats["categorical"][feature]
+            total = sum(counts.values()) or 1
+            fig.add_trace(go.Bar(name=seg["name"], x=list(counts), y=[v / total for v in counts.values()],
+                                 marker_color=colour(seg["id"])))
+    fig.update_layout(**_LAYOUT, title=dict(text=f"{feature} by segment", x=0.01), showlegend=kind != "numeric")
+    if kind != "numeric":
+        fig.update_layout(barmode="group", yaxis_tickformat=".0%")
+    else:
+        fig.update_xaxes(showticklabels=False)
+    return fig
+
+
+def distribution_figure(summary: dict[str, Any], feature: str) -> go.Figure:
+    info = summary["features"][feature]
+    if info["kind"] == "numeric":
+        edges, counts = info["histogram"]["edges"], info["histogram"]["counts"]
+        mids = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+        widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+        fig = go.Figure(go.Bar(x=mids, y=counts, width=widths, marker_color=PALETTE[0], name=feature))
+        box = info["box"]
+        fig.update_layout(**_LAYOUT, title=dict(
+            text=f"{feature}: median {box['median']:g}, {box['outliers']} outliers (1.5×IQR)", x=0.01))
+    else:
+        counts = info["counts"]
+        fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color=PALETTE[0]))
+        fig.update_layout(**_LAYOUT, title=dict(text=f"{feature}: customers per level", x=0.01))
+    return fig
+
+
+def correlation_figure(summary: dict[str, Any]) -> go.Figure | None:
+    corr = summary.get("correlation")
+    if not corr:
+        return None
+    cols = corr["columns"]
+    fig = go.Figure(go.Heatmap(z=corr["matrix"], x=cols, y=cols, zmin=-1, zmax=1, colorscale="RdBu",
+                               text=[[f"{v:.2f}" for v in row] for row in corr["matrix"]],
+                               texttemplate="%{text}"))
+    fig.update_layout(**{**_LAYOUT, "height": 420}, title=dict(text="Correlation between numeric features", x=0.01))
+    return fig

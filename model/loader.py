@@ -1,0 +1,53 @@
+"""Which bundle is live: the Hub revision when one is configured and it verifies, else the local one.
+
+Start-up never hangs on the Hub and never serves an unverified file: any failure (unreachable, repo
+or revision missing, tampered file, version mismatch) falls back to the local bundle, and the reason
+is kept so the UI and /health can say which bundle is live and why.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from model.errors import BundleError
+from model.predictor import Predictor
+from model.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Live:
+    predictor: Predictor
+    source: dict[str, Any] = field(default_factory=dict)  # kind, path, repo, revision, pinned, fallback_reason
+
+
+def load_live(settings: Settings) -> Live:
+    """The Predictor to serve, and where it came from."""
+    t0 = time.perf_counter()
+    reason = None
+    if settings.model_repo:
+        from model.hub import fetch_bundle, is_pinned
+        revision = settings.model_revision or "main"
+        try:
+            path = fetch_bundle(settings.model_repo, revision, endpoint=settings.hf_endpoint,
+                                token=settings.hf_token, cache_dir=settings.hub_cache_dir,
+                                timeout_s=settings.hub_timeout_s)
+            predictor = Predictor.from_dir(path)
+            source = {"kind": "hub", "repo": settings.model_repo, "revision": revision,
+                      "pinned": is_pinned(revision), "path": str(path), "fallback_reason": None,
+                      "load_seconds": round(time.perf_counter() - t0, 3)}
+            log.info("serving %s@%s", settings.model_repo, revision)
+            return Live(predictor, source)
+        except BundleError as exc:
+            reason = f"Hub bundle {settings.model_repo}@{revision} not used: {exc}"
+            log.warning("%s; falling back to the local bundle %s", reason, settings.model_dir)
+        except Exception as exc:  # never let a Hub problem stop the Space from starting
+            reason = f"Hub bundle {settings.model_repo}@{revision} not used: {type(exc).__name__}"
+            log.exception("unexpected error loading the Hub bundle; falling back")
+    predictor = Predictor.from_dir(settings.model_dir)
+    return Live(predictor, {"kind": "local", "path": str(settings.model_dir), "repo": settings.model_repo,
+                            "revision": settings.model_revision, "pinned": None, "fallback_reason": reason,
+                            "load_seconds": round(time.perf_counter() - t0, 3)})

@@ -1,0 +1,72 @@
+"""Shared fixtures. Bundles are fitted once per session into temporary folders."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+DEFAULT_BUNDLE = ROOT / "model" / "artifacts" / "default"
+ARTIFACTS = ROOT / "test-artifacts"
+
+# Nothing in the tests may reach a real Hub: make any accidental call fail fast and locally.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.pop("MODEL_REPO", None)
+
+
+@pytest.fixture(scope="session")
+def default_bundle() -> Path:
+    return DEFAULT_BUNDLE
+
+
+@pytest.fixture(scope="session")
+def predictor(default_bundle):
+    from model.predictor import Predictor
+    return Predictor.from_dir(default_bundle)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    assert SHARED_DATA.is_dir(), f"the reference datasets are expected in {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def synth_csv(tmp_path_factory) -> tuple[Path, "object"]:
+    """1,500 synthetic customers (with mess) as a CSV, and their planted labels."""
+    from training.synthetic import generate
+    frame, labels = generate(1500, seed=11)
+    path = tmp_path_factory.mktemp("data") / "customers.csv"
+    frame.to_csv(path, index=False)
+    return path, labels
+
+
+@pytest.fixture(scope="session")
+def synth_fit(synth_csv, tmp_path_factory):
+    """A bundle fitted on `synth_csv` (k auto), with its manifest."""
+    from training.fit import FitOptions, fit
+    out = tmp_path_factory.mktemp("bundle") / "b"
+    manifest = fit(FitOptions(data=synth_csv[0], out=out, seed=3))
+    return out, manifest
+
+
+@pytest.fixture(scope="session")
+def app_url(artifacts_dir):
+    """The real app on the committed default bundle, started once for the session."""
+    from tests.server import running_app
+    with running_app(log_path=artifacts_dir / "app-default.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gradio(app_url):
+    from gradio_client import Client
+    return Client(app_url + "/", verbose=False)

@@ -1,0 +1,93 @@
+"""The compiled fast path agrees with the scikit-learn pipeline; single and batch agree."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.errors import SchemaError
+
+
+def random_records(schema, n: int, seed: int, *, missing: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for f in schema.numeric:
+        lo, hi = f.min - 0.2 * (f.max - f.min), f.max + 0.2 * (f.max - f.min)
+        v = rng.uniform(max(lo, f.hard_min), min(hi, f.hard_max), n)
+        cols[f.name] = np.round(v) if f.integer else v
+    for f in schema.categorical:
+        cols[f.name] = rng.choice(np.array(f.levels, dtype=object), n)
+    frame = pd.DataFrame(cols)[schema.names]
+    if missing:
+        for c in frame.columns:
+            frame.loc[rng.random(n) < missing, c] = None
+    return frame
+
+
+def test_fast_path_equals_pipeline_on_100k_records(predictor):
+    frame = random_records(predictor.schema, 100_000, seed=1)
+    ours = predictor.predict_frame(frame)
+    pipe = predictor.bundle.pipeline
+    assert (ours["segment_id"].to_numpy(dtype=int) == pipe.predict(frame)).all()
+    z = pipe.named_steps["prep"].transform(frame)
+    pts = predictor.bundle.pca.transform(z)
+    np.testing.assert_allclose(ours[["pca_x", "pca_y"]].to_numpy(), pts, atol=1e-4)
+    np.testing.assert_allclose(predictor.compiled.transform(
+        frame[predictor.numeric].to_numpy(float),
+        np.column_stack([frame[c].map(m).to_numpy() for c, m in zip(predictor.categorical, predictor._codes)])
+        if predictor.categorical else np.zeros((len(frame), 0), int)), z, atol=1e-9)
+
+
+def test_missing_values_are_imputed_like_the_pipeline(predictor):
+    frame = random_records(predictor.schema, 5_000, seed=2, missing=0.1)
+    ours = predictor.predict_frame(frame)
+    pipe_in = frame.astype({f.name: object for f in predictor.schema.categorical})
+    pipe_in = pipe_in.where(pipe_in.notna(), np.nan)
+    assert (ours["segment_id"].to_numpy(dtype=int) == predictor.bundle.pipeline.predict(pipe_in)).all()
+    assert ours["notes"].str.contains("missing: filled").sum() > 1000
+
+
+def test_single_equals_batch(predictor):
+    frame = random_records(predictor.schema, 300, seed=3)
+    batch = predictor.predict_frame(frame)
+    for i, rec in enumerate(frame.to_dict("records")):
+        one = predictor.predict_one(rec)
+        assert one["segment_id"] == batch["segment_id"].iat[i]
+        assert one["confidence"] == pytest.approx(batch["confidence"].iat[i], abs=1e-4)
+        assert one["pca"]["x"] == pytest.approx(batch["pca_x"].iat[i], abs=1e-4)
+
+
+def test_prediction_payload(predictor):
+    rec = predictor.schema.example()
+    r = predictor.predict_one(rec)
+    seg = predictor.segments[r["segment_id"]]
+    assert r["cluster"] == r["segment_id"] and r["segment_name"] == seg["name"]
+    assert r["offers"] == [{"title": o["title"], "rationale": o["rationale"]} for o in seg["offers"]]
+    assert 0.0 <= r["confidence"] <= 1.0 and np.isfinite([r["pca"]["x"], r["pca"]["y"]]).all()
+    assert r["unlike_training"] is False and r["imputed"] == []
+    assert predictor.predict_one(rec) == r
+
+
+def test_far_away_customer_is_flagged(predictor):
+    f = predictor.schema.numeric[0]
+    r = predictor.predict_one({**predictor.schema.example(), f.name: f.max + 0.9 * (f.hard_max - f.max)})
+    assert r["unlike_training"] and any(f.name in x for x in r["unlike_reasons"])
+
+
+def test_batch_rows_fail_individually(predictor):
+    frame = random_records(predictor.schema, 4, seed=4).astype(object)
+    num, cat = predictor.schema.numeric[0], predictor.schema.categorical[0]
+    frame.loc[1, num.name] = "abc"
+    frame.loc[2, cat.name] = "Martian"
+    frame.loc[3, num.name] = float("inf")
+    out = predictor.predict_frame(frame)
+    assert out["error"].iat[0] == "" and out["segment_id"].iat[0] is not pd.NA
+    assert f"{num.name} must be a number" in out["error"].iat[1] and "'abc'" in out["error"].iat[1]
+    assert f"{cat.name} must be one of" in out["error"].iat[2] and "'Martian'" in out["error"].iat[2]
+    assert out["segment_id"].iloc[1:].isna().all() and (out["segment_name"].iloc[1:] == "").all()
+
+
+def test_single_prediction_rejects_unknown_category(predictor):
+    cat = predictor.schema.categorical[0]
+    with pytest.raises(SchemaError, match=f"{cat.name} must be one of"):
+        predictor.predict_one({**predictor.schema.example(), cat.name: "fashion"})

@@ -1,0 +1,209 @@
+"""The build side: synthetic data, cleaning, fit → bundle → read, names, offers, reproducibility."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from model.bundle import read_bundle
+from model.errors import BundleError
+from model.predictor import Predictor
+from training import synthetic
+from training.data import clean, read_table
+from training.fit import FitOptions, fit
+
+
+def test_synthetic_is_deterministic_and_messy():
+    a, la = synthetic.generate(2000, seed=5)
+    b, lb = synthetic.generate(2000, seed=5)
+    c, _ = synthetic.generate(2000, seed=6)
+    pd.testing.assert_frame_equal(a, b)
+    assert (la == lb).all() and not a.equals(c)
+    assert list(a.columns) == list(synthetic.COLUMNS) and len(a) == len(la) == 2000
+    assert a.duplicated().sum() >= 10  # exact duplicate rows
+    assert a.isna().sum().sum() > 0  # empty cells
+    genders = set(a["gender"].dropna())
+    assert {"Female", "Male", "Other"} <= genders and len(genders) > 3  # spelling variants
+    sizes = np.bincount(la) / len(la)
+    assert 4 <= len(sizes) <= 6 and sizes.max() / sizes.min() > 2  # unequal sizes
+    age = pd.to_numeric(a["age"]).dropna()
+    assert age.between(18, 80).all()
+    assert pd.to_numeric(a["spending_score"]).dropna().between(1, 100).all()
+
+
+def test_cleaning_report_counts(tmp_path):
+    csv = tmp_path / "crafted.csv"
+    csv.write_text(
+        "CustomerID,age,gender,income\n"
+        "1,30,Female,50000\n"
+        "2,40, male ,60000\n"
+        "2,40, male ,60000\n"  # exact duplicate
+        "3,,FEMALE,70000\n"  # missing age
+        "4,50,Male,\n"  # missing income
+        "5,60,female,abc\n"  # unparseable income among numbers
+        + "".join(f"{i},{20 + i},{'Male' if i % 2 else 'Female'},{40000 + 1000 * i}\n" for i in range(6, 106))
+    )
+    c = clean(read_table(csv))
+    r = c.report
+    assert r["rows_in"] == 106 and r["duplicates_dropped"] == 1 and r["rows_out"] == 105
+    assert r["id_column"] == "CustomerID" and "CustomerID" not in c.frame.columns
+    assert c.numeric == ["age", "income"] and c.categorical == ["gender"]
+    assert r["missing"] == {"age": 1, "income": 2, "gender": 0}
+    assert r["unparseable_numbers_set_missing"] == {"income": 1}
+    assert set(c.frame["gender"]) == {"Female", "Male"}
+    assert r["category_spellings_unified"]["gender"][" male "] == "Male"
+    assert r["category_spellings_unified"]["gender"]["FEMALE"] == "Female"
+
+
+def test_features_restrict_and_unknown_feature_is_clear(tmp_path):
+    frame, _ = synthetic.generate(300, seed=1)
+    c = clean(frame.astype("string"), features=["income", "spending_score"])
+    assert list(c.frame.columns) == ["income", "spending_score"]
+    with pytest.raises(ValueError, match="no column named 'salary'"):
+        clean(frame.astype("string"), features=["salary"])
+
+
+def test_fit_round_trip_and_planted_segments(synth_csv, synth_fit):
+    out, manifest = synth_fit
+    path, planted = synth_csv
+    assert manifest["k"] == 5
+    bundle = read_bundle(out)
+    pred = Predictor(bundle)
+    raw = pd.read_csv(path)
+    keep = ~raw.duplicated()
+    frame = raw.loc[keep, pred.schema.names]
+    ours = pred.predict_frame(frame)
+    sk = bundle.pipeline.predict(frame)
+    assert (ours["segment_id"].to_numpy() == sk).all()  # the served path equals the pipeline
+    assert adjusted_rand_score(planted[keep.to_numpy()], sk) >= 0.9
+    assert set(json.loads((out / "manifest.json").read_text())["files"]) >= {
+        "model.skops", "sklearn_model.joblib", "pca.skops", "pca_sample.csv", "summary.json", "README.md"}
+
+
+def test_manifest_contract(synth_fit):
+    out, m = synth_fit
+    assert m["format_version"] == 1 and m["library_versions"]["scikit-learn"]
+    feats = {f["name"]: f for f in m["schema"]["features"]}
+    assert feats["age"]["kind"] == "numeric" and feats["age"]["min"] <= feats["age"]["max"]
+    assert feats["gender"]["levels"] == ["Female", "Male", "Other"]
+    assert feats["spending_score"]["label"] == "Spending score"
+    assert [r["k"] for r in m["selection"]["table"]] == list(range(2, 11))
+    for row in m["selection"]["table"]:
+        assert {"inertia", "silhouette", "calinski_harabasz", "davies_bouldin"} <= set(row)
+    names = [s["name"] for s in m["segments"]]
+    assert len(set(names)) == len(names)
+    assert sum(s["size"] for s in m["segments"]) == m["training"]["rows"]
+    for s in m["segments"]:
+        assert {"id", "name", "size", "share", "profile", "offers"} <= set(s)
+        assert 2 <= len(s["offers"]) <= 4
+        assert all(o["title"] and o["rationale"] for o in s["offers"])
+    assert m["cleaning"]["duplicates_dropped"] > 0
+
+
+def test_bundle_holds_no_customer_rows(synth_csv, synth_fit):
+    out, _ = synth_fit
+    sample = pd.read_csv(out / "pca_sample.csv")
+    assert list(sample.columns) == ["pc1", "pc2", "segment"] and len(sample) <= 5000
+    raw = pd.read_csv(synth_csv[0])
+    text = (out / "summary.json").read_text() + (out / "manifest.json").read_text()
+    # no row's exact income/last-purchase pair appears in the stored aggregates
+    pairs = {f"{a}" for a in raw["last_purchase_amount"].dropna().head(200) if a % 1}
+    leaked = [p for p in pairs if f": {p}," in text]
+    assert len(leaked) < 5, leaked
+
+
+def test_same_seed_same_bundle(synth_csv, synth_fit, tmp_path):
+    out, m1 = synth_fit
+    m2 = fit(FitOptions(data=synth_csv[0], out=tmp_path / "again", seed=3))
+    for m in (m1, m2):
+        m.pop("created_at"), m.pop("_seconds", None)
+    assert m1["files"] == m2["files"]  # every file byte-identical, model files included
+    assert m1 == m2
+
+
+def test_tampered_file_is_refused(synth_fit, tmp_path):
+    src, _ = synth_fit
+    for name in ("model.skops", "pca_sample.csv", "manifest.json"):
+        copy = tmp_path / name.replace(".", "_")
+        shutil.copytree(src, copy)
+        target = copy / name
+        data = bytearray(target.read_bytes())
+        if name == "manifest.json":
+            m = json.loads(data)
+            m["files"]["model.skops"] = "0" * 64
+            target.write_text(json.dumps(m))
+        else:
+            data[len(data) // 2] ^= 0xFF
+            target.write_bytes(bytes(data))
+        with pytest.raises(BundleError, match="does not match the manifest"):
+            read_bundle(copy)
+
+
+def test_other_sklearn_version_is_refused(synth_fit, tmp_path):
+    copy = tmp_path / "old"
+    shutil.copytree(synth_fit[0], copy)
+    m = json.loads((copy / "manifest.json").read_text())
+    m["library_versions"]["scikit-learn"] = "1.5.2"
+    (copy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match=r"retrain the bundle, or pin scikit-learn==1\.5\.2"):
+        read_bundle(copy)
+
+
+def test_missing_file_is_refused(synth_fit, tmp_path):
+    copy = tmp_path / "partial"
+    shutil.copytree(synth_fit[0], copy)
+    (copy / "pca.skops").unlink()
+    with pytest.raises(BundleError, match="pca.skops is listed in the manifest but missing"):
+        read_bundle(copy)
+
+
+def test_mall_customers_give_the_five_archetypes(shared_data, tmp_path):
+    m = fit(FitOptions(data=shared_data / "Mall_Customers.csv", out=tmp_path / "mall",
+                       features=["Annual Income (k$)", "Spending Score (1-100)"], seed=1))
+    assert m["k"] == 5
+    assert sorted(s["archetype"] for s in m["segments"]) == sorted(
+        ["premium", "potential", "deal_seekers", "low_value", "average"])
+    by = {s["archetype"]: s for s in m["segments"]}
+    inc = lambda a: by[a]["profile"]["numeric"]["Annual Income (k$)"]["mean"]  # noqa: E731
+    spend = lambda a: by[a]["profile"]["numeric"]["Spending Score (1-100)"]["mean"]  # noqa: E731
+    assert inc("premium") > 70 and spend("premium") > 70
+    assert inc("potential") > 70 and spend("potential") < 30
+    assert inc("deal_seekers") < 40 and spend("deal_seekers") > 70
+    assert inc("low_value") < 40 and spend("low_value") < 30
+    assert by["premium"]["name"].startswith("Premium")
+    assert [f["name"] for f in m["schema"]["features"]] == ["Annual Income (k$)", "Spending Score (1-100)"]
+
+
+def test_shared_customer_data_fits_unchanged(shared_data, tmp_path):
+    m = fit(FitOptions(data=shared_data / "customer_segmentation_data.csv", out=tmp_path / "seg", seed=1))
+    assert m["training"]["id_column"] == "id"
+    assert len(m["schema"]["features"]) == 8
+    assert m["clusterability"]["verdict"] in ("none", "weak")
+    p = Predictor.from_dir(tmp_path / "seg")
+    rec = p.schema.example()
+    assert 0 <= p.predict_one(rec)["segment_id"] < m["k"]
+
+
+def test_editing_the_offer_catalogue_changes_offers(synth_csv, tmp_path):
+    import yaml
+    from training.offers import DEFAULT_CATALOGUE
+    cat = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
+    cat["default"][0]["title"] = "Edited newsletter"
+    cat["traits"] = []
+    cat["archetypes"] = {}
+    path = tmp_path / "offers.yaml"
+    path.write_text(yaml.safe_dump(cat))
+    m = fit(FitOptions(data=synth_csv[0], out=tmp_path / "b", seed=3, offers=path, compare=False))
+    assert all(s["offers"][0]["title"] == "Edited newsletter" for s in m["segments"])
+
+
+def test_bad_offer_catalogue_is_explained(tmp_path):
+    from training.offers import load_catalogue
+    path = tmp_path / "offers.yaml"
+    path.write_text("default:\n  - title: only a title\n")
+    with pytest.raises(ValueError, match="needs a title and a rationale"):
+        load_catalogue(path)

@@ -1,0 +1,178 @@
+"""`fit`: CSV → cleaned table → one pipeline → k chosen from evidence → profiles, names, offers →
+bundle. Each step lives in its own module; this one only orders them and reports progress."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+from model.bundle import CONFIG, dumps_json, library_versions, write_bundle
+from model.schema import CategoricalFeature, NumericFeature, Schema
+from model.settings import DEFAULT_BUNDLE_DIR
+from training import compare, data as data_mod, synthetic
+from training.card import render_card
+from training.offers import DEFAULT_CATALOGUE, load_catalogue, offers_for
+from training.plots import render_selection_plots
+from training.preprocess import make_pipeline, make_preprocessor
+from training.profile import assign_names, describe, display_label, profile_segments
+from training.select_k import make_kmeans, select_k
+from training.summary import data_summary, pca_sample
+
+log = logging.getLogger(__name__)
+HARD_MARGIN = 2.0  # hard limits = training range widened by this many spans on each side
+METRIC_SAMPLE = 10_000
+
+
+@dataclass
+class FitOptions:
+    data: Path | None = None
+    out: Path = DEFAULT_BUNDLE_DIR
+    features: Sequence[str] | None = None
+    id_column: str | None = None
+    k: int | str = "auto"
+    seed: int = 42
+    offers: Path = DEFAULT_CATALOGUE
+    limits: dict[str, tuple[float, float]] | None = None  # per-column hard limits override
+    compare: bool = True
+    title: str = "Customer segments"
+
+
+def build_schema(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
+                 id_column: str | None, limits: dict[str, tuple[float, float]] | None) -> Schema:
+    """Numeric bounds and medians, categorical levels (sorted) and modes, display labels."""
+    feats: list[NumericFeature | CategoricalFeature] = []
+    for c in numeric:
+        v = frame[c].dropna()
+        lo, hi = float(v.min()), float(v.max())
+        span = max(hi - lo, abs(hi), 1.0)
+        hard = (0.0 if lo >= 0 else lo - HARD_MARGIN * span, hi + HARD_MARGIN * span)
+        if limits and c in limits:
+            hard = limits[c]
+        integer = bool((v % 1 == 0).all())
+        median = float(v.median())
+        feats.append(NumericFeature(name=c, label=display_label(c), min=lo, max=hi,
+                                    median=round(median) if integer else round(median, 4),
+                                    hard_min=hard[0], hard_max=hard[1], integer=integer))
+    for c in categorical:
+        counts = frame[c].value_counts()
+        levels = tuple(sorted(str(x) for x in counts.index))
+        mode = str(sorted(counts[counts == counts.max()].index)[0])
+        feats.append(CategoricalFeature(name=c, label=display_label(c), levels=levels, mode=mode))
+    return Schema(features=tuple(feats), id_column=id_column)
+
+
+def _order_by_size(kmeans: Any, labels: np.ndarray) -> np.ndarray:
+    """Renumber segments so that 0 is the largest (stable, readable ids); returns new labels."""
+    k = kmeans.cluster_centers_.shape[0]
+    sizes = np.bincount(labels, minlength=k)
+    order = np.lexsort((np.arange(k), -sizes))
+    kmeans.cluster_centers_ = kmeans.cluster_centers_[order]
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(k)
+    new = remap[labels]
+    if hasattr(kmeans, "labels_"):
+        kmeans.labels_ = remap[kmeans.labels_]
+    return new
+
+
+def final_metrics(z: np.ndarray, labels: np.ndarray, inertia: float, seed: int) -> dict[str, Any]:
+    n = len(labels)
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(n, size=min(n, METRIC_SAMPLE), replace=False)
+    ok = len(np.unique(labels[idx])) > 1
+    return {"silhouette": round(float(silhouette_score(z[idx], labels[idx])), 4) if ok else None,
+            "calinski_harabasz": round(float(calinski_harabasz_score(z[idx], labels[idx])), 2) if ok else None,
+            "davies_bouldin": round(float(davies_bouldin_score(z[idx], labels[idx])), 4) if ok else None,
+            "inertia": round(float(inertia), 2), "metric_sample_size": int(len(idx))}
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    h = hashlib.sha256(",".join(frame.columns).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def load_raw(opts: FitOptions) -> tuple[pd.DataFrame, str]:
+    if opts.data is None:
+        frame, _ = synthetic.default_frame()
+        return frame.astype("string"), (f"synthetic default data (seed {synthetic.DEFAULT_SEED}, "
+                                        f"{synthetic.DEFAULT_ROWS:,} rows)")
+    return data_mod.read_table(opts.data), Path(opts.data).name
+
+
+def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> dict[str, Any]:
+    """Run the whole fit and write the bundle to `opts.out`. Returns the manifest."""
+    t0 = time.perf_counter()
+    step("reading data")
+    raw, source = load_raw(opts)
+    step("cleaning")
+    cleaned = data_mod.clean(raw, features=opts.features, id_column=opts.id_column)
+    frame, numeric, categorical = cleaned.frame, cleaned.numeric, cleaned.categorical
+    schema = build_schema(frame, numeric, categorical, cleaned.id_column, opts.limits)
+    levels = [list(f.levels) for f in schema.categorical]
+    step("preprocessing")
+    prep = make_preprocessor(numeric, categorical, levels)
+    z = prep.fit_transform(frame).astype(np.float64)
+    step("choosing k" if opts.k == "auto" else f"scoring k (forced k={opts.k})")
+    selection = select_k(z, seed=opts.seed, k=opts.k)
+    k = int(selection["k"])
+    step(f"fitting KMeans (k={k})")
+    kmeans = make_kmeans(k, len(z), seed=opts.seed).fit(z)
+    labels = _order_by_size(kmeans, kmeans.predict(z))
+    pipeline = make_pipeline(prep, kmeans)
+    pca = PCA(n_components=2, random_state=opts.seed).fit(z)
+    points = pca.transform(z)
+    metrics = final_metrics(z, labels, float(kmeans.inertia_), opts.seed)
+    comparison = None
+    if opts.compare:
+        step("comparing clustering algorithms")
+        comparison = compare.compare_algorithms(z, kmeans_labels=labels, seed=opts.seed)
+    step("profiling segments")
+    catalogue = load_catalogue(opts.offers)
+    segments = profile_segments(frame, labels, numeric=numeric, categorical=categorical, k=k)
+    assign_names(segments, numeric)
+    dist = np.linalg.norm(z - kmeans.cluster_centers_[labels], axis=1)
+    labels_map = {f.name: f.label for f in schema.features}
+    for seg in segments:
+        seg["offers"] = offers_for(seg, catalogue)
+        seg["description"] = describe(seg, labels_map)
+        own = dist[labels == seg["id"]]
+        seg["distance_p99"] = round(float(np.quantile(own, 0.99)), 5) if len(own) else None
+    manifest: dict[str, Any] = {
+        "title": opts.title,
+        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "training": {"source": source, "rows": int(len(frame)), "seed": opts.seed,
+                     "features": list(schema.names), "id_column": cleaned.id_column,
+                     "data_fingerprint": fingerprint(frame), "k_requested": opts.k},
+        "schema": schema.as_dict(), "example": schema.example(), "k": k,
+        "selection": selection, "clusterability": selection.get("clusterability"),
+        "comparison": comparison, "metrics": metrics, "cleaning": cleaned.report,
+        "segments": segments,
+    }
+    step("writing bundle")
+    sample = pca_sample(points, labels, seed=opts.seed)
+    summary = data_summary(frame, labels, numeric=numeric, categorical=categorical, k=k)
+    with tempfile.TemporaryDirectory() as tmp:
+        rel = render_selection_plots(selection, comparison, Path(tmp))
+        plots = {r: (Path(tmp) / r).read_bytes() for r in rel}
+    config = {"sklearn": {"model": {"file": "sklearn_model.joblib"}, "model_format": "skops",
+                          "safe_model": {"file": "model.skops"},
+                          "columns": list(schema.names), "example_input": {c: [v] for c, v in schema.example().items()},
+                          "task": "clustering"}}
+    extra = {CONFIG: dumps_json(config).encode(), **plots}
+    card = render_card(manifest, versions=library_versions(), plots=sorted(plots))
+    final = write_bundle(opts.out, pipeline=pipeline, pca=pca, manifest=manifest, sample=sample,
+                         summary=summary, card=card, extra_files=extra)
+    log.info("fit done in %.1f s", time.perf_counter() - t0)
+    final["_seconds"] = round(time.perf_counter() - t0, 2)
+    return final
