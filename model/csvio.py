@@ -1,0 +1,330 @@
+"""Strict reading of uploaded CSV files, and CSV export that is safe to open in a spreadsheet.
+
+Uploads are refused as a whole (``CSVError``) wherever pandas would otherwise guess: encoding,
+delimiter, ragged rows (pandas pads short rows and drops or shifts extra fields), duplicate or blank
+headers (``age.1``, ``Unnamed: 3``), missing columns, numeric cells that are not finite numbers.
+Line numbers are physical lines as an editor shows them: the header is line 1, and blank lines and
+quoted fields spanning lines are counted. Field counts come from a vectorised byte scan (numpy);
+the stdlib ``csv`` module takes over only when quoting is too irregular for that scan.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_numeric_dtype
+
+from model.errors import CSVError, echo
+
+logger = logging.getLogger(__name__)
+
+_SHOW = 5  # offending lines named per message
+_COMMA, _QUOTE, _LF, _CR = 44, 34, 10, 13
+_OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
+_BOOL_TOKEN = re.compile(rb"(?i)\b(?:true|false)\b")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection, CWE-1236
+_SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'"
+_UNCLOSED = "a quoted field is never closed (unbalanced '\"')"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the records are. Blank lines are not records (pandas skips them too)."""
+
+    header: list[str]
+    header_line: int
+    fields: np.ndarray  # field count of each data record
+    lines: np.ndarray  # physical line on which each data record starts
+
+
+def read_csv_strict(
+    source: bytes | str | Path, *, max_bytes: int, max_rows: int,
+    required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Read an uploaded CSV, or raise ``CSVError`` with a message a person can act on.
+
+    ``source`` is the file's bytes, or a path (``str`` is always a path: Gradio hands uploads over
+    as temp-file paths). Header names are stripped; ``required_columns`` and ``numeric_columns``
+    match them ignoring case and whitespace and come back spelled as given. Text columns are
+    ``str`` with ``""`` read as missing (NaN), never type-guessed. Numeric columns present in the
+    file are float64; empty cells are NaN, anything else must be a finite number. A numeric
+    column absent from the file is only an error if it is also required.
+    """
+    body = _check_encoding(_read_bytes(source, max_bytes))
+    if not body or body.isspace():
+        raise CSVError("the file is empty; it needs a header line and at least one data row")
+    layout = _scan(body) or _scan_with_csv(body)
+    names = _check_header(layout, required_columns, numeric_columns)
+    _check_records(layout, max_rows)
+    wanted = {_key(c) for c in numeric_columns}
+    df = _parse(body, names, [n for n in names if _key(n) in wanted], layout)
+    logger.debug("read CSV: %d rows x %d columns", len(df), len(df.columns))
+    return df
+
+
+def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
+    """Write ``df`` as UTF-8 CSV bytes that a spreadsheet will not execute.
+
+    Every field is quoted and lines end in ``\\n``. Cells of ``text_columns`` (and of any other
+    non-numeric column, and the header) that start with ``= + - @``, tab or CR get a leading ``'``.
+    Numeric columns not listed in ``text_columns`` are written as plain numbers (``-5`` stays
+    ``-5``). Only the neutralised columns are copied, never the whole frame.
+    """
+    missing = [c for c in text_columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"text_columns not in the frame: {missing}")
+    declared = set(text_columns)
+    safe = df.copy(deep=False)  # copy-on-write: replacing columns below leaves df untouched
+    for i, name in enumerate(df.columns):
+        column = df.iloc[:, i]
+        if name in declared or not is_numeric_dtype(column.dtype):
+            text = column.astype("str")
+            risky = text.str[:1].isin(_FORMULA_PREFIXES).to_numpy()
+            if risky.any():  # prefix only the risky cells, by position (the index may repeat)
+                values = text.to_numpy(dtype=object, copy=True)
+                values[risky] = "'" + values[risky]
+                text = pd.Series(values, index=df.index, dtype="str")
+            safe.isetitem(i, text)
+    safe.columns = ["'" + c if c.startswith(_FORMULA_PREFIXES) else c for c in map(str, df.columns)]
+    buffer = io.BytesIO()
+    safe.to_csv(buffer, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n", encoding="utf-8")
+    return buffer.getvalue()
+
+
+def _read_bytes(source: bytes | str | Path, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        path = Path(source)
+        size = path.stat().st_size
+        if size > max_bytes:  # refuse before reading anything
+            raise CSVError(_too_big(size, max_bytes))
+        with path.open("rb") as handle:
+            data = handle.read(size + 1)
+            if len(data) > size:  # it grew since stat(): read on, but never past the limit
+                data += handle.read(max_bytes + 1 - len(data))
+    if len(data) > max_bytes:
+        raise CSVError(_too_big(len(data), max_bytes))
+    return data
+
+
+def _too_big(size: int, limit: int) -> str:
+    def show(n: int) -> str:
+        return f"{n:,} bytes" + (f" ({n / 1e6:.1f} MB)" if n >= 100_000 else "")
+
+    return f"the file is {show(size)}; the limit is {show(limit)}"
+
+
+def _check_encoding(data: bytes) -> bytes:
+    """Return the body without a UTF-8 byte-order mark, or refuse anything that is not UTF-8 text."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    problem = ""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, and UTF-32 little-endian
+        problem = "the file is UTF-16 encoded (byte-order mark)"
+    elif body.startswith(b"PK\x03\x04"):
+        problem = "the file is an Excel workbook or a zip archive, not CSV text"
+    elif (nul := body.find(b"\x00")) >= 0:
+        head = body[:4096]  # ASCII stored as UTF-16 has a NUL byte next to every letter
+        utf16 = head.count(b"\x00") * 3 >= len(head)
+        problem = ("the file looks UTF-16 encoded (NUL bytes between letters)" if utf16
+                   else f"line {_line_at(body, nul)}: the file contains binary data (a NUL byte)")
+    elif not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            where, byte = _line_at(body, exc.start), f"0x{body[exc.start]:02x}"
+            problem = f"line {where}: byte {byte} is not UTF-8 (Latin-1 or Windows-1252?)"
+    if problem:
+        raise CSVError(f"{problem}; the file must be UTF-8 text: {_SAVE_AS}")
+    return body
+
+
+def _line_at(body: bytes, offset: int) -> int:
+    return body.count(b"\n", 0, offset) + 1
+
+
+def _scan(body: bytes) -> _Layout | None:
+    """Count fields per record with numpy; None when the quoting is too irregular to trust."""
+    arr = np.frombuffer(body, dtype=np.uint8)
+    is_quote = arr == _QUOTE
+    quotes = np.flatnonzero(is_quote)
+    all_newlines = np.flatnonzero(arr == _LF)
+    if len(quotes):
+        # Quote parity says "inside a quoted field" exactly when every opening quote starts a
+        # field (or continues an escaped ""); a quote in mid-field would invert it.
+        openers = quotes[0::2]
+        if not np.isin(arr[openers[openers > 0] - 1], (_COMMA, _LF, _CR, _QUOTE)).all():
+            return None
+        if len(quotes) % 2:
+            raise CSVError(f"line {_line_at(body, int(quotes[-1]))}: {_UNCLOSED}")
+        outside = np.bitwise_xor.accumulate(is_quote.view(np.uint8)) == 0
+        newlines = np.flatnonzero((arr == _LF) & outside)
+        commas = np.flatnonzero((arr == _COMMA) & outside)
+    else:
+        newlines, commas = all_newlines, np.flatnonzero(arr == _COMMA)
+    if b"\r" in body:
+        after = np.flatnonzero(arr == _CR) + 1
+        if after[-1] >= len(arr) or (arr[after] != _LF).any():
+            return None  # old Mac line endings or a CR inside a value: let the csv module decide
+    ends = newlines if body.endswith(b"\n") else np.append(newlines, len(arr))
+    starts = np.concatenate(([0], newlines[: len(ends) - 1] + 1))
+    fields = np.diff(np.searchsorted(commas, ends), prepend=0) + 1  # records are contiguous
+    blank = ends - starts - (arr[np.maximum(ends - 1, 0)] == _CR) <= 0
+    maybe_spaces = ~blank & (fields == 1) & np.isin(arr[np.minimum(starts, len(arr) - 1)], (32, 9))
+    for i in np.flatnonzero(maybe_spaces):  # pandas skips whitespace-only lines as blank
+        blank[i] = not body[starts[i] : ends[i]].strip(b" \t\r")
+    keep = np.flatnonzero(~blank)
+    header_text = body[starts[keep[0]] : ends[keep[0]]].decode("utf-8")
+    header = next(csv.reader(io.StringIO(header_text, newline="")))
+    if len(header) != fields[keep[0]]:
+        return None
+    lines = np.searchsorted(all_newlines, starts[keep]) + 1
+    return _Layout(header, int(lines[0]), fields[keep[1:]], lines[1:])
+
+
+def _scan_with_csv(body: bytes) -> _Layout:
+    """Exact but slower layout from the stdlib csv module (the same dialect as pandas' C parser)."""
+    raw = [""]  # the physical line read last
+
+    def physical_lines() -> Iterator[str]:
+        for raw[0] in io.StringIO(body.decode("utf-8"), newline=""):
+            yield raw[0]
+
+    reader = csv.reader(physical_lines(), strict=True)
+    header: list[str] = []
+    header_line, last, fields, lines = 0, 0, [], []
+    try:
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if start == last and not raw[0].strip(" \t\r\n"):  # pandas skips whitespace-only lines
+                continue
+            if header:
+                fields.append(len(row))
+                lines.append(start)
+            else:
+                header, header_line = row, start
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise CSVError(f"line {last + 1}: {_UNCLOSED}") from None
+        raise CSVError(f"line {reader.line_num}: the file is not valid CSV ({exc})") from None
+    return _Layout(header, header_line, np.array(fields, dtype=np.int64), np.array(lines, dtype=np.int64))
+
+
+def _key(name: str) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str]) -> list[str]:
+    """Validate the header; return the column names to use (stripped, requested spellings)."""
+    header, at = layout.header, f"line {layout.header_line} (header)"
+    if len(header) == 1:
+        for delimiter, label in _OTHER_DELIMITERS.items():
+            if delimiter in header[0]:
+                raise CSVError(f"{at}: the delimiter must be a comma (','); the file uses {label}")
+    blank = [str(i + 1) for i, name in enumerate(header) if not name.strip()]
+    if blank:
+        raise CSVError(f"{at}: column {', '.join(blank)} has no name; every column needs a header")
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        positions.setdefault(_key(name), []).append(i)
+    repeated = [f"{echo(header[p[0]].strip())} (columns {', '.join(str(i + 1) for i in p)})"
+                for p in positions.values() if len(p) > 1]
+    if repeated:
+        raise CSVError(f"{at}: duplicate column names: {'; '.join(repeated)}; each name must appear once")
+    missing = ", ".join(repr(name) for name in required if _key(name) not in positions)
+    if missing:
+        found = ", ".join(echo(h.strip()) for h in header[:20]) + (" ..." if len(header) > 20 else "")
+        raise CSVError(f"missing required column(s): {missing}; columns found: {found}")
+    names = [h.strip() for h in header]
+    for wanted in (*required, *numeric):
+        if _key(wanted) in positions:
+            names[positions[_key(wanted)][0]] = wanted
+    return names
+
+
+def _check_records(layout: _Layout, max_rows: int) -> None:
+    n_rows, width = len(layout.fields), len(layout.header)
+    if n_rows == 0:
+        raise CSVError(f"the file has a header (line {layout.header_line}) but no data rows")
+    if n_rows > max_rows:
+        raise CSVError(f"the file has {n_rows:,} rows; the limit is {max_rows:,}")
+    bad = np.flatnonzero(layout.fields != width)
+    if len(bad):
+        shown = ", ".join(f"line {layout.lines[i]} has {layout.fields[i]}" for i in bad[:_SHOW])
+        more = f" (and {len(bad) - _SHOW} more rows)" if len(bad) > _SHOW else ""
+        raise CSVError(
+            f"every row must have {width} fields like the header, but {shown}{more}; "
+            "check for missing or extra commas, and quote values that contain commas"
+        )
+
+
+def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout) -> pd.DataFrame:
+    """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text."""
+    try:
+        df = _read(body, names, float_columns, len(layout.fields))
+        if _floats_trustworthy(df, float_columns, body):
+            return df
+    except CSVError:
+        raise
+    except ValueError:  # a numeric cell the C parser refused: diagnose from the text below
+        pass
+    df = _read(body, names, [], len(layout.fields))
+    problems = []
+    for name in float_columns:
+        df[name], problem = _to_numbers(df[name], name, layout.lines)
+        problems += [problem] if problem else []
+    if problems:
+        raise CSVError(". ".join(problems))
+    return df
+
+
+def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int) -> pd.DataFrame:
+    floats = set(float_columns)
+    try:
+        df = pd.read_csv(
+            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False,
+            dtype={n: ("float64" if n in floats else "str") for n in names},
+            keep_default_na=False, na_values={n: [""] for n in names}, encoding="utf-8",
+        )
+    except pd.errors.ParserError as exc:  # the scan found nothing wrong, so this is unexpected
+        raise CSVError(f"the file could not be parsed as CSV: {str(exc).strip()[:200]}") from None
+    if len(df) != n_rows:  # the scan and the parser disagree: never return a guess
+        raise CSVError("the file could not be read consistently; look for stray '\"' characters")
+    return df
+
+
+def _floats_trustworthy(df: pd.DataFrame, float_columns: list[str], body: bytes) -> bool:
+    for name in float_columns:
+        values = df[name].to_numpy()
+        if np.isinf(values).any():
+            return False
+        present = values[~np.isnan(values)]
+        # The C parser reads a column made only of True/False as 1.0/0.0.
+        if len(present) and np.isin(present, (0.0, 1.0)).all() and _BOOL_TOKEN.search(body):
+            return False
+    return True
+
+
+def _to_numbers(column: pd.Series, name: str, lines: np.ndarray) -> tuple[pd.Series, str]:
+    """Text to float64 (empty → NaN), and a description of every cell that is not a finite number."""
+    text = column.str.strip()
+    present = text.notna() & (text != "")
+    values = pd.to_numeric(text.where(present), errors="coerce").to_numpy("float64", na_value=np.nan)
+    bad = np.flatnonzero(present.to_numpy() & ~np.isfinite(values))
+    if not len(bad):
+        return pd.Series(values, index=column.index, name=name), ""
+    cells = []
+    for i in bad[:_SHOW]:
+        raw = column.iloc[i]
+        infinite = np.isinf(values[i]) or raw.strip().lstrip("+-").casefold() == "nan"
+        what = "a finite number" if infinite else "a number"
+        cells.append(f"line {lines[i]}: {echo(raw)} is not {what}")
+    more = f" (and {len(bad) - _SHOW} more cells)" if len(bad) > _SHOW else ""
+    return column, f"column {name!r} must hold numbers (empty is allowed): {'; '.join(cells)}{more}"
