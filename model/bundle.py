@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import platform
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,9 @@ CONFIG = "config.json"
 # a dtype is a data descriptor, it runs no code. Anything else a file asks for is refused.
 TRUSTED_TYPES: tuple[str, ...] = ("numpy.dtype",)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Written for Hub users but never loaded here (joblib runs code on load), so never downloaded by
+# the app: verified when present, not required.
+NOT_LOADED = frozenset({MODEL_JOBLIB})
 
 
 def library_versions() -> dict[str, str]:
@@ -62,17 +66,39 @@ def dumps_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+_SKOPS_ID = re.compile(r'("__id__": )(\d+)|"(\d+)(\.npy)"')
+
+
 def _skops_bytes(obj: Any) -> bytes:
-    """skops.io.dumps with the zip entries' timestamps fixed, so the same model gives the same bytes."""
+    """skops.io.dumps made deterministic: skops names arrays and memo entries after Python object
+    ids (memory addresses) and stamps zip entries with the time; renumber the ids in order of
+    first appearance and fix the timestamps, so the same model gives the same bytes."""
     import skops.io as sio
     raw = sio.dumps(obj)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
-            fixed.compress_type = info.compress_type
-            fixed.external_attr = info.external_attr
-            dst.writestr(fixed, src.read(info.filename))
+    with zipfile.ZipFile(io.BytesIO(raw)) as src:
+        schema = src.read("schema.json").decode("utf-8")
+        ids: dict[str, str] = {}
+
+        def renumber(m: re.Match[str]) -> str:
+            old = m.group(2) or m.group(3)
+            new = ids.setdefault(old, str(len(ids) + 1))
+            return f"{m.group(1)}{new}" if m.group(1) else f'"{new}{m.group(4)}"'
+        schema = _SKOPS_ID.sub(renumber, schema)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for info in src.infolist():
+                name = info.filename
+                if name == "schema.json":
+                    data = schema.encode("utf-8")
+                else:
+                    stem, dot, ext = name.partition(".")
+                    if stem not in ids:
+                        raise BundleError(f"skops wrote {name}, which its schema does not reference")
+                    name, data = ids[stem] + dot + ext, src.read(info.filename)
+                fixed = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+                fixed.compress_type = info.compress_type
+                fixed.external_attr = info.external_attr
+                dst.writestr(fixed, data)
     return out.getvalue()
 
 
@@ -86,16 +112,21 @@ def write_bundle(out_dir: Path, *, pipeline: Any, pca: Any, manifest: dict[str, 
     import joblib
     out_dir = Path(out_dir)
     _clear_previous(out_dir)
+    model_bytes = _skops_bytes(pipeline)
     files: dict[str, bytes] = {
-        MODEL_SKOPS: _skops_bytes(pipeline),
+        MODEL_SKOPS: model_bytes,
         PCA_SKOPS: _skops_bytes(pca),
         SAMPLE: sample.to_csv(index=False, float_format="%.5g", lineterminator="\n").encode(),
         SUMMARY: dumps_json(summary).encode(),
         CARD: card.encode(),
         **(extra_files or {}),
     }
+    # Pickle the pipeline as loaded back from model.skops: both files then hold the very same model,
+    # and the pickle no longer depends on which equal strings this process happened to share
+    # (pickle memoises by object identity, so that varied between runs).
+    import skops.io as sio
     joblib_buf = io.BytesIO()
-    joblib.dump(pipeline, joblib_buf)
+    joblib.dump(sio.loads(model_bytes, trusted=list(TRUSTED_TYPES)), joblib_buf)
     files[MODEL_JOBLIB] = joblib_buf.getvalue()
     for name, data in files.items():
         path = out_dir / name
@@ -154,6 +185,8 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> None:
         raise BundleError(f"{path}: the manifest lists no files to verify")
     for name, expected in files.items():
         fpath = Path(path) / name
+        if name in NOT_LOADED and not fpath.exists():
+            continue
         if ".." in Path(name).parts or not fpath.is_file():
             raise BundleError(f"{path}: {name} is listed in the manifest but missing")
         actual = sha256_file(fpath)

@@ -33,7 +33,8 @@ class MapFigure:
                 x=part["pc1"].tolist(), y=part["pc2"].tolist(), mode="markers", name=seg["name"],
                 marker=dict(size=5, color=colour(seg["id"]), opacity=0.45),
                 hovertemplate=f"{_esc(seg['name'])}<extra></extra>"))
-        fig.update_layout(**{**_LAYOUT, "height": 460}, title=dict(text="Customers on the PCA map", x=0.01),
+        # no title: the component's label names the plot (a title would be pushed under it)
+        fig.update_layout(**{**_LAYOUT, "height": 460, "margin": dict(l=40, r=10, t=10, b=40)},
                           xaxis_title="PC1", yaxis_title="PC2")
         base = json.loads(fig.to_json())
         self._data = json.dumps(base["data"], separators=(",", ":"))[1:-1]
@@ -87,14 +88,15 @@ def kdistance_figure(comparison: dict[str, Any]) -> go.Figure | None:
     curve = (comparison or {}).get("k_distance")
     if not curve:
         return None
-    ys = curve.get("distances") or curve.get("y") or []
+    ys = curve.get("distance") or []
     xs = curve.get("x") or list(range(len(ys)))
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name="k-distance", line=dict(color=PALETTE[0])))
-    eps = curve.get("eps") or (comparison.get("dbscan") or {}).get("eps")
+    eps = curve.get("eps")
     if eps is not None:
         fig.add_hline(y=eps, line_dash="dash", line_color=PALETTE[3], annotation_text=f"eps = {eps:.3g}")
     fig.update_layout(**_LAYOUT, title=dict(text="DBSCAN: sorted k-distance curve", x=0.01),
-                      xaxis_title="points (sorted)", yaxis_title=f"distance to neighbour {curve.get('k', '')}")
+                      xaxis_title="share of points (sorted by distance)",
+                      yaxis_title=f"distance to neighbour {curve.get('neighbour', '')}")
     return fig
 
 

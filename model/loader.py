@@ -37,6 +37,7 @@ def load_live(settings: Settings) -> Live:
                                 timeout_s=settings.hub_timeout_s)
             predictor = Predictor.from_dir(path)
             source = {"kind": "hub", "repo": settings.model_repo, "revision": revision,
+                      "commit": path.name if is_pinned(path.name) else None,
                       "pinned": is_pinned(revision), "path": str(path), "fallback_reason": None,
                       "load_seconds": round(time.perf_counter() - t0, 3)}
             log.info("serving %s@%s", settings.model_repo, revision)

@@ -146,8 +146,10 @@ def comparison_rows(comparison: dict[str, Any] | None) -> tuple[list[str], list[
     header = ["algorithm", "clusters", "noise share", "silhouette", "Calinski–Harabasz",
               "Davies–Bouldin", "stability (ARI)", "assigns new customers"]
     rows = []
-    for r in (comparison or {}).get("algorithms", []):
-        rows.append([r.get("name"), r.get("n_clusters"), _pct(r.get("noise_share")),
+    names = {"kmeans": "KMeans (served)", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
+             "gaussian_mixture": "Gaussian mixture"}
+    for key, r in ((comparison or {}).get("algorithms") or {}).items():
+        rows.append([names.get(key, key), r.get("n_clusters"), _pct(r.get("noise_share")),
                      _f(r.get("silhouette")), _f(r.get("calinski_harabasz"), 1), _f(r.get("davies_bouldin")),
                      _f(r.get("stability")), "yes" if r.get("assigns_new_points") else "no"])
     return header, rows
