@@ -1,0 +1,66 @@
+"""The command line as a user runs it: --help everywhere, synth, fit, score (bad rows and bad files)."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from tests.server import ROOT
+
+
+def run(*args, check=True):
+    res = subprocess.run([sys.executable, "-m", "training", *args], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    if check:
+        assert res.returncode == 0, res.stderr
+    return res
+
+
+@pytest.mark.parametrize("cmd", [[], ["fit"], ["score"], ["push"], ["synth"]])
+def test_help(cmd):
+    res = run(*cmd, "--help")
+    assert "usage: python -m training" in res.stdout
+
+
+def test_synth_fit_score_end_to_end(tmp_path):
+    data, labels = tmp_path / "c.csv", tmp_path / "planted.csv"
+    res = run("synth", "--rows", "800", "--out", str(data), "--seed", "3", "--labels", str(labels))
+    assert "wrote 800 rows" in res.stdout
+    assert sum(1 for _ in open(labels)) == 801
+    bundle = tmp_path / "b"
+    res = run("fit", "--data", str(data), "--out", str(bundle), "--no-compare")
+    assert "rows in: 800" in res.stdout and "exact duplicates dropped: 8" in res.stdout
+    assert "k = " in res.stdout and "cluster structure:" in res.stdout
+    assert "[1/8" in res.stderr  # plain progress lines when not on a terminal
+    rows = list(csv.DictReader(open(data)))
+    rows[0]["gender"] = "Martian"
+    rows[1]["age"] = "-4"
+    bad = tmp_path / "new.csv"
+    with open(bad, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows[:50])
+    out = tmp_path / "scored.csv"
+    res = run("score", "--bundle", str(bundle), "--data", str(bad), "--out", str(out))
+    assert "scored 48 rows, rejected 2" in res.stdout
+    scored = list(csv.DictReader(open(out)))
+    assert len(scored) == 50 and [r["id"] for r in scored] == [r["id"] for r in rows[:50]]
+    assert "gender must be one of Female, Male, Other; got 'Martian'" in scored[0]["error"]
+    assert "age must be" in scored[1]["error"] and scored[1]["segment_name"] == ""
+    assert all(r["segment_name"] for r in scored[2:])
+
+
+def test_unusable_file_fails_with_a_clear_message(tmp_path, default_bundle):
+    bad = tmp_path / "semicolon.csv"
+    bad.write_text("age;gender\n1;Male\n")
+    res = run("score", "--bundle", str(default_bundle), "--data", str(bad), "--out", str(tmp_path / "o.csv"),
+              check=False)
+    assert res.returncode == 2 and "error:" in res.stderr and "delimiter" in res.stderr.lower()
+    assert "Traceback" not in res.stderr
+
+
+def test_bad_k_is_explained():
+    res = run("fit", "--k", "1", check=False)
+    assert res.returncode == 2 and "--k must be between 2 and 30, got 1" in res.stderr
