@@ -41,8 +41,11 @@ class MapFigure:
         self._layout = json.dumps(base["layout"], separators=(",", ":"))
         self._segments = {s["id"]: s["name"] for s in segments}
 
+    # the mode bar would sit on top of the component's label on a phone; zoom still works by gesture
+    _CONFIG = ',"config":{"displayModeBar":false}}'
+
     def background(self) -> str:
-        return '{"data":[' + self._data + '],"layout":' + self._layout + "}"
+        return '{"data":[' + self._data + '],"layout":' + self._layout + self._CONFIG
 
     def with_point(self, x: float, y: float, seg_id: int) -> str:
         """Plotly JSON with the customer as a star on top of the background."""
@@ -51,7 +54,7 @@ class MapFigure:
                             "line": {"width": 2, "color": "#111"}},
                  "hovertemplate": f"This customer → {_esc(self._segments.get(seg_id, ''))}<extra></extra>"}
         return ('{"data":[' + self._data + "," + json.dumps(point, separators=(",", ":"))
-                + '],"layout":' + self._layout + "}")
+                + '],"layout":' + self._layout + self._CONFIG)
 
 
 def _esc(text: str) -> str:
@@ -119,7 +122,8 @@ def segment_feature_figure(summary: dict[str, Any], feature: str,
             total = sum(counts.values()) or 1
             fig.add_trace(go.Bar(name=seg["name"], x=list(counts), y=[v / total for v in counts.values()],
                                  marker_color=colour(seg["id"])))
-    fig.update_layout(**_LAYOUT, title=dict(text=f"{feature} by segment", x=0.01), showlegend=kind != "numeric")
+    fig.update_layout(**{**_LAYOUT, "height": 460}, title=dict(text=f"{feature} by segment", x=0.01),
+                      showlegend=True)
     if kind != "numeric":
         fig.update_layout(barmode="group", yaxis_tickformat=".0%")
     else:

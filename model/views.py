@@ -50,8 +50,10 @@ def result_card(result: dict[str, Any], manifest: dict[str, Any]) -> str:
         flags += (f'<div class="flag info">Filled in from training data (not given): '
                   f'{_e(", ".join(result["imputed"]))}.</div>')
     verdict, words = verdict_text(manifest)
-    if verdict in ("weak", "none"):
-        flags += f'<div class="flag info">Cluster structure: {_e(verdict)}. {_e(words)}</div>'
+    if verdict in ("weak", "none"):  # the honest caveat first: these segments are not personas
+        flags += f'<div class="flag warn">Cluster structure: {_e(verdict)}. {_e(words)}</div>'
+    elif verdict != "unknown":
+        flags += f'<div class="flag info verdict">Cluster structure: {_e(verdict)}. {_e(words)}</div>'
     return (
         f'<div class="result-card" data-testid="result-card" style="border-top-color:{colour(seg_id)}">'
         f'<div class="result-kicker">Segment {seg_id}</div>'

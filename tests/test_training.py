@@ -221,3 +221,20 @@ def test_bad_offer_catalogue_is_explained(tmp_path):
     path.write_text("default:\n  - title: only a title\n")
     with pytest.raises(ValueError, match="needs a title and a rationale"):
         load_catalogue(path)
+
+
+def test_model_card_loads_back_with_huggingface_hub(synth_fit):
+    from huggingface_hub import ModelCard
+    out, m = synth_fit
+    card = ModelCard.load(out / "README.md")
+    assert card.data.library_name == "sklearn"
+    assert {"clustering", "kmeans", "customer-segmentation"} <= set(card.data.tags)
+    metrics = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert metrics["silhouette"] == m["metrics"]["silhouette"]
+    text = card.text
+    for s in m["segments"]:
+        assert s["name"] in text and s["offers"][0]["title"] in text
+    assert f"Verdict: {m['clusterability']['verdict']}" in text
+    assert "## Choosing k" in text and "sio.load(\"model.skops\")" in text and "## Clustering algorithms compared" in text and "plots/elbow.png" in text
+    config = json.loads((out / "config.json").read_text())
+    assert config["sklearn"]["columns"] == [f["name"] for f in m["schema"]["features"]]

@@ -48,7 +48,15 @@ protected attributes, eligibility). Segments describe groups, not people.
 {% for p in plots %}
 ![{{ p }}]({{ p }})
 {% endfor %}
-## Metrics (final model)
+{% if algorithms %}## Clustering algorithms compared
+{{ comparison_why }}
+
+| algorithm | clusters | noise share | silhouette | stability | assigns new customers |
+|---|---:|---:|---:|---:|---|
+{% for name, a in algorithms.items() -%}
+| {{ name }} | {{ a.n_clusters }} | {{ "%.1f" | format(100 * (a.noise_share or 0)) }} % | {{ "%.3f" | format(a.silhouette) if a.silhouette is not none else "–" }} | {{ "%.2f" | format(a.stability) if a.stability is not none else "–" }} | {{ "yes" if a.assigns_new_points else "no" }} |
+{% endfor %}
+{% endif %}## Metrics (final model)
 {% for name, value in metrics.items() -%}
 - {{ name }}: {{ value }}
 {% endfor %}
@@ -103,6 +111,6 @@ def render_card(manifest: dict[str, Any], *, versions: dict[str, str], plots: li
         example=repr(manifest["example"]), fingerprint=manifest["training"]["data_fingerprint"],
         cleaning=(f"{c['rows_in']:,} rows in, {c['duplicates_dropped']:,} exact duplicates dropped, "
                   f"{sum(c['missing'].values()):,} missing cells imputed in the pipeline"),
-        versions=versions,
+        versions=versions, algorithms=cmp.get("algorithms") or {}, comparison_why=cmp.get("why", ""),
     )
     return str(card).rstrip() + "\n"

@@ -151,8 +151,7 @@ def describe(seg: dict[str, Any], labels: dict[str, str]) -> str:
         else:
             parts.append(f"{labels.get(t['feature'], t['feature'])}: {t['level']} "
                          f"{t['share']:.0%} ({t['lift']:.1f}× overall)")
-    share = f"{seg['share']:.0%} of customers"
-    return f"{share}. " + ("; ".join(parts) + "." if parts else "Close to the overall average on every feature.")
+    return "; ".join(parts) + "." if parts else "Close to the overall average on every feature."
 
 
 def _num(x: float | None) -> str:
