@@ -99,3 +99,22 @@ def test_tabs_render_their_plots(browser, app_url, artifacts_dir):
             expect(page.locator(".js-plotly-plot:visible").first).to_be_visible(timeout=15_000)
         page.screenshot(path=str(artifacts_dir / shot), full_page=True)
     page.close()
+
+
+def test_batch_upload_in_the_page(browser, app_url, predictor, tmp_path, artifacts_dir):
+    import csv
+    ex = predictor.schema.example()
+    src = tmp_path / "customers.csv"
+    with open(src, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=predictor.schema.names)
+        w.writeheader()
+        w.writerows([ex, {**ex, predictor.schema.categorical[0].name: "Martian"}])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url + "/", wait_until="networkidle")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("input[type=file]").first.set_input_files(str(src))
+    page.get_by_role("button", name="Score file").click()
+    expect(page.get_by_text("rows scored", exact=False)).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("line 3", exact=False)).to_be_visible()
+    page.screenshot(path=str(artifacts_dir / "batch-scored.png"), full_page=True)
+    page.close()
