@@ -32,7 +32,10 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         except gr.Error:
             raise
         except (ValueError, KeyError) as exc:  # SchemaError, CSVError, BundleError, missing column
-            raise gr.Error(str(exc).strip("'\""), print_exception=False) from None
+            # str(KeyError) is the repr of its argument; strip()ping quotes would eat a closing
+            # quote of our own messages ("got 'Martian'")
+            text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise gr.Error(text, print_exception=False) from None
         except Exception:
             log.exception("handler %s failed", fn.__name__)
             raise gr.Error("Something went wrong on our side; it has been logged.", print_exception=False) from None
@@ -80,6 +83,10 @@ def build_demo(live: Any, settings: Any) -> Any:
     def segments_api() -> list[dict]:
         return p.segments_payload()
 
+    def ping() -> str:
+        """Trivial endpoint: the queue's own round trip, for monitoring and benchmarks."""
+        return "ok"
+
     def predict_batch(file: Any) -> tuple[str, str]:
         if file is None:
             raise ValueError("choose a CSV file first")
@@ -118,11 +125,12 @@ def build_demo(live: Any, settings: Any) -> Any:
                         inputs = [_input(gr, f) for f in schema.features]
                         go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
                         gr.Examples(examples=_example_rows(p), inputs=inputs, label="Example customers",
-                                    cache_examples=False)
+                                    cache_examples=False, elem_id="examples")
                     with gr.Column(scale=6, min_width=300):
                         result_html = gr.HTML(views.empty_result(), label="Segment")
                         offers_html = gr.HTML("", label="Offers")
-                        map_plot = gr.Plot(plot(map_fig.background()), label="PCA map", elem_id="pca-map")
+                        map_plot = gr.Plot(plot(map_fig.background()), label="Customers on the PCA map",
+                                           elem_id="pca-map")
             with gr.Tab("Segments", id="segments"):
                 gr.HTML(views.segment_cards(p.segments, labels), label="Segment cards")
                 seg_feature = gr.Dropdown(schema.names, value=schema.names[0], label="Feature by segment")
@@ -163,8 +171,11 @@ def build_demo(live: Any, settings: Any) -> Any:
             with gr.Tab("API", id="api"):
                 gr.Markdown(_api_help(schema, param_name))
 
+        # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
+        # crash, and gr.Dropdown refuses " female " without naming the field; model.schema sees
+        # the raw values, as on every other surface.
         go.click(_guard(predict_ui), inputs, [result_html, offers_html, map_plot], api_name="predict_form",
-                 api_visibility="undocumented")
+                 api_visibility="undocumented", preprocess=False)
         seg_feature.change(_guard(segment_plot), seg_feature, seg_plot, api_name="segment_plot",
                            api_visibility="undocumented")
         data_feature.change(_guard(data_plot), data_feature, data_plot_out, api_name="data_plot",
@@ -172,13 +183,14 @@ def build_demo(live: Any, settings: Any) -> Any:
         score_btn.click(_guard(predict_batch), upload, [scored, batch_md], api_name="predict_batch")
         gr.api(_guard(predict_api), api_name="predict")
         gr.api(_guard(segments_api), api_name="segments")
+        gr.api(ping, api_name="ping")
     return demo
 
 
 def _input(gr: Any, f: Any) -> Any:
     from model.schema import NumericFeature
     if isinstance(f, NumericFeature):
-        return gr.Number(value=f.median, label=f.label, precision=0 if f.integer else None,
+        return gr.Number(value=int(f.median) if f.integer else f.median, label=f.label, precision=0 if f.integer else None,
                          info=f"training range {f.min:g} – {f.max:g}", elem_id=f"field-{_slug(f.name)}")
     return gr.Dropdown(list(f.levels), value=f.mode, label=f.label, elem_id=f"field-{_slug(f.name)}")
 
@@ -257,6 +269,7 @@ def create_app(settings: Any = None) -> Any:
     from fastapi.middleware.cors import CORSMiddleware
 
     from model.api import add_routes
+    from model.gradio_gate import GradioGate, endpoints_of
     from model.loader import load_live
     from model.settings import load_settings
 
@@ -268,12 +281,17 @@ def create_app(settings: Any = None) -> Any:
     app = FastAPI(title="Customer segments API", version=str(live.predictor.manifest.get("created_at")),
                   description="Segment and offers for a customer. The Gradio UI is served at /.")
     add_routes(app, live, settings)
+    # inside CORS, so its 4xx answers carry the CORS headers too
+    app.add_middleware(GradioGate, endpoints=endpoints_of(demo, live.predictor.schema),
+                       max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
     app = gr.mount_gradio_app(
         app, demo, path="/", show_error=False, run_history=False, enable_monitoring=False,
         max_file_size=settings.max_upload_bytes, footer_links=["api"], ssr_mode=False,
-        css_paths=[ASSETS / "app.css"], theme=gr.themes.Soft(), mcp_server=False)
+        css_paths=[ASSETS / "app.css"], theme=gr.themes.Soft(), mcp_server=False,
+        # Gradio's page has no viewport tag: phones would lay it out 980 px wide and zoom out.
+        head='<meta name="viewport" content="width=device-width, initial-scale=1">')
     app.state.live = live
     return app
 

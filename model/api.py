@@ -6,6 +6,7 @@ turns its errors into 4xx answers, in exactly one place (`_error`).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -20,6 +21,7 @@ from model.schema import NumericFeature, Schema
 from model.settings import Settings
 
 log = logging.getLogger(__name__)
+BODY_TIMEOUT_S = 10.0  # a customer is a few hundred bytes; slower than this is a stuck or hostile client
 
 
 def param_name(field: str) -> str:
@@ -77,6 +79,7 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
                                         "example": predictor.schema.example()}}},
                   "responses": {"200": {"description": "segment", "content": {"application/json": {"schema": ok_schema}}},
                                 "400": {"description": "body is not JSON", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+                                "408": {"description": "body did not arrive in time"},
                                 "413": {"description": "body too large"},
                                 "415": {"description": "not application/json"},
                                 "422": {"description": "invalid fields", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
@@ -93,6 +96,9 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
                 return predictor.predict_one(body)
             except SchemaError as exc:
                 return _error(422, str(exc), [e.as_dict() for e in exc.errors])
+            except Exception:  # a bug, not bad input: log it, never send internals to the client
+                log.exception("POST /predict failed")
+                return _error(500, "something went wrong on our side; it has been logged")
         finally:
             gate.busy -= 1
 
@@ -123,17 +129,46 @@ async def _read_body(request: Request, max_body: int) -> Any:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         return _error(413, f"body is {int(declared):,} bytes; the limit is {max_body:,}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_body:
-            return _error(413, f"body exceeds the limit of {max_body:,} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+
+    async def receive() -> bytes | None:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # a body trickling in holds one of the few concurrency slots: do not let it hold it forever
+        raw = await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
+    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+        return _error(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s")
+    if raw is None:
+        return _error(413, f"body exceeds the limit of {max_body:,} bytes")
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as exc:
+        return _error(400, f"body is not valid JSON: field {echo(exc.key)} appears more than once",
+                      [{"field": str(exc.key)[:60], "message": "sent more than once; send each field once"}])
+    # ValueError covers JSONDecodeError, UnicodeDecodeError and integers longer than 4300 digits
+    except (ValueError, RecursionError) as exc:
         return _error(400, f"body is not valid JSON ({type(exc).__name__}: {echo(str(exc))})")
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads keeps the last of repeated keys; a body saying `age` twice is ambiguous: refuse it."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def example_csv_text(schema: Schema) -> str:

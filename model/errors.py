@@ -9,6 +9,8 @@ MAX_ECHO = 100  # characters of user input echoed back in any message
 
 def echo(value: object) -> str:
     """Render a received value for an error message, truncated so input is never echoed in bulk."""
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
+        value = value.item()  # a numpy scalar from a frame: show -5.0, not np.float64(-5.0)
     text = repr(value)
     return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from model.errors import BundleError
@@ -24,10 +25,17 @@ class Live:
     source: dict[str, Any] = field(default_factory=dict)  # kind, path, repo, revision, pinned, fallback_reason
 
 
+def _shown(path: Path) -> str:
+    """A bundle's location for /health and the UI, without the server's directory layout."""
+    path = Path(path).resolve()
+    root = Path(__file__).resolve().parents[1]
+    return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+
+
 def load_live(settings: Settings) -> Live:
     """The Predictor to serve, and where it came from."""
     t0 = time.perf_counter()
-    reason = None
+    reason, hub_seconds = None, None
     if settings.model_repo:
         from model.hub import fetch_bundle, is_pinned
         revision = settings.model_revision or "main"
@@ -38,17 +46,19 @@ def load_live(settings: Settings) -> Live:
             predictor = Predictor.from_dir(path)
             source = {"kind": "hub", "repo": settings.model_repo, "revision": revision,
                       "commit": path.name if is_pinned(path.name) else None,
-                      "pinned": is_pinned(revision), "path": str(path), "fallback_reason": None,
+                      "pinned": is_pinned(revision), "path": f"hub cache/{path.name}", "fallback_reason": None,
                       "load_seconds": round(time.perf_counter() - t0, 3)}
             log.info("serving %s@%s", settings.model_repo, revision)
             return Live(predictor, source)
         except BundleError as exc:
+            hub_seconds = round(time.perf_counter() - t0, 3)
             reason = f"Hub bundle {settings.model_repo}@{revision} not used: {exc}"
             log.warning("%s; falling back to the local bundle %s", reason, settings.model_dir)
         except Exception as exc:  # never let a Hub problem stop the Space from starting
+            hub_seconds = round(time.perf_counter() - t0, 3)
             reason = f"Hub bundle {settings.model_repo}@{revision} not used: {type(exc).__name__}"
             log.exception("unexpected error loading the Hub bundle; falling back")
     predictor = Predictor.from_dir(settings.model_dir)
-    return Live(predictor, {"kind": "local", "path": str(settings.model_dir), "repo": settings.model_repo,
+    return Live(predictor, {"kind": "local", "path": _shown(settings.model_dir), "repo": settings.model_repo,
                             "revision": settings.model_revision, "pinned": None, "fallback_reason": reason,
-                            "load_seconds": round(time.perf_counter() - t0, 3)})
+                            "hub_seconds": hub_seconds, "load_seconds": round(time.perf_counter() - t0, 3)})

@@ -148,7 +148,7 @@ class Schema:
         outside: list[str] = []
         for f in self.features:
             if f.name not in record:
-                errors.append(FieldError(f.name, f"{f.name} is required ({self._expect(f)})"))
+                errors.append(FieldError(f.name, f"{f.name} is required ({self.expect(f)})"))
                 continue
             raw = record[f.name]
             if raw is None:
@@ -179,7 +179,8 @@ class Schema:
         return Checked(values=values, imputed=tuple(imputed), out_of_range=tuple(outside))
 
     @staticmethod
-    def _expect(f: Feature) -> str:
+    def expect(f: Feature) -> str:
+        """What a field accepts, in words: "a number between 0 and 222" or "one of A, B, C"."""
         if isinstance(f, NumericFeature):
             return f"a number {f.limits_text()}"
         return f"one of {f.allowed_text()}"

@@ -129,10 +129,11 @@ def test_hub_failures_fall_back_fast(failure, tmp_path, artifacts_dir):
         server.set_delay(0)
         server.stop()
     assert health["bundle"]["kind"] == "local" and health["bundle"]["fallback_reason"]
-    assert health["bundle"]["load_seconds"] < 8, health["bundle"]
+    # bounded by HUB_TIMEOUT_S=4 (+ slack for a loaded machine), not by the client's ~23 s retry loop
+    assert health["bundle"]["hub_seconds"] < 9, health["bundle"]
     with open(artifacts_dir / "hub-fallback-times.txt", "a") as fh:
-        fh.write(f"{failure}: ready in {ready:.1f} s (bundle load incl. Hub attempt "
-                 f"{health['bundle']['load_seconds']:.2f} s)\n")
+        fh.write(f"{failure}: ready in {ready:.1f} s (Hub attempt {health['bundle']['hub_seconds']:.2f} s, "
+                 f"bundle load incl. Hub attempt {health['bundle']['load_seconds']:.2f} s)\n")
 
 
 def test_fit_push_to_hub_shortcut_keeps_the_token_out(hub, tmp_path):

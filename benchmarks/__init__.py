@@ -1,0 +1,1 @@
+"""Benchmarks: bounded load tests against the app on the loopback interface (`python -m benchmarks`)."""

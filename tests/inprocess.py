@@ -1,0 +1,14 @@
+"""The app built in this process (no socket): for schemathesis' ASGI transport and for tests that
+need to reach inside (monkeypatching a handler to fail). Built once per test session."""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+@functools.lru_cache(maxsize=1)
+def default_app() -> Any:
+    """`app.create_app` on the committed default bundle with default settings (env ignored)."""
+    from app import create_app
+    from model.settings import load_settings
+    return create_app(load_settings({}))
