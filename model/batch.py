@@ -1,9 +1,9 @@
 """Batch scoring shared by the CLI and the app: strict CSV in → validated, scored, safe CSV out."""
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from model.csvio import read_csv_strict, to_safe_csv
@@ -31,11 +31,23 @@ def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: 
                      result[OUTPUT_COLUMNS].reset_index(drop=True)], axis=1)
     text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
                  or pd.api.types.is_bool_dtype(out[c])]
-    rejected = result[result["error"] != ""]
-    summary = {
-        "rows": int(len(frame)), "scored": int(len(frame) - len(rejected)), "rejected": int(len(rejected)),
-        "per_segment": dict(Counter(result.loc[result["error"] == "", "segment_name"]).most_common()),
-        "errors": [{"line": int(i) + 2, "error": e} for i, e in rejected["error"].head(20).items()],
+    return to_safe_csv(out, text_columns=text_cols), _summary(predictor, result)
+
+
+def _summary(predictor: Predictor, result: pd.DataFrame) -> dict[str, Any]:
+    """Counts per segment (largest first, ties in order of first appearance, like
+    `Counter.most_common`), the first 20 rejected rows and their errors."""
+    ids = result["segment_id"].to_numpy(dtype=np.int64, na_value=-1)  # NA ⇔ the row has an error
+    scored = ids[ids >= 0]
+    counts = np.bincount(scored, minlength=predictor.k)
+    present = [j for j in range(len(counts)) if counts[j]]
+    first = {j: int(np.argmax(scored == j)) for j in present}
+    order = sorted(present, key=lambda j: (-counts[j], first[j]))
+    names = [s["name"] for s in predictor.segments]
+    bad = np.flatnonzero(ids < 0)
+    return {
+        "rows": int(len(result)), "scored": int(len(scored)), "rejected": int(len(bad)),
+        "per_segment": {names[j]: int(counts[j]) for j in order},
+        "errors": [{"line": int(result.index[i]) + 2, "error": result["error"].iat[i]} for i in bad[:20]],
         "unlike_training": int(result["unlike_training"].sum()),
     }
-    return to_safe_csv(out, text_columns=text_cols), summary

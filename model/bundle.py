@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import logging
+import pickle
 import platform
 import re
 import zipfile
@@ -109,7 +110,6 @@ def write_bundle(out_dir: Path, *, pipeline: Any, pca: Any, manifest: dict[str, 
 
     `manifest` holds the training results; this function adds `format_version`,
     `library_versions` and `files` (sha256 of every other file)."""
-    import joblib
     out_dir = Path(out_dir)
     _clear_previous(out_dir)
     model_bytes = _skops_bytes(pipeline)
@@ -121,12 +121,14 @@ def write_bundle(out_dir: Path, *, pipeline: Any, pca: Any, manifest: dict[str, 
         CARD: card.encode(),
         **(extra_files or {}),
     }
-    # Pickle the pipeline as loaded back from model.skops: both files then hold the very same model,
-    # and the pickle no longer depends on which equal strings this process happened to share
-    # (pickle memoises by object identity, so that varied between runs).
+    # Pickle the pipeline as loaded back from model.skops, so both files hold the very same model,
+    # with the memo off: pickle memoises by object identity, and which equal strings a process
+    # happens to share depends on what it ran before (joblib.load reads a plain pickle).
     import skops.io as sio
     joblib_buf = io.BytesIO()
-    joblib.dump(sio.loads(model_bytes, trusted=list(TRUSTED_TYPES)), joblib_buf)
+    pickler = pickle.Pickler(joblib_buf, protocol=4)
+    pickler.fast = True
+    pickler.dump(sio.loads(model_bytes, trusted=list(TRUSTED_TYPES)))
     files[MODEL_JOBLIB] = joblib_buf.getvalue()
     for name, data in files.items():
         path = out_dir / name

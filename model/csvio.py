@@ -19,8 +19,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_numeric_dtype
 
+from model.csvexport import safe_csv_bytes
 from model.errors import CSVError, echo
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,6 @@ _SHOW = 5  # offending lines named per message
 _COMMA, _QUOTE, _LF, _CR = 44, 34, 10, 13
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
 _BOOL_TOKEN = re.compile(rb"(?i)\b(?:true|false)\b")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection, CWE-1236
 _SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'"
 _UNCLOSED = "a quoted field is never closed (unbalanced '\"')"
 
@@ -75,27 +74,13 @@ def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
     Every field is quoted and lines end in ``\\n``. Cells of ``text_columns`` (and of any other
     non-numeric column, and the header) that start with ``= + - @``, tab or CR get a leading ``'``.
     Numeric columns not listed in ``text_columns`` are written as plain numbers (``-5`` stays
-    ``-5``). Only the neutralised columns are copied, never the whole frame.
+    ``-5``), as pandas writes them. The bytes are those of ``DataFrame.to_csv(quoting=QUOTE_ALL)``
+    after neutralising; `model.csvexport` builds them from each column's distinct values.
     """
     missing = [c for c in text_columns if c not in df.columns]
     if missing:
         raise ValueError(f"text_columns not in the frame: {missing}")
-    declared = set(text_columns)
-    safe = df.copy(deep=False)  # copy-on-write: replacing columns below leaves df untouched
-    for i, name in enumerate(df.columns):
-        column = df.iloc[:, i]
-        if name in declared or not is_numeric_dtype(column.dtype):
-            text = column.astype("str")
-            risky = text.str[:1].isin(_FORMULA_PREFIXES).to_numpy()
-            if risky.any():  # prefix only the risky cells, by position (the index may repeat)
-                values = text.to_numpy(dtype=object, copy=True)
-                values[risky] = "'" + values[risky]
-                text = pd.Series(values, index=df.index, dtype="str")
-            safe.isetitem(i, text)
-    safe.columns = ["'" + c if c.startswith(_FORMULA_PREFIXES) else c for c in map(str, df.columns)]
-    buffer = io.BytesIO()
-    safe.to_csv(buffer, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n", encoding="utf-8")
-    return buffer.getvalue()
+    return safe_csv_bytes(df, text_columns=text_columns)
 
 
 def _read_bytes(source: bytes | str | Path, max_bytes: int) -> bytes:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from model.csvio import read_csv_strict
-from model.schema import category_key
+from model.errors import CSVError
+from training.columns import TextColumns, as_numbers, concat_chunks, counts, is_identifier, take, unify_spellings
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ _ID_NAME = re.compile(r"^(?:(?i:id|.*[_\s-]id|customer ?id|client ?id)|.*[a-z]I[
 MAX_LEVELS = 50  # a text column with more distinct values is free text or an identifier, not a category
 MAX_TRAIN_BYTES = 8 * 1024 ** 3
 MAX_TRAIN_ROWS = 50_000_000
+CHUNK_BYTES = 64 * 1024 ** 2  # larger files are read and encoded piece by piece
+_LINE = re.compile(r"\bline (\d+)")
 
 
 @dataclass
@@ -42,90 +44,119 @@ def read_table(path: Path | str) -> pd.DataFrame:
     return read_csv_strict(Path(path), max_bytes=MAX_TRAIN_BYTES, max_rows=MAX_TRAIN_ROWS)
 
 
-def _as_number(col: pd.Series) -> tuple[pd.Series, int]:
-    """Parse a text column as numbers; returns (floats, count of non-empty cells that failed)."""
-    text = col.astype("string").str.strip()
-    present = text.notna() & (text != "")
-    nums = pd.to_numeric(text.where(present), errors="coerce").astype(float)
-    nums[~np.isfinite(nums)] = np.nan
-    return nums, int((present & nums.isna()).sum())
+def read_chunks(path: Path | str, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
+    """The CSV as text frames of about `chunk_bytes` each, read strictly (see `read_table`).
+
+    A file of at most `chunk_bytes` is one chunk, read exactly as `read_table` reads it. A larger
+    one is cut at line ends outside quoted fields, each piece parsed with the header in front;
+    line numbers in error messages are those of the whole file."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_TRAIN_BYTES:
+        read_table(path)  # raises the reader's own "file too big" message
+    if size <= chunk_bytes:
+        yield read_table(path)
+        return
+    rows = 0
+    with path.open("rb") as handle:
+        piece, header, line = handle.read(chunk_bytes), b"", 1
+        while piece:
+            more = handle.read(chunk_bytes)
+            cut = len(piece) if not more else _record_end(piece)
+            while cut < 0 and more:  # no line end outside quotes yet: read on
+                piece += more
+                more = handle.read(chunk_bytes)
+                cut = len(piece) if not more else _record_end(piece)
+            body, rest = (piece, b"") if cut < 0 else (piece[:cut], piece[cut:])
+            if header and not body.strip():  # only blank lines left
+                break
+            if not header:
+                header = _first_record(body)
+                text, offset = body, 0
+            else:
+                text, offset = header + body, line - 2  # file line = piece line + offset
+            try:
+                chunk = read_csv_strict(text, max_bytes=MAX_TRAIN_BYTES,
+                                        max_rows=MAX_TRAIN_ROWS - rows)
+            except CSVError as exc:
+                if not offset:
+                    raise
+                raise CSVError(_LINE.sub(lambda m: f"line {int(m.group(1)) + offset}", str(exc))) from None
+            rows += len(chunk)
+            line += body.count(b"\n")
+            yield chunk
+            piece = rest + more
 
 
-def detect_id_column(frame: pd.DataFrame, explicit: str | None) -> str | None:
-    """An explicit --id-column, or the first column named like an id, or a text/integer column that is
-    unique per row and (for integers) increasing — a row number, not a measurement."""
-    if explicit:
-        if explicit not in frame.columns:
-            raise ValueError(f"--id-column {explicit!r} is not a column; columns are: "
-                             f"{', '.join(frame.columns)}")
-        return explicit
-    for name in frame.columns:
-        if _ID_NAME.match(str(name).strip()):
-            return name
-    for name in frame.columns:
-        col = frame[name]
-        if len(col) < 20 or col.isna().any() or not col.is_unique:
-            continue
-        nums, bad = _as_number(col)
-        if bad:  # text, unique per row: an identifier
-            return name
-        if (nums % 1 == 0).all() and nums.is_monotonic_increasing:
-            return name
-    return None
+def _first_record(data: bytes) -> bytes:
+    """The header line: the first line that is not blank (as the strict reader sees it)."""
+    start = 0
+    while True:
+        end = data.find(b"\n", start)
+        line = data[start:] if end < 0 else data[start:end + 1]
+        if line.strip(b" \t\r\n\xef\xbb\xbf") or end < 0:
+            return line
+        start = end + 1
 
 
-def unify_spelling(col: pd.Series) -> tuple[pd.Series, dict[str, str]]:
-    """Map every spelling variant to the most frequent spelling of its key."""
-    stripped = col.astype("string").str.strip()
-    stripped = stripped.where(stripped != "")
-    counts = Counter(stripped.dropna())
-    groups: dict[str, list[tuple[int, str]]] = {}
-    for spelling, n in counts.items():
-        groups.setdefault(category_key(spelling), []).append((-n, spelling))
-    canon = {key: sorted(v)[0][1] for key, v in groups.items()}
-    mapping = {s: canon[category_key(s)] for s in counts}
-    raw_changed = {str(s): mapping[s] for s in counts if mapping[s] != s}
-    out = stripped.map(mapping, na_action="ignore").astype(object)
-    out[stripped.isna()] = np.nan
-    raw = col.astype("string")
-    padded = raw.notna() & (raw != raw.str.strip()) & (raw.str.strip() != "")
-    for r in raw[padded].unique():
-        raw_changed[str(r)] = mapping[str(r).strip()]
-    return out, dict(sorted(raw_changed.items()))
+def _record_end(data: bytes) -> int:
+    """Offset just after the last line end that lies outside quoted fields, or -1."""
+    end, tries = data.rfind(b"\n"), 0
+    while end >= 0 and tries < 100:  # quotes are rare: the first try nearly always does
+        if data.count(b'"', 0, end) % 2 == 0:
+            return end + 1
+        end, tries = data.rfind(b"\n", 0, end), tries + 1
+    return -1
 
 
 def clean(raw: pd.DataFrame, *, features: Sequence[str] | None = None,
           id_column: str | None = None) -> Cleaned:
     """Select, type and clean the columns of `raw` (all text, as read). See the module docstring."""
-    report: dict[str, Any] = {"rows_in": int(len(raw))}
-    dup = raw.duplicated(keep="first")
-    frame = raw.loc[~dup].reset_index(drop=True)
+    return clean_columns(concat_chunks([raw]), features=features, id_column=id_column)
+
+
+def clean_file(path: Path | str, *, features: Sequence[str] | None = None,
+               id_column: str | None = None) -> Cleaned:
+    """`clean(read_table(path))`, reading the file in chunks: memory grows with the distinct
+    cells, not with the text of every cell."""
+    return clean_columns(concat_chunks(read_chunks(path)), features=features, id_column=id_column)
+
+
+def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
+                  id_column: str | None = None) -> Cleaned:
+    """`clean` on a finished `TextColumns`."""
+    report: dict[str, Any] = {"rows_in": int(table.rows)}
+    dup = table.duplicated()
+    keep = ~dup
     report["duplicates_dropped"] = int(dup.sum())
-    idc = detect_id_column(frame, id_column)
+    codes = {name: c[keep] for name, c in zip(table.names, table.codes)}
+    texts = dict(zip(table.names, table.values))
+    idc = _id_column(table.names, codes, texts, id_column)
     report["id_column"] = idc
     if features:
-        missing = [f for f in features if f not in frame.columns]
+        missing = [f for f in features if f not in codes]
         if missing:
             raise ValueError(f"--features: no column named {', '.join(map(repr, missing))}; "
-                             f"columns are: {', '.join(frame.columns)}")
+                             f"columns are: {', '.join(table.names)}")
         cols = list(features)
     else:
-        cols = [c for c in frame.columns if c != idc]
+        cols = [c for c in table.names if c != idc]
     numeric, categorical, excluded = [], [], {}
-    out: dict[str, pd.Series] = {}
+    out: dict[str, np.ndarray] = {}
     unparsed: dict[str, int] = {}
     fixes: dict[str, dict[str, str]] = {}
     for name in cols:
-        nums, bad = _as_number(frame[name])
-        present = int(nums.notna().sum())
+        rows_per = counts(codes[name], len(texts[name]))
+        nums, not_number = as_numbers(texts[name])
+        present = int(rows_per[~np.isnan(nums)].sum())
+        bad = int(rows_per[not_number].sum())
         if present and bad <= max(1, 0.02 * (present + bad)):
             numeric.append(name)
-            out[name] = nums
+            out[name] = take(nums, codes[name], np.nan)
             if bad:
                 unparsed[name] = bad
             continue
-        values, changed = unify_spelling(frame[name])
-        levels = values.dropna().nunique()
+        canon, changed, levels = unify_spellings(texts[name], rows_per)
         if levels > MAX_LEVELS and not features:
             excluded[name] = f"text with {levels} distinct values (more than {MAX_LEVELS})"
             continue
@@ -133,12 +164,13 @@ def clean(raw: pd.DataFrame, *, features: Sequence[str] | None = None,
             excluded[name] = "a single value: carries no information"
             continue
         categorical.append(name)
-        out[name] = values
+        out[name] = take(canon, codes[name], np.nan)
         if changed:
             fixes[name] = changed
     if not out:
         raise ValueError("no usable feature columns: " + "; ".join(f"{k}: {v}" for k, v in excluded.items()))
-    clean_frame = pd.DataFrame(out)[numeric + categorical]
+    clean_frame = pd.DataFrame({c: pd.Series(out[c], dtype=out[c].dtype, copy=False)  # object stays object
+                                for c in numeric + categorical})
     empty = clean_frame.isna().all(axis=1)
     if empty.any():
         clean_frame = clean_frame.loc[~empty].reset_index(drop=True)
@@ -155,6 +187,21 @@ def clean(raw: pd.DataFrame, *, features: Sequence[str] | None = None,
         raise ValueError(f"only {len(clean_frame)} usable rows after cleaning; at least 10 are needed")
     return Cleaned(frame=clean_frame, numeric=numeric, categorical=categorical, id_column=idc,
                    report=report)
+
+
+def _id_column(names: list[str], codes: dict[str, np.ndarray], texts: dict[str, np.ndarray],
+               explicit: str | None) -> str | None:
+    """An explicit --id-column, or the first column named like an id, or a text/integer column that is
+    unique per row and (for integers) increasing — a row number, not a measurement."""
+    if explicit:
+        if explicit not in codes:
+            raise ValueError(f"--id-column {explicit!r} is not a column; columns are: "
+                             f"{', '.join(names)}")
+        return explicit
+    for name in names:
+        if _ID_NAME.match(str(name).strip()):
+            return name
+    return next((n for n in names if is_identifier(texts[n], codes[n])), None)
 
 
 def format_report(report: dict[str, Any]) -> str:

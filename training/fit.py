@@ -32,6 +32,11 @@ from training.summary import data_summary, pca_sample
 log = logging.getLogger(__name__)
 HARD_MARGIN = 2.0  # hard limits = training range widened by this many spans on each side
 METRIC_SAMPLE = 10_000
+# Above this many rows, k selection, the KMeans fit and the PCA use a fixed-seed sample of this
+# size (their cost then stops growing with the table); every row is still labelled, profiled and
+# summarised. At or below it nothing is sampled, so results on smaller tables are unchanged.
+FIT_ROWS = 1_000_000
+LABEL_BLOCK = 500_000
 
 
 @dataclass
@@ -97,53 +102,85 @@ def final_metrics(z: np.ndarray, labels: np.ndarray, inertia: float, seed: int) 
             "inertia": round(float(inertia), 2), "metric_sample_size": int(len(idx))}
 
 
+def _label_all(frame: pd.DataFrame, prep: Any, kmeans: Any, pca: Any
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment (before `_order_by_size`), distance to its centre and PCA point of every row,
+    transforming `LABEL_BLOCK` rows at a time: the full preprocessed matrix is never held."""
+    n = len(frame)
+    labels, dist, points = np.empty(n, dtype=np.int64), np.empty(n), np.empty((n, 2))
+    centres = kmeans.cluster_centers_
+    with threadpool_limits(1):
+        for start in range(0, n, LABEL_BLOCK):
+            part = slice(start, min(n, start + LABEL_BLOCK))
+            z = prep.transform(frame.iloc[part]).astype(np.float64)
+            labels[part] = kmeans.predict(z)
+            dist[part] = np.linalg.norm(z - centres[labels[part]], axis=1)
+            points[part] = pca.transform(z)
+    return labels, dist, points
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     h = hashlib.sha256(",".join(frame.columns).encode())
     h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
-def load_raw(opts: FitOptions) -> tuple[pd.DataFrame, str]:
+def load_clean(opts: FitOptions) -> tuple[data_mod.Cleaned, str]:
+    """The cleaned table and a description of where it came from (a CSV is read in chunks)."""
     if opts.data is None:
         frame, _ = synthetic.default_frame()
-        return frame.astype("string"), (f"synthetic default data (seed {synthetic.DEFAULT_SEED}, "
-                                        f"{synthetic.DEFAULT_ROWS:,} rows)")
-    return data_mod.read_table(opts.data), Path(opts.data).name
+        cleaned = data_mod.clean(frame.astype("string"), features=opts.features, id_column=opts.id_column)
+        return cleaned, (f"synthetic default data (seed {synthetic.DEFAULT_SEED}, "
+                         f"{synthetic.DEFAULT_ROWS:,} rows)")
+    cleaned = data_mod.clean_file(opts.data, features=opts.features, id_column=opts.id_column)
+    return cleaned, Path(opts.data).name
 
 
 def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> dict[str, Any]:
     """Run the whole fit and write the bundle to `opts.out`. Returns the manifest."""
     t0 = time.perf_counter()
-    step("reading data")
-    raw, source = load_raw(opts)
-    step("cleaning")
-    cleaned = data_mod.clean(raw, features=opts.features, id_column=opts.id_column)
+    step("reading and cleaning data")
+    cleaned, source = load_clean(opts)
+    step("describing columns")
     frame, numeric, categorical = cleaned.frame, cleaned.numeric, cleaned.categorical
     schema = build_schema(frame, numeric, categorical, cleaned.id_column, opts.limits)
     levels = [list(f.levels) for f in schema.categorical]
     step("preprocessing")
     prep = make_preprocessor(numeric, categorical, levels)
-    z = prep.fit_transform(frame).astype(np.float64)
+    if len(frame) <= FIT_ROWS:
+        z = prep.fit_transform(frame).astype(np.float64)
+        z_fit, fit_rows = z, None
+    else:  # bounded cost: selection, clustering and PCA on a fixed-seed sample; every row labelled
+        prep.fit(frame)
+        fit_rows = np.sort(np.random.default_rng(opts.seed).choice(len(frame), FIT_ROWS, replace=False))
+        z_fit = prep.transform(frame.iloc[fit_rows]).astype(np.float64)
     step("choosing k" if opts.k == "auto" else f"scoring k (forced k={opts.k})")
-    selection = select_k(z, seed=opts.seed, k=opts.k, n_numeric=len(numeric))
+    selection = select_k(z_fit, seed=opts.seed, k=opts.k, n_numeric=len(numeric))
     k = int(selection["k"])
     step(f"fitting KMeans (k={k})")
     with threadpool_limits(1):  # measured: small BLAS calls run faster single-threaded here
-        kmeans = make_kmeans(k, len(z), seed=opts.seed).fit(z)
-    labels = _order_by_size(kmeans, kmeans.predict(z))
-    pipeline = make_pipeline(prep, kmeans)
-    pca = PCA(n_components=2, random_state=opts.seed).fit(z)
-    points = pca.transform(z)
-    metrics = final_metrics(z, labels, float(kmeans.inertia_), opts.seed)
+        kmeans = make_kmeans(k, len(z_fit), seed=opts.seed).fit(z_fit)
+    pca = PCA(n_components=2, random_state=opts.seed).fit(z_fit)
+    pipeline = make_pipeline(prep, kmeans)  # the same objects: _order_by_size below reaches it too
+    if fit_rows is None:
+        labels = _order_by_size(kmeans, kmeans.predict(z))
+        points = pca.transform(z)
+        dist = np.linalg.norm(z - kmeans.cluster_centers_[labels], axis=1)
+        metrics = final_metrics(z, labels, float(kmeans.inertia_), opts.seed)
+    else:
+        raw_labels, dist, points = _label_all(frame, prep, kmeans, pca)
+        labels = _order_by_size(kmeans, raw_labels)
+        metrics = final_metrics(z_fit, labels[fit_rows], float((dist ** 2).sum()), opts.seed)
+        metrics["fit_sample_size"] = int(len(fit_rows))
     comparison = None
     if opts.compare:
         step("comparing clustering algorithms")
-        comparison = compare.compare_algorithms(z, kmeans_labels=labels, seed=opts.seed)
+        comparison = compare.compare_algorithms(
+            z_fit, kmeans_labels=labels if fit_rows is None else labels[fit_rows], seed=opts.seed)
     step("profiling segments")
     catalogue = load_catalogue(opts.offers)
     segments = profile_segments(frame, labels, numeric=numeric, categorical=categorical, k=k)
     assign_names(segments, numeric)
-    dist = np.linalg.norm(z - kmeans.cluster_centers_[labels], axis=1)
     labels_map = {f.name: f.label for f in schema.features}
     for seg in segments:
         seg["offers"] = offers_for(seg, catalogue)

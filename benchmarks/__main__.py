@@ -1,0 +1,131 @@
+"""`python -m benchmarks` (make bench): every performance figure of issue 7, each measured against
+a baseline in the same run, as one table (stdout, plus Markdown and JSON files).
+
+    python -m benchmarks                  # full sizes (~10 minutes here, most of it figure 7)
+    python -m benchmarks --smoke          # tiny sizes: checks the harness, asserts nothing
+    python -m benchmarks --only 1 4       # some figures
+    python -m benchmarks --load [ARGS]    # the bounded load test instead (benchmarks.load)
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from benchmarks.common import ROOT, Result, dump
+
+log = logging.getLogger("benchmarks")
+FIGURES = ("1", "2", "3", "4", "5", "6", "7")
+HTTP = {"2", "3"}  # these share one running app
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor() or "unknown")
+    mem = next((int(line.split()[1]) * 1024 for line in _lines("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 1024 ** 3, 1),
+            "python": platform.python_version(), "platform": platform.platform(terse=True),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
+    from benchmarks import (bench_batch, bench_cold, bench_gradio, bench_json, bench_single, bench_train,
+                            bench_train10m)
+    results: list[Result] = []
+    with ExitStack() as stack:
+        app_url = None
+        if HTTP & set(figures):
+            from benchmarks.servers import app_cmd, free_port, serve
+            port = free_port()
+            app_url, _ = stack.enter_context(serve(app_cmd(), port))
+        plan: dict[str, Callable[[], list[Result]]] = {
+            "1": lambda: bench_single.run(smoke),
+            "2": lambda: bench_json.run(smoke, app_url),
+            "3": lambda: bench_gradio.run(smoke, app_url),
+            "4": lambda: bench_batch.run(smoke),
+        }
+        for fig in [f for f in FIGURES[:4] if f in figures]:
+            results += _one(fig, plan[fig])
+    later = {"5": lambda: bench_train.run(smoke), "6": lambda: bench_cold.run(smoke),
+             "7": lambda: bench_train10m.run(smoke)}
+    for fig in [f for f in FIGURES[4:] if f in figures]:  # after the app is stopped: nothing else runs
+        results += _one(fig, later[fig])
+    return results
+
+
+def _one(fig: str, fn: Callable[[], list[Result]]) -> list[Result]:
+    log.info("figure %s ...", fig)
+    start = time.perf_counter()
+    try:
+        rows = fn()
+    except Exception as exc:  # one broken figure must not hide the others
+        log.exception("figure %s failed", fig)
+        rows = [Result(f"{fig} (failed)", "error", "", "", "", False, {"error": f"{type(exc).__name__}: {exc}"})]
+    log.info("figure %s done in %.1f s", fig, time.perf_counter() - start)
+    return rows
+
+
+def table(results: Sequence[Result]) -> str:
+    """A Markdown table (also readable as plain text)."""
+    head = ["figure", "value", "baseline (same run)", "ratio", "target", "pass"]
+    rows = [[r.figure, r.value, r.baseline, r.ratio, r.target,
+             "—" if r.passed is None else ("PASS" if r.passed else "FAIL")] for r in results]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def write(results: Sequence[Result], out: Path, info: dict[str, Any], smoke: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    dump(list(results), out / "results.json", machine=info)
+    text = (f"# Benchmark results{' (smoke sizes: no targets)' if smoke else ''}\n\n"
+            f"Run {info['finished']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
+            f"Python {info['python']}; load average at start {info['load_average']}, at end "
+            f"{info['load_average_end']} (a shared machine: every ratio is measured in this run).\n\n"
+            f"{table(results)}\n")
+    (out / "results.md").write_text(text, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--load"]:
+        from benchmarks.load import main as load_main
+        return load_main(argv[1:] or ["--start", "--clients", "8", "32", "--seconds", "30",
+                                      "--target", "json", "gradio"])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes; checks the harness only")
+    ap.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES), metavar="FIG",
+                    help="figures to run (1-7)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="folder for results.md / results.json (default: benchmarks/, or a temp folder "
+                         "with --smoke)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "model"):  # one line per request / per bundle load otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    info = machine()
+    results = run_figures(args.only, smoke=args.smoke)
+    info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["finished"] = time.strftime("%Y-%m-%d %H:%M")
+    out = args.out or (ROOT / "benchmarks" if not args.smoke else Path(os.environ.get("TMPDIR", "/tmp")) / "bench-smoke")
+    write(results, out, info, args.smoke)
+    print(table(results))
+    print(f"\nwritten to {out / 'results.md'} and {out / 'results.json'}")
+    return 1 if any(r.passed is False for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Servers for the HTTP figures, on 127.0.0.1 only: the real app (`python app.py`) and a bare
+FastAPI app whose `POST /predict` returns a constant (the floor any JSON route stands on)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import httpx
+
+from benchmarks.common import ROOT
+
+BARE = """
+import json, sys
+import uvicorn
+from fastapi import FastAPI
+ANSWER = json.loads(sys.argv[2])
+app = FastAPI()
+
+@app.post("/predict")
+async def predict() -> dict:
+    return ANSWER
+
+@app.get("/health")
+async def health() -> dict:
+    return {"status": "ok"}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "HF_"))}
+    env.update({"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    return env
+
+
+@contextmanager
+def serve(cmd: list[str], port: int, *, timeout: float = 120.0, poll: float = 0.02
+          ) -> Iterator[tuple[str, float]]:
+    """Start `cmd` (which listens on `port`), yield (base URL, seconds from spawn to the first
+    200 on /health), stop it afterwards."""
+    url = f"http://127.0.0.1:{port}"
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(port), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if proc.poll() is not None:
+                    err = proc.stderr.read().decode("utf-8", "replace")[-1500:] if proc.stderr else ""
+                    raise RuntimeError(f"{cmd[1:2]} exited with {proc.returncode}: {err}")
+                try:
+                    if client.get(url + "/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.perf_counter() - start > timeout:
+                    raise TimeoutError(f"{cmd} did not answer /health within {timeout} s")
+                time.sleep(poll)
+        yield url, time.perf_counter() - start
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def app_cmd() -> list[str]:
+    return [sys.executable, str(ROOT / "app.py")]
+
+
+def bare_cmd(port: int, answer: dict[str, Any]) -> list[str]:
+    return [sys.executable, "-c", BARE, str(port), json.dumps(answer)]
+
+
+def example() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(the default bundle's example customer, its answer, API field order)."""
+    from model.predictor import Predictor
+    from model.settings import DEFAULT_BUNDLE_DIR
+    p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)
+    rec = p.schema.example()
+    return rec, p.predict_one(rec), p.schema.names
+
+
+def gradio_call(client: httpx.Client, base: str, name: str, data: list[Any]) -> Any:
+    """One call through the Gradio queue: POST /gradio_api/call/<name>, then read the SSE stream
+    until `complete` (returns its data) or `error` (raises)."""
+    r = client.post(f"{base}/gradio_api/call/{name}", json={"data": data})
+    r.raise_for_status()
+    event = ""
+    with client.stream("GET", f"{base}/gradio_api/call/{name}/{r.json()['event_id']}") as stream:
+        stream.raise_for_status()
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                if event == "error":
+                    raise RuntimeError(f"/{name}: {line[5:].strip()[:300]}")
+                return json.loads(line[5:])
+    raise RuntimeError(f"/{name}: stream ended without a result")

@@ -1,0 +1,37 @@
+"""The benchmark harness runs end to end at tiny sizes (`python -m benchmarks --smoke`): every
+figure produces its rows, the table and the JSON are written. Correctness of the harness only:
+timings are not asserted here (they are machine-dependent and reported by `python -m benchmarks`).
+Two halves run side by side to keep the test short (servers vs training subprocesses)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+HALVES = {("1", "2", "3", "4", "6"): {"1", "2", "3a", "3b", "4a", "4b", "6a", "6b"},
+          ("5", "7"): {"5a", "5b", "7"}}
+
+
+@pytest.mark.timeout(200)
+def test_every_figure_runs_at_smoke_sizes(tmp_path):
+    env = {"BENCH_CACHE": str(tmp_path / "data"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    procs = {figs: subprocess.Popen([sys.executable, "-m", "benchmarks", "--smoke", "--only", *figs,
+                                     "--out", str(tmp_path / figs[0])],
+                                    cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for figs in HALVES}
+    for figs, proc in procs.items():
+        out, err = proc.communicate(timeout=190)
+        assert proc.returncode == 0, err[-3000:]
+        assert "| figure" in out
+        data = json.loads((tmp_path / figs[0] / "results.json").read_text())
+        rows = data["results"]
+        assert data["machine"]["cores"] >= 1
+        assert {r["figure"].split()[0] for r in rows} == HALVES[figs], [r["figure"] for r in rows]
+        for r in rows:
+            assert r["value"] and r["target"] and r["passed"] is None, r  # smoke: no verdicts
+        table = (tmp_path / figs[0] / "results.md").read_text()
+        assert "| figure" in table and "load average" in table
