@@ -124,7 +124,7 @@ def build_demo(live: Any, settings: Any) -> Any:
                     with gr.Column(scale=4, min_width=280):
                         inputs = [_input(gr, f) for f in schema.features]
                         go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
-                        gr.Examples(examples=_example_rows(p), inputs=inputs, label="Example customers",
+                        gr.Examples(examples=views.example_rows(p), inputs=inputs, label="Example customers",
                                     cache_examples=False, elem_id="examples")
                     with gr.Column(scale=6, min_width=300):
                         result_html = gr.HTML(views.empty_result(), label="Segment")
@@ -143,7 +143,7 @@ def build_demo(live: Any, settings: Any) -> Any:
                 corr = figures.correlation_figure(summary)
                 if corr is not None:
                     gr.Plot(plot(corr), label="Correlations")
-                gr.Dataframe(_outlier_rows(summary), headers=["feature", "median", "IQR range", "outliers (1.5×IQR)"],
+                gr.Dataframe(views.outlier_rows(summary), headers=["feature", "median", "IQR range", "outliers (1.5×IQR)"],
                              label="Outliers", interactive=False)
             with gr.Tab("Model", id="model"):
                 gr.Markdown(views.model_overview(manifest, live.source))
@@ -169,7 +169,7 @@ def build_demo(live: Any, settings: Any) -> Any:
                 scored = gr.File(label="Scored CSV", interactive=False)
                 batch_md = gr.Markdown(label="Batch summary")
             with gr.Tab("API", id="api"):
-                gr.Markdown(_api_help(schema, param_name))
+                gr.Markdown(views.api_help(schema, param_name))
 
         # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
         # crash, and gr.Dropdown refuses " female " without naming the field; model.schema sees
@@ -200,59 +200,12 @@ def _slug(name: str) -> str:
     return param_name(name).replace("_", "-")
 
 
-def _example_rows(p: Any) -> list[list[Any]]:
-    """One typical customer per segment: numeric medians and the most common level."""
-    rows = []
-    for s in p.segments:
-        prof = s["profile"]
-        row = []
-        for f in p.schema.features:
-            if f.name in prof["numeric"]:
-                v = prof["numeric"][f.name]["median"]
-                row.append(round(v) if f.integer and v is not None else v)
-            else:
-                shares = prof["categorical"].get(f.name) or {f.mode: 1}
-                row.append(max(shares, key=shares.get))
-        rows.append(row)
-    return rows
-
-
-def _outlier_rows(summary: dict[str, Any]) -> list[list[Any]]:
-    rows = []
-    for name, info in summary["features"].items():
-        if info["kind"] == "numeric":
-            b = info["box"]
-            rows.append([name, b["median"], f"{b['q1']:g} – {b['q3']:g}", b["outliers"]])
-    return rows
-
-
 def _card_body(path: Path) -> str:
     text = (Path(path) / "README.md").read_text(encoding="utf-8")
     if text.startswith("---"):
         text = text.split("---", 2)[2]
     # images in the card point at files of the Hub repo; the app shows its own interactive plots
     return "\n".join(line for line in text.splitlines() if not line.startswith("!["))
-
-
-def _api_help(schema: Any, param_name: Callable[[str], str]) -> str:
-    example = schema.example()
-    kwargs = ", ".join(f"{param_name(k)}={v!r}" for k, v in example.items())
-    import json
-    return f"""### Python (`gradio_client`)
-```python
-from gradio_client import Client
-client = Client("http://127.0.0.1:7860/")      # or "OWNER/SPACE"
-client.predict({kwargs}, api_name="/predict")
-client.predict(api_name="/segments")
-```
-### HTTP (JSON)
-```bash
-curl -s -X POST http://127.0.0.1:7860/predict -H 'Content-Type: application/json' \\
-  -d '{json.dumps(example)}'
-```
-`GET /segments` lists every segment with its offers; `GET /health` says which bundle is live;
-`GET /openapi.json` (and `/docs`) describe the JSON routes. Errors are `422` with one entry per field.
-"""
 
 
 def _prune(folder: Path, *, max_age_s: float) -> None:

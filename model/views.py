@@ -5,8 +5,9 @@ segment names and category levels come from a user's CSV.
 """
 from __future__ import annotations
 
+import json
 from html import escape
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from model.figures import colour
 
@@ -180,3 +181,51 @@ def batch_summary(summary: dict[str, Any]) -> str:
 def _md(text: str) -> str:
     """Escape user text for Markdown (Gradio sanitises HTML, this keeps tables intact)."""
     return escape(str(text)).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def example_rows(p: Any) -> list[list[Any]]:
+    """One typical customer per segment: numeric medians and the most common level."""
+    rows = []
+    for s in p.segments:
+        prof = s["profile"]
+        row = []
+        for f in p.schema.features:
+            if f.name in prof["numeric"]:
+                v = prof["numeric"][f.name]["median"]
+                row.append(round(v) if f.integer and v is not None else v)
+            else:
+                shares = prof["categorical"].get(f.name) or {f.mode: 1}
+                row.append(max(shares, key=shares.get))
+        rows.append(row)
+    return rows
+
+
+def outlier_rows(summary: dict[str, Any]) -> list[list[Any]]:
+    """Per numeric feature: median, interquartile range and the 1.5×IQR outlier count."""
+    rows = []
+    for name, info in summary["features"].items():
+        if info["kind"] == "numeric":
+            b = info["box"]
+            rows.append([name, b["median"], f"{b['q1']:g} – {b['q3']:g}", b["outliers"]])
+    return rows
+
+
+def api_help(schema: Any, param_name: Callable[[str], str]) -> str:
+    """The API tab: gradio_client and curl examples filled with a typical customer."""
+    example = schema.example()
+    kwargs = ", ".join(f"{param_name(k)}={v!r}" for k, v in example.items())
+    return f"""### Python (`gradio_client`)
+```python
+from gradio_client import Client
+client = Client("http://127.0.0.1:7860/")      # or "OWNER/SPACE"
+client.predict({kwargs}, api_name="/predict")
+client.predict(api_name="/segments")
+```
+### HTTP (JSON)
+```bash
+curl -s -X POST http://127.0.0.1:7860/predict -H 'Content-Type: application/json' \\
+  -d '{json.dumps(example)}'
+```
+`GET /segments` lists every segment with its offers; `GET /health` says which bundle is live;
+`GET /openapi.json` (and `/docs`) describe the JSON routes. Errors are `422` with one entry per field.
+"""
