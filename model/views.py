@@ -216,10 +216,10 @@ def api_help(schema: Any, param_name: Callable[[str], str]) -> str:
     kwargs = ", ".join(f"{param_name(k)}={v!r}" for k, v in example.items())
     return f"""### Python (`gradio_client`)
 ```python
-from gradio_client import Client
-client = Client("http://127.0.0.1:7860/")      # or "OWNER/SPACE"
-client.predict({kwargs}, api_name="/predict")
-client.predict(api_name="/segments")
+>>> from gradio_client import Client
+>>> client = Client("http://127.0.0.1:7860/")      # or "OWNER/SPACE"
+>>> client.predict({kwargs}, api_name="/predict")
+>>> client.predict(api_name="/segments")
 ```
 ### HTTP (JSON)
 ```bash

@@ -62,18 +62,18 @@ protected attributes, eligibility). Segments describe groups, not people.
 {% endfor %}
 ## How to use
 ```python
-from gradio_client import Client
-client = Client("OWNER/SPACE")               # the Space that serves this model
-print(client.predict({{ example }}, api_name="/predict"))
+>>> from gradio_client import Client
+>>> client = Client("OWNER/SPACE")               # the Space that serves this model
+>>> print(client.predict({{ example }}, api_name="/predict"))
 ```
 
 Or load the pipeline directly. `model.skops` loads without executing code from the file:
 
 ```python
-import skops.io as sio
-import pandas as pd
-pipe = sio.load("model.skops")                # no untrusted types needed
-pipe.predict(pd.DataFrame([{{ example }}]))
+>>> import skops.io as sio
+>>> import pandas as pd
+>>> pipe = sio.load("model.skops")                # no untrusted types needed
+>>> pipe.predict(pd.DataFrame([{{ example }}]))
 ```
 `sklearn_model.joblib` holds the same pipeline for tools that expect it; only load it from a
 source you trust (joblib runs code from the file).
