@@ -3,17 +3,14 @@ FastAPI app whose `POST /predict` returns a constant (the floor any JSON route s
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import httpx
 
 from benchmarks.common import ROOT
+from tests.server import app_env, free_port, serving  # noqa: F401  (free_port re-exported)
 
 BARE = """
 import json, sys
@@ -34,17 +31,8 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def clean_env(port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "HF_"))}
-    env.update({"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
-    return env
+    return app_env(port)
 
 
 @contextmanager
@@ -52,32 +40,8 @@ def serve(cmd: list[str], port: int, *, timeout: float = 120.0, poll: float = 0.
           ) -> Iterator[tuple[str, float]]:
     """Start `cmd` (which listens on `port`), yield (base URL, seconds from spawn to the first
     200 on /health), stop it afterwards."""
-    url = f"http://127.0.0.1:{port}"
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=clean_env(port), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    try:
-        with httpx.Client(timeout=1.0) as client:
-            while True:
-                if proc.poll() is not None:
-                    err = proc.stderr.read().decode("utf-8", "replace")[-1500:] if proc.stderr else ""
-                    raise RuntimeError(f"{cmd[1:2]} exited with {proc.returncode}: {err}")
-                try:
-                    if client.get(url + "/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.perf_counter() - start > timeout:
-                    raise TimeoutError(f"{cmd} did not answer /health within {timeout} s")
-                time.sleep(poll)
-        yield url, time.perf_counter() - start
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    with serving(cmd, port, env=app_env(port), timeout=timeout, poll=poll) as served:
+        yield served
 
 
 def app_cmd() -> list[str]:

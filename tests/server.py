@@ -1,10 +1,12 @@
-"""Start the real app (`python app.py`) on 127.0.0.1 in a subprocess and wait until it answers."""
+"""Start a server (by default the real app, `python app.py`) on 127.0.0.1 in a subprocess and wait
+until it answers /health. Shared by the tests and the benchmarks."""
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,37 +23,56 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def app_env(port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without model/Hub settings, listening on 127.0.0.1:`port`, offline."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "HF_"))}
+    env.update({"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
+                **(extra or {})})
+    return env
+
+
 @contextmanager
-def running_app(env: dict[str, str] | None = None, *, log_path: Path | None = None,
-                timeout: float = 90.0) -> Iterator[str]:
-    """Yields the base URL of a freshly started app; stops it afterwards."""
-    port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "HF_"))}
-    full_env.update({"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                     "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(env or {})})
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env,
-                            stdout=log, stderr=subprocess.STDOUT)
+def serving(cmd: list[str], port: int, *, env: dict[str, str], log_path: Path | None = None,
+            timeout: float = 90.0, poll: float = 0.2) -> Iterator[tuple[str, float]]:
+    """Start `cmd` (listening on `port`); yield (base URL, seconds from spawn to the first 200 on
+    /health); stop it afterwards. Output goes to `log_path` (a temporary file when None: a pipe
+    nobody reads would fill up and stall a long run); its tail is in the error if it dies."""
     url = f"http://127.0.0.1:{port}"
+    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited with {proc.returncode}; see {log_path}")
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"app did not answer /health within {timeout} s")
-            time.sleep(0.2)
-        yield url
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    tail = log.read().decode("utf-8", "replace")[-1500:]
+                    raise RuntimeError(f"{' '.join(cmd[1:2])} exited with {proc.returncode}: {tail}")
+                try:
+                    if client.get(url + "/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.perf_counter() - start > timeout:
+                    raise TimeoutError(f"{cmd} did not answer /health within {timeout} s")
+                time.sleep(poll)
+        yield url, time.perf_counter() - start
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        if log_path:
-            log.close()
+            proc.wait(5)
+        log.close()
+
+
+@contextmanager
+def running_app(env: dict[str, str] | None = None, *, log_path: Path | None = None,
+                timeout: float = 90.0) -> Iterator[str]:
+    """Yields the base URL of a freshly started app; stops it afterwards."""
+    port = free_port()
+    with serving([sys.executable, str(ROOT / "app.py")], port, env=app_env(port, env),
+                 log_path=log_path, timeout=timeout) as (url, _):
+        yield url
