@@ -11,7 +11,8 @@ import sys
 import time
 
 from benchmarks.common import PYTHON, ROOT, Result, fmt_s
-from benchmarks.servers import app_cmd, clean_env, free_port, serve
+from benchmarks.servers import app_cmd, free_port, serve
+from tests.server import app_env
 
 TARGET_READ_S, TARGET_EXTRA_S = 0.100, 1.5
 READ = """
@@ -30,13 +31,13 @@ def run(smoke: bool = False) -> list[Result]:
     rounds = 1 if smoke else 3
     reads, predictors, apps, gradios = [], [], [], []
     for _ in range(rounds):
-        out = subprocess.run([PYTHON, "-c", READ], cwd=ROOT, env=clean_env(free_port()), capture_output=True,
+        out = subprocess.run([PYTHON, "-c", READ], cwd=ROOT, env=app_env(free_port()), capture_output=True,
                              text=True, check=True, timeout=120)
         got = json.loads(out.stdout.strip().splitlines()[-1])
         reads.append(got["read_bundle"])
         predictors.append(got["predictor"])
         t = time.perf_counter()
-        subprocess.run([PYTHON, "-c", "import gradio"], cwd=ROOT, env=clean_env(free_port()), check=True,
+        subprocess.run([PYTHON, "-c", "import gradio"], cwd=ROOT, env=app_env(free_port()), check=True,
                        timeout=120, capture_output=True)
         gradios.append(time.perf_counter() - t)
         port = free_port()

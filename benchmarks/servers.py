@@ -31,10 +31,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
 
-def clean_env(port: int) -> dict[str, str]:
-    return app_env(port)
-
-
 @contextmanager
 def serve(cmd: list[str], port: int, *, timeout: float = 120.0, poll: float = 0.02
           ) -> Iterator[tuple[str, float]]:
