@@ -31,11 +31,8 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args)
         except gr.Error:
             raise
-        except (ValueError, KeyError) as exc:  # SchemaError, CSVError, BundleError, missing column
-            # str(KeyError) is the repr of its argument; strip()ping quotes would eat a closing
-            # quote of our own messages ("got 'Martian'")
-            text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-            raise gr.Error(text, print_exception=False) from None
+        except ValueError as exc:  # SchemaError, CSVError, BundleError: written for people
+            raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
             log.exception("handler %s failed", fn.__name__)
             raise gr.Error("Something went wrong on our side; it has been logged.", print_exception=False) from None
@@ -48,13 +45,13 @@ def build_demo(live: Any, settings: Any) -> Any:
     from gradio.components.plot import PlotData
 
     from model import figures, views
-    from model.api import param_name
     from model.batch import score_table
-    from model.schema import NumericFeature
+    from model.schema import NumericFeature, param_name
 
     p = live.predictor
     schema, manifest, summary = p.schema, p.manifest, p.bundle.summary
     labels = {f.name: f.label for f in schema.features}
+    choices = [(f.label, f.name) for f in schema.features]
     map_fig = figures.MapFigure(p.bundle.sample, p.segments)
     batch_dir = Path(tempfile.mkdtemp(prefix="segments-batch-"))
 
@@ -77,8 +74,8 @@ def build_demo(live: Any, settings: Any) -> Any:
     predict_api.__annotations__ = {
         param_name(f.name): (float if isinstance(f, NumericFeature) else Literal[tuple(f.levels)])  # type: ignore[misc]
         for f in schema.features} | {"return": dict}
-    predict_api.__doc__ = ("Segment, confidence, offers and PCA point for one customer. Fields: "
-                           + ", ".join(f"{param_name(f.name)} ({f.label})" for f in schema.features))
+    predict_api.__doc__ = ("Segment, margin over the runner-up, why, offers and PCA point for one customer. "
+                           "Fields: " + ", ".join(f"{param_name(f.name)} ({f.label})" for f in schema.features))
 
     def segments_api() -> list[dict]:
         return p.segments_payload()
@@ -102,21 +99,16 @@ def build_demo(live: Any, settings: Any) -> Any:
         return str(out), views.batch_summary(result)
 
     def segment_plot(feature: str) -> Any:
-        return plot(figures.segment_feature_figure(summary, feature, p.segments))
+        return plot(figures.segment_feature_figure(summary, schema.feature(feature), p.segments))
 
     def data_plot(feature: str) -> Any:
-        return plot(figures.distribution_figure(summary, feature))
+        return plot(figures.distribution_figure(summary, schema.feature(feature)))
 
     # -- layout -------------------------------------------------------------------------------
     source_note = views.live_source_text(live.source)
-    verdict, verdict_words = views.verdict_text(manifest)
-    with gr.Blocks(title=manifest.get("title", "Customer segments"), delete_cache=(1800, 3600),
-                   analytics_enabled=False) as demo:
-        gr.HTML(f'<div class="app-header"><h1>{views._e(manifest.get("title", "Customer segments"))}</h1>'
-                f'<p>Find a customer\'s segment, see where they sit among {manifest["training"]["rows"]:,} '
-                f'customers, and what to offer them. {manifest["k"]} segments · structure: '
-                f'<b>{views._e(verdict)}</b></p></div>')
-        if live.source.get("fallback_reason"):
+    with gr.Blocks(title=manifest.title, delete_cache=(1800, 3600), analytics_enabled=False) as demo:
+        gr.HTML(views.header(manifest, manifest.training.rows))
+        if live.source.fallback_reason:
             gr.Markdown(f"⚠ {source_note}", elem_classes=["banner-warn"])
         with gr.Tabs():
             with gr.Tab("Predict", id="predict"):
@@ -124,7 +116,8 @@ def build_demo(live: Any, settings: Any) -> Any:
                     with gr.Column(scale=4, min_width=280):
                         inputs = [_input(gr, f) for f in schema.features]
                         go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
-                        gr.Examples(examples=views.example_rows(p), inputs=inputs, label="Example customers",
+                        gr.Examples(examples=views.example_rows(p.segments, schema), inputs=inputs,
+                                    label="Example customers",
                                     cache_examples=False, elem_id="examples")
                     with gr.Column(scale=6, min_width=300):
                         result_html = gr.HTML(views.empty_result(), label="Segment")
@@ -132,31 +125,32 @@ def build_demo(live: Any, settings: Any) -> Any:
                         map_plot = gr.Plot(plot(map_fig.background()), label="Customers on the PCA map",
                                            elem_id="pca-map")
             with gr.Tab("Segments", id="segments"):
-                gr.HTML(views.segment_cards(p.segments, labels), label="Segment cards")
-                seg_feature = gr.Dropdown(schema.names, value=schema.names[0], label="Feature by segment")
+                gr.HTML(views.segment_cards(p.segments, schema), label="Segment cards")
+                seg_feature = gr.Dropdown(choices, value=schema.names[0], label="Feature by segment")
                 seg_plot = gr.Plot(segment_plot(schema.names[0]), label="Feature by segment plot")
             with gr.Tab("Data", id="data"):
-                gr.Markdown(f"The training data at a glance ({summary['rows']:,} rows after cleaning). "
+                gr.Markdown(f"The training data at a glance ({summary.rows:,} rows after cleaning). "
                             "Only aggregates are kept in the bundle, never customer rows.")
-                data_feature = gr.Dropdown(schema.names, value=schema.names[0], label="Feature")
+                data_feature = gr.Dropdown(choices, value=schema.names[0], label="Feature")
                 data_plot_out = gr.Plot(data_plot(schema.names[0]), label="Distribution")
-                corr = figures.correlation_figure(summary)
+                corr = figures.correlation_figure(summary, labels)
                 if corr is not None:
                     gr.Plot(plot(corr), label="Correlations")
-                gr.Dataframe(views.outlier_rows(summary), headers=["feature", "median", "IQR range", "outliers (1.5×IQR)"],
+                gr.Dataframe(views.outlier_rows(summary, schema),
+                             headers=["feature", "median", "IQR range", "outliers (1.5×IQR)"],
                              label="Outliers", interactive=False)
             with gr.Tab("Model", id="model"):
                 gr.Markdown(views.model_overview(manifest, live.source))
-                gr.Plot(plot(figures.selection_figure(manifest["selection"])), label="k selection")
-                header, rows = views.comparison_rows(manifest.get("comparison"))
-                if rows:
+                gr.Plot(plot(figures.selection_figure(manifest.selection)), label="k selection")
+                header, rows = views.comparison_rows(manifest.comparison)
+                if rows and manifest.comparison is not None:
                     gr.Markdown("### Clustering algorithms compared on the same data\n"
-                                + views._e((manifest.get("comparison") or {}).get("why", "")))
+                                + views._md(manifest.comparison.why))
                     gr.Dataframe(rows, headers=header, label="Algorithm comparison", interactive=False)
-                kd = figures.kdistance_figure(manifest.get("comparison") or {})
+                kd = figures.kdistance_figure(manifest.comparison)
                 if kd is not None:
                     gr.Plot(plot(kd), label="k-distance")
-                gr.Markdown("### Cleaning report\n" + views.cleaning_text(manifest["cleaning"]))
+                gr.Markdown("### Cleaning report\n" + views.cleaning_text(manifest.cleaning))
                 with gr.Accordion("Model card", open=False):
                     gr.Markdown(_card_body(p.bundle.path))
             with gr.Tab("Batch", id="batch"):
@@ -169,7 +163,7 @@ def build_demo(live: Any, settings: Any) -> Any:
                 scored = gr.File(label="Scored CSV", interactive=False)
                 batch_md = gr.Markdown(label="Batch summary")
             with gr.Tab("API", id="api"):
-                gr.Markdown(views.api_help(schema, param_name))
+                gr.Markdown(views.api_help(schema, "http://127.0.0.1:7860/"))
 
         # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
         # crash, and gr.Dropdown refuses " female " without naming the field; model.schema sees
@@ -196,7 +190,7 @@ def _input(gr: Any, f: Any) -> Any:
 
 
 def _slug(name: str) -> str:
-    from model.api import param_name
+    from model.schema import param_name
     return param_name(name).replace("_", "-")
 
 
@@ -234,7 +228,7 @@ def create_app(settings: Any = None) -> Any:
     demo = build_demo(live, settings)
     demo.queue(api_open=False, max_size=settings.queue_size,
                default_concurrency_limit=settings.gradio_concurrency)
-    app = FastAPI(title="Customer segments API", version=str(live.predictor.manifest.get("created_at")),
+    app = FastAPI(title="Customer segments API", version=live.predictor.manifest.created_at,
                   description="Segment and offers for a customer. The Gradio UI is served at /.")
     add_routes(app, live, settings)
     # inside CORS, so its 4xx answers carry the CORS headers too

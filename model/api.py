@@ -9,43 +9,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from model.errors import SchemaError, echo
+from model.errors import SchemaError, echo, envelope
 from model.loader import Live
 from model.schema import NumericFeature, Schema
 from model.settings import Settings
 
 log = logging.getLogger(__name__)
 BODY_TIMEOUT_S = 10.0  # a customer is a few hundred bytes; slower than this is a stuck or hostile client
-
-
-def param_name(field: str) -> str:
-    """A Python identifier for a column name ('Annual Income (k$)' → 'annual_income_k')."""
-    name = re.sub(r"\W+", "_", field).strip("_").lower() or "field"
-    return f"f_{name}" if name[0].isdigit() else name
-
-
-def request_schema(schema: Schema) -> dict[str, Any]:
-    """JSON Schema of a customer, as the validator enforces it (documented in /openapi.json)."""
-    props: dict[str, Any] = {}
-    for f in schema.features:
-        if isinstance(f, NumericFeature):
-            props[f.name] = {"type": ["number", "null"], "minimum": f.hard_min, "maximum": f.hard_max,
-                             "description": f"{f.label}; training range {f.min:g}–{f.max:g}; "
-                                            f"null = fill with the training median", "example": f.median}
-        else:
-            props[f.name] = {"type": ["string", "null"], "enum": [*f.levels, None],
-                             "description": f"{f.label}; spelling is normalised (case, spaces)",
-                             "example": f.mode}
-    if schema.id_column:
-        props[schema.id_column] = {"description": "customer id (ignored)"}
-    return {"type": "object", "properties": props, "required": schema.names,
-            "additionalProperties": False}
 
 
 ERROR_SCHEMA = {"type": "object", "properties": {
@@ -56,7 +31,7 @@ ERROR_SCHEMA = {"type": "object", "properties": {
 
 def _error(status: int, message: str, detail: list[dict[str, str]] | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "detail": detail or []}, status_code=status, headers=headers)
+    return JSONResponse(envelope(message, detail), status_code=status, headers=headers)
 
 
 class _Gate:
@@ -71,11 +46,12 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
     predictor = live.predictor
     gate = _Gate(settings.json_concurrency)
     max_body = settings.max_body_bytes
-    ok_schema = {"type": "object", "required": ["cluster", "segment_id", "segment_name", "confidence"]}
+    ok_schema = {"type": "object", "required": ["cluster", "segment_id", "segment_name", "margin", "runner_up",
+                                                "why", "offers"]}
 
     @app.post("/predict", tags=["predict"], summary="Segment and offers for one customer",
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": request_schema(predictor.schema),
+                  "application/json": {"schema": predictor.schema.json_schema(),
                                         "example": predictor.schema.example()}}},
                   "responses": {"200": {"description": "segment", "content": {"application/json": {"schema": ok_schema}}},
                                 "400": {"description": "body is not JSON", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
@@ -95,7 +71,7 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
             try:
                 return predictor.predict_one(body)
             except SchemaError as exc:
-                return _error(422, str(exc), [e.as_dict() for e in exc.errors])
+                return JSONResponse(exc.envelope(), status_code=422)
             except Exception:  # a bug, not bad input: log it, never send internals to the client
                 log.exception("POST /predict failed")
                 return _error(500, "something went wrong on our side; it has been logged")
@@ -109,10 +85,10 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
     @app.get("/health", tags=["health"], summary="Liveness and which bundle is live")
     def health() -> Any:
         m = predictor.manifest
-        return {"status": "ok", "bundle": live.source, "k": predictor.k,
-                "features": predictor.schema.names, "created_at": m.get("created_at"),
-                "verdict": (m.get("clusterability") or {}).get("verdict"),
-                "versions": m.get("library_versions")}
+        return {"status": "ok", "bundle": live.source.as_dict(), "k": predictor.k,
+                "features": predictor.schema.names, "created_at": m.created_at,
+                "verdict": m.clusterability.verdict, "engine": m.engine.name,
+                "versions": m.library_versions}
 
     @app.get("/example.csv", tags=["batch"], summary="An example file for batch scoring",
              response_class=PlainTextResponse)

@@ -1,4 +1,9 @@
-"""Batch scoring shared by the CLI and the app: strict CSV in → validated, scored, safe CSV out."""
+"""Batch scoring shared by the CLI and the app: strict CSV in → validated, scored, safe CSV out.
+
+The rule "row error vs file error" is the one of `model.schema`: the file is refused as a whole
+(`CSVError`) only when it is structurally unusable; a bad cell becomes its row's `error`, and
+every good row is scored and kept, in order, with its true line number in the summary.
+"""
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -6,10 +11,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from model.csvio import read_csv_strict, to_safe_csv
+from model.csvio import read_csv_table, to_safe_csv
 from model.predictor import Predictor
 
-OUTPUT_COLUMNS = ["segment_id", "segment_name", "confidence", "unlike_training", "notes", "error"]
+OUTPUT_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "offers", "unlike_training",
+                  "notes", "error"]
+SHOWN_ERRORS = 20
 
 
 def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
@@ -18,36 +25,55 @@ def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: 
     columns and the id column (an uploaded file's other columns are not echoed back);
     "all" keeps every input column (the CLI, working on the user's own file)."""
     schema = predictor.schema
-    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows,
-                            required_columns=schema.names,
-                            numeric_columns=[f.name for f in schema.numeric])
-    result = predictor.predict_frame(frame)
+    table = read_csv_table(data, max_bytes=max_bytes, max_rows=max_rows, required_columns=schema.names,
+                           numeric_columns=[f.name for f in schema.numeric])
+    frame = table.frame
+    scored = predictor.predict_frame(frame)
     if keep_columns == "schema":
-        keep = ([schema.id_column] if schema.id_column and schema.id_column in frame.columns else [])
-        keep += schema.names
+        keep = [c for c in (id_column_of(frame, schema.id_column),) if c] + schema.names
     else:
         keep = [c for c in frame.columns if c not in OUTPUT_COLUMNS]
-    out = pd.concat([frame[keep].reset_index(drop=True),
-                     result[OUTPUT_COLUMNS].reset_index(drop=True)], axis=1)
+    out = pd.concat([frame[keep].reset_index(drop=True), output_columns(predictor, scored)], axis=1)
     text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
                  or pd.api.types.is_bool_dtype(out[c])]
-    return to_safe_csv(out, text_columns=text_cols), _summary(predictor, result)
+    return to_safe_csv(out, text_columns=text_cols), summarise(predictor, scored, table.lines)
 
 
-def _summary(predictor: Predictor, result: pd.DataFrame) -> dict[str, Any]:
-    """Counts per segment (largest first, ties in order of first appearance, like
-    `Counter.most_common`), the first 20 rejected rows and their errors."""
-    ids = result["segment_id"].to_numpy(dtype=np.int64, na_value=-1)  # NA ⇔ the row has an error
-    scored = ids[ids >= 0]
-    counts = np.bincount(scored, minlength=predictor.k)
+def id_column_of(frame: pd.DataFrame, id_column: str | None) -> str | None:
+    """The frame's column that is the schema's id column, matched like features are (case and
+    surrounding spaces ignored: `ID`, ` id `)."""
+    if not id_column:
+        return None
+    key = " ".join(id_column.split()).casefold()
+    return next((c for c in frame.columns if " ".join(str(c).split()).casefold() == key), None)
+
+
+def output_columns(predictor: Predictor, scored: pd.DataFrame) -> pd.DataFrame:
+    """The scored columns of the output file: names for runner-ups, offer titles per segment."""
+    ok = scored["segment_id"].notna().to_numpy()
+    seg = scored["segment_id"].to_numpy(dtype=np.int64, na_value=predictor.k)
+    run = scored["runner_up"].to_numpy(dtype=np.int64, na_value=predictor.k)
+    names = np.array([s.name for s in predictor.segments] + [""], dtype=object)
+    offers = np.array(["; ".join(o.title for o in s.offers) for s in predictor.segments] + [""], dtype=object)
+    out = scored.reset_index(drop=True)
+    out["runner_up"] = pd.Series(np.where(ok, names[run], ""), dtype=object)
+    out["offers"] = pd.Series(offers[seg], dtype=object)
+    return out[OUTPUT_COLUMNS]
+
+
+def summarise(predictor: Predictor, scored: pd.DataFrame, lines: np.ndarray) -> dict[str, Any]:
+    """Counts per segment (largest first, ties in order of first appearance), the first
+    `SHOWN_ERRORS` rejected rows with their line in the file and their errors."""
+    ids = scored["segment_id"].to_numpy(dtype=np.int64, na_value=-1)  # NA ⇔ the row has an error
+    ok = ids[ids >= 0]
+    counts = np.bincount(ok, minlength=predictor.k)
     present = [j for j in range(len(counts)) if counts[j]]
-    first = {j: int(np.argmax(scored == j)) for j in present}
+    first = {j: int(np.argmax(ok == j)) for j in present}
     order = sorted(present, key=lambda j: (-counts[j], first[j]))
-    names = [s["name"] for s in predictor.segments]
     bad = np.flatnonzero(ids < 0)
     return {
-        "rows": int(len(result)), "scored": int(len(scored)), "rejected": int(len(bad)),
-        "per_segment": {names[j]: int(counts[j]) for j in order},
-        "errors": [{"line": int(result.index[i]) + 2, "error": result["error"].iat[i]} for i in bad[:20]],
-        "unlike_training": int(result["unlike_training"].sum()),
+        "rows": int(len(scored)), "scored": int(len(ok)), "rejected": int(len(bad)),
+        "per_segment": {predictor.segments[j].name: int(counts[j]) for j in order},
+        "errors": [{"line": int(lines[i]), "error": scored["error"].iat[i]} for i in bad[:SHOWN_ERRORS]],
+        "unlike_training": int(scored["unlike_training"].sum()),
     }

@@ -2,7 +2,8 @@
 
 Uploads are refused as a whole (``CSVError``) wherever pandas would otherwise guess: encoding,
 delimiter, ragged rows (pandas pads short rows and drops or shifts extra fields), duplicate or blank
-headers (``age.1``, ``Unnamed: 3``), missing columns, numeric cells that are not finite numbers.
+headers (``age.1``, ``Unnamed: 3``), missing columns, size caps. What a cell holds is not a reason
+to refuse a file: `model.schema` judges cells and gives each bad one an error of its own row.
 Line numbers are physical lines as an editor shows them: the header is line 1, and blank lines and
 quoted fields spanning lines are counted. Field counts come from a vectorised byte scan (numpy);
 the stdlib ``csv`` module takes over only when quoting is too irregular for that scan.
@@ -20,6 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from model.constraints import text_numbers
 from model.csvexport import safe_csv_bytes
 from model.errors import CSVError, echo
 
@@ -43,18 +45,34 @@ class _Layout:
     lines: np.ndarray  # physical line on which each data record starts
 
 
+@dataclass(frozen=True)
+class CsvTable:
+    frame: pd.DataFrame
+    lines: np.ndarray  # physical line on which each row starts (the header is line 1)
+
+
 def read_csv_strict(
     source: bytes | str | Path, *, max_bytes: int, max_rows: int,
     required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Read an uploaded CSV, or raise ``CSVError`` with a message a person can act on.
+    """`read_csv_table(...).frame`."""
+    return read_csv_table(source, max_bytes=max_bytes, max_rows=max_rows, required_columns=required_columns,
+                          numeric_columns=numeric_columns).frame
+
+
+def read_csv_table(
+    source: bytes | str | Path, *, max_bytes: int, max_rows: int,
+    required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
+) -> CsvTable:
+    """Read an uploaded CSV, or raise ``CSVError`` when the file as a whole cannot be used.
 
     ``source`` is the file's bytes, or a path (``str`` is always a path: Gradio hands uploads over
     as temp-file paths). Header names are stripped; ``required_columns`` and ``numeric_columns``
     match them ignoring case and whitespace and come back spelled as given. Text columns are
-    ``str`` with ``""`` read as missing (NaN), never type-guessed. Numeric columns present in the
-    file are float64; empty cells are NaN, anything else must be a finite number. A numeric
-    column absent from the file is only an error if it is also required.
+    ``str`` with ``""`` read as missing (NaN), never type-guessed. A numeric column present in the
+    file is float64 when every cell is empty or a finite number, else it stays text so that
+    `model.schema.Schema.check_frame` can give each bad cell its row's error. A numeric column
+    absent from the file is only an error if it is also required.
     """
     body = _check_encoding(_read_bytes(source, max_bytes))
     if not body or body.isspace():
@@ -65,7 +83,7 @@ def read_csv_strict(
     wanted = {_key(c) for c in numeric_columns}
     df = _parse(body, names, [n for n in names if _key(n) in wanted], layout)
     logger.debug("read CSV: %d rows x %d columns", len(df), len(df.columns))
-    return df
+    return CsvTable(df, layout.lines)
 
 
 def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
@@ -251,22 +269,21 @@ def _check_records(layout: _Layout, max_rows: int) -> None:
 
 
 def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout) -> pd.DataFrame:
-    """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text."""
+    """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text,
+    and each becomes float64 again when all its cells are numbers."""
     try:
         df = _read(body, names, float_columns, len(layout.fields))
         if _floats_trustworthy(df, float_columns, body):
             return df
     except CSVError:
         raise
-    except ValueError:  # a numeric cell the C parser refused: diagnose from the text below
+    except ValueError:  # a numeric cell the C parser refused: the validator reports it per row
         pass
     df = _read(body, names, [], len(layout.fields))
-    problems = []
     for name in float_columns:
-        df[name], problem = _to_numbers(df[name], name, layout.lines)
-        problems += [problem] if problem else []
-    if problems:
-        raise CSVError(". ".join(problems))
+        values, not_number = text_numbers(df[name])
+        if not not_number.any() and np.isfinite(values[~np.isnan(values)]).all():
+            df[name] = values
     return df
 
 
@@ -295,21 +312,3 @@ def _floats_trustworthy(df: pd.DataFrame, float_columns: list[str], body: bytes)
         if len(present) and np.isin(present, (0.0, 1.0)).all() and _BOOL_TOKEN.search(body):
             return False
     return True
-
-
-def _to_numbers(column: pd.Series, name: str, lines: np.ndarray) -> tuple[pd.Series, str]:
-    """Text to float64 (empty → NaN), and a description of every cell that is not a finite number."""
-    text = column.str.strip()
-    present = text.notna() & (text != "")
-    values = pd.to_numeric(text.where(present), errors="coerce").to_numpy("float64", na_value=np.nan)
-    bad = np.flatnonzero(present.to_numpy() & ~np.isfinite(values))
-    if not len(bad):
-        return pd.Series(values, index=column.index, name=name), ""
-    cells = []
-    for i in bad[:_SHOW]:
-        raw = column.iloc[i]
-        infinite = np.isinf(values[i]) or raw.strip().lstrip("+-").casefold() == "nan"
-        what = "a finite number" if infinite else "a number"
-        cells.append(f"line {lines[i]}: {echo(raw)} is not {what}")
-    more = f" (and {len(bad) - _SHOW} more cells)" if len(bad) > _SHOW else ""
-    return column, f"column {name!r} must hold numbers (empty is allowed): {'; '.join(cells)}{more}"

@@ -238,7 +238,7 @@ def endpoints_of(blocks: Any, schema: Any, *, checked: Sequence[str] = ("predict
 
     Read once at start-up: events created per session by `gr.render` would be unknown to the gate
     (refused with 404), so an app that adds `gr.render` must let unknown `fn_index` values through."""
-    from model.api import param_name
+    from model.schema import param_name
     documented = blocks.get_api_info().get("named_endpoints", {})
     fields = tuple(param_name(f.name) for f in schema.features)
     expect = {param_name(f.name): schema.expect(f) for f in schema.features}

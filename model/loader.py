@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from model.errors import BundleError
+from model.manifest import LiveSource
 from model.predictor import Predictor
 from model.settings import Settings
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Live:
     predictor: Predictor
-    source: dict[str, Any] = field(default_factory=dict)  # kind, path, repo, revision, pinned, fallback_reason
+    source: LiveSource
 
 
 def _shown(path: Path) -> str:
@@ -44,10 +44,9 @@ def load_live(settings: Settings) -> Live:
                                 token=settings.hf_token, cache_dir=settings.hub_cache_dir,
                                 timeout_s=settings.hub_timeout_s)
             predictor = Predictor.from_dir(path)
-            source = {"kind": "hub", "repo": settings.model_repo, "revision": revision,
-                      "commit": path.name if is_pinned(path.name) else None,
-                      "pinned": is_pinned(revision), "path": f"hub cache/{path.name}", "fallback_reason": None,
-                      "load_seconds": round(time.perf_counter() - t0, 3)}
+            source = LiveSource(kind="hub", repo=settings.model_repo, revision=revision,
+                                commit=path.name if is_pinned(path.name) else None, pinned=is_pinned(revision),
+                                path=f"hub cache/{path.name}", load_seconds=round(time.perf_counter() - t0, 3))
             log.info("serving %s@%s", settings.model_repo, revision)
             return Live(predictor, source)
         except BundleError as exc:
@@ -59,6 +58,6 @@ def load_live(settings: Settings) -> Live:
             reason = f"Hub bundle {settings.model_repo}@{revision} not used: {type(exc).__name__}"
             log.exception("unexpected error loading the Hub bundle; falling back")
     predictor = Predictor.from_dir(settings.model_dir)
-    return Live(predictor, {"kind": "local", "path": _shown(settings.model_dir), "repo": settings.model_repo,
-                            "revision": settings.model_revision, "pinned": None, "fallback_reason": reason,
-                            "hub_seconds": hub_seconds, "load_seconds": round(time.perf_counter() - t0, 3)})
+    return Live(predictor, LiveSource(kind="local", path=_shown(settings.model_dir), repo=settings.model_repo,
+                                      revision=settings.model_revision, fallback_reason=reason,
+                                      hub_seconds=hub_seconds, load_seconds=round(time.perf_counter() - t0, 3)))

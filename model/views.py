@@ -1,33 +1,25 @@
-"""HTML and table data for the app's cards and panels (pure; no gradio).
+"""HTML, Markdown and table data for the app's cards and panels (pure; no gradio).
 
-Everything shown comes from the manifest or a prediction, and every string from data is escaped:
-segment names and category levels come from a user's CSV.
+Everything shown comes from the typed manifest or a prediction, and every string from data is
+escaped: segment names, category levels and column names come from a user's CSV.
 """
 from __future__ import annotations
 
 import json
 from html import escape
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
+from model.constraints import display_number
 from model.figures import colour
+from model.manifest import Cleaning, Comparison, LiveSource, Manifest, Segment, Summary
+from model.schema import NumericFeature, Schema, param_name
 
-VERDICT_WORDS = {
-    "strong": "The data has clear, stable groups: the segments are real personas.",
-    "moderate": "The data has real but overlapping groups: the segments are useful, with fuzzy edges.",
-    "weak": "The data has little group structure: read the segments as a convenient grid, not as personas.",
-    "none": "These segments split customers into groups of similar size, but the data has no natural "
-            "clusters: treat them as a grid, not as personas.",
-}
+ALGORITHMS = {"kmeans": "KMeans (served)", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
+              "gaussian_mixture": "Gaussian mixture"}
 
 
 def _e(x: Any) -> str:
     return escape(str(x), quote=True)
-
-
-def verdict_text(manifest: dict[str, Any]) -> tuple[str, str]:
-    clus = manifest.get("clusterability") or {}
-    verdict = clus.get("verdict", "unknown")
-    return verdict, clus.get("summary") or VERDICT_WORDS.get(verdict, "")
 
 
 def offer_cards(offers: Sequence[dict[str, str]], seg_id: int) -> str:
@@ -38,11 +30,14 @@ def offer_cards(offers: Sequence[dict[str, str]], seg_id: int) -> str:
     return f'<div class="offers" data-testid="offers"><h3>Offers for this segment</h3>{items}</div>'
 
 
-def result_card(result: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """Segment name, share, confidence, what distinguishes it, flags."""
-    seg_id = result["segment_id"]
-    conf = result["confidence"]
-    conf_word = "clear" if conf >= 0.4 else "moderate" if conf >= 0.15 else "borderline"
+def margin_words(m: float) -> str:
+    return "clearly" if m >= 0.4 else "fairly clearly" if m >= 0.15 else "only just (a borderline customer)"
+
+
+def result_card(result: dict[str, Any], manifest: Manifest) -> str:
+    """Segment name, share, margin over the runner-up, why, flags and the structure verdict."""
+    seg_id, m = result["segment_id"], result["margin"]
+    runner = result["runner_up"]["segment_name"]
     flags = ""
     if result["unlike_training"]:
         reasons = "; ".join(_e(r) for r in result["unlike_reasons"])
@@ -50,20 +45,22 @@ def result_card(result: dict[str, Any], manifest: dict[str, Any]) -> str:
     if result.get("imputed"):
         flags += (f'<div class="flag info">Filled in from training data (not given): '
                   f'{_e(", ".join(result["imputed"]))}.</div>')
-    verdict, words = verdict_text(manifest)
-    if verdict in ("weak", "none"):  # the honest caveat first: these segments are not personas
-        flags += f'<div class="flag warn">Cluster structure: {_e(verdict)}. {_e(words)}</div>'
-    elif verdict != "unknown":
-        flags += f'<div class="flag info verdict">Cluster structure: {_e(verdict)}. {_e(words)}</div>'
+    verdict = manifest.clusterability
+    kind = "warn" if verdict.verdict in ("weak", "none") else "info verdict"
+    flags += f'<div class="flag {kind}">Cluster structure: {_e(verdict.verdict)}. {_e(verdict.summary)}</div>'
+    why = "".join(f"<li>{_e(w['text'])}</li>" for w in result.get("why", []))
+    why_html = (f'<div class="why" data-testid="why"><b>Why this segment and not {_e(runner)}:</b>'
+                f'<ul>{why}</ul></div>') if why else ""
     return (
         f'<div class="result-card" data-testid="result-card" style="border-top-color:{colour(seg_id)}">'
         f'<div class="result-kicker">Segment {seg_id}</div>'
         f'<div class="result-name" data-testid="segment-name">{_e(result["segment_name"])}</div>'
         f'<div class="result-stats"><span><b>{result["share"]:.0%}</b> of customers</span>'
-        f'<span>confidence <b>{conf:.0%}</b> ({conf_word})</span></div>'
-        f'<div class="conf-bar"><div style="width:{conf * 100:.0f}%;background:{colour(seg_id)}"></div></div>'
-        f'<p class="result-desc">{_e(result.get("description", ""))}</p>{flags}</div>'
-    )
+        f'<span title="1 − distance to this segment ÷ distance to the runner-up: 0 on the border, '
+        f'1 at the centre. Not a probability.">closer to this segment than to {_e(runner)} '
+        f'by a margin of <b>{m:.2f}</b> ({margin_words(m)})</span></div>'
+        f'<div class="conf-bar"><div style="width:{m * 100:.0f}%;background:{colour(seg_id)}"></div></div>'
+        f'<p class="result-desc">{_e(result.get("description", ""))}</p>{why_html}{flags}</div>')
 
 
 def empty_result() -> str:
@@ -71,98 +68,80 @@ def empty_result() -> str:
             '<div class="result-name">Enter a customer and press “Find segment”.</div></div>')
 
 
-def segment_cards(segments: Sequence[dict[str, Any]], labels: dict[str, str]) -> str:
+def segment_cards(segments: Sequence[Segment], schema: Schema) -> str:
+    labels = {f.name: f.label for f in schema.features}
     cards = []
     for s in segments:
-        prof = s["profile"]
-        nums = "".join(f"<tr><td>{_e(labels.get(c, c))}</td><td>{_num(p['mean'])}</td>"
-                       f"<td>{_num(p['overall_mean'])}</td></tr>" for c, p in prof["numeric"].items())
+        nums = "".join(f"<tr><td>{_e(labels.get(c, c))}</td><td>{display_number(p.mean)}</td>"
+                       f"<td>{display_number(p.overall_mean)}</td></tr>" for c, p in s.profile.numeric.items())
         cats = "".join(
             f"<tr><td>{_e(labels.get(c, c))}</td><td colspan=2>"
             + ", ".join(f"{_e(lv)} {v:.0%}" for lv, v in sorted(shares.items(), key=lambda t: -t[1])[:3])
-            + "</td></tr>" for c, shares in prof["categorical"].items())
-        offers = "".join(f"<li><b>{_e(o['title'])}</b> — {_e(o['rationale'])}</li>" for o in s["offers"])
+            + "</td></tr>" for c, shares in s.profile.categorical.items())
+        offers = "".join(f"<li><b>{_e(o.title)}</b> — {_e(o.rationale)}</li>" for o in s.offers)
         cards.append(
-            f'<div class="segment-card" style="border-top-color:{colour(s["id"])}">'
-            f'<div class="result-kicker">Segment {s["id"]} · {s["size"]:,} customers · {s["share"]:.0%}</div>'
-            f'<div class="segment-name">{_e(s["name"])}</div><p>{_e(s.get("description", ""))}</p>'
+            f'<div class="segment-card" style="border-top-color:{colour(s.id)}">'
+            f'<div class="result-kicker">Segment {s.id} · {s.size:,} customers · {s.share:.0%}</div>'
+            f'<div class="segment-name">{_e(s.name)}</div><p>{_e(s.description)}</p>'
             f'<table class="profile"><tr><th>feature</th><th>segment</th><th>overall</th></tr>{nums}{cats}</table>'
             f'<ul class="offer-list">{offers}</ul></div>')
     return f'<div class="segment-grid">{"".join(cards)}</div>'
 
 
-def _num(x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.1f}"
+def header(manifest: Manifest, rows: int) -> str:
+    return (f'<div class="app-header"><h1>{_e(manifest.title)}</h1>'
+            f"<p>Find a customer's segment, see where they sit among {rows:,} customers, and what to offer "
+            f"them. {manifest.k:d} segments · structure: <b>{_e(manifest.clusterability.verdict)}</b></p></div>")
 
 
-def model_overview(manifest: dict[str, Any], source: dict[str, Any]) -> str:
+def model_overview(manifest: Manifest, source: LiveSource) -> str:
     """Markdown: verdict, choice of k, metrics, the bundle in use and the library versions."""
-    verdict, words = verdict_text(manifest)
-    sel = manifest["selection"]
-    m = manifest["metrics"]
-    tr = manifest["training"]
-    lines = [f"### Cluster structure: **{verdict}**", words, "",
-             f"### k = {manifest['k']}", sel.get("reason", ""), ""]
-    if sel.get("rule"):
-        lines += [f"*Rule:* {sel['rule']}", ""]
+    sel, tr = manifest.selection, manifest.training
+    lines = [f"### Cluster structure: **{_md(manifest.clusterability.verdict)}**", _md(manifest.clusterability.summary),
+             "", f"### k = {manifest.k:d}", _md(sel.reason), ""]
+    if sel.rule:
+        lines += [f"*Rule:* {_md(sel.rule)}", ""]
     lines += ["### Final model", "| metric | value |", "|---|---|"]
-    lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in m.items()]
+    lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in manifest.metrics.as_dict().items() if v is not None]
     lines += ["", "### Bundle in use", live_source_text(source), "",
-              f"Trained on {tr['rows']:,} rows from *{tr['source']}* on {manifest.get('created_at', '?')}, "
-              f"seed {tr['seed']}. Data fingerprint `{tr['data_fingerprint'][:16]}…`.", "",
-              "Library versions: " + ", ".join(f"{k} {v}" for k, v in manifest["library_versions"].items())]
+              f"Trained on {tr.rows:,} rows from *{_md(tr.source)}* on {_md(manifest.created_at)}, seed {tr.seed:d}, "
+              f"engine {_md(manifest.engine.name)}. Data fingerprint `{_md(tr.data_fingerprint[:16])}…`.", "",
+              "Library versions: " + ", ".join(f"{_md(k)} {_md(v)}" for k, v in manifest.library_versions.items())]
     return "\n".join(lines)
 
 
-def live_source_text(source: dict[str, Any]) -> str:
-    if source.get("kind") == "hub":
-        rev = source["revision"]
-        pin = "pinned commit" if source.get("pinned") else "⚠ branch, not pinned"
-        return (f"Hub model [{source['repo']}](https://huggingface.co/{source['repo']}/tree/{rev}) "
-                f"at `{rev}` ({pin}).")
-    text = "Local bundle (the default shipped with the app)" if source.get("kind") == "local" else "Unknown"
-    if source.get("fallback_reason"):
-        text += f". ⚠ {source['fallback_reason']}"
+def live_source_text(source: LiveSource) -> str:
+    if source.kind == "hub":
+        pin = "pinned commit" if source.pinned else "⚠ branch, not pinned"
+        return (f"Hub model [{_md(source.repo)}](https://huggingface.co/{_e(source.repo)}/tree/{_e(source.revision)}) "
+                f"at `{_md(source.revision)}` ({pin}).")
+    text = "Local bundle (the default shipped with the app)"
+    if source.fallback_reason:
+        text += f". ⚠ {_md(source.fallback_reason)}"
     return text + "."
 
 
-def cleaning_text(report: dict[str, Any]) -> str:
-    lines = ["| step | result |", "|---|---|", f"| rows in | {report['rows_in']:,} |",
-             f"| exact duplicates dropped | {report['duplicates_dropped']:,} |"]
-    if report.get("id_column"):
-        lines.append(f"| id column (not a feature) | {report['id_column']} |")
-    for name, why in report.get("excluded_columns", {}).items():
-        lines.append(f"| column excluded: {name} | {why} |")
-    for col, n in report.get("missing", {}).items():
-        if n:
-            lines.append(f"| missing {col} | {n:,} (filled by the pipeline) |")
-    for col, changes in report.get("category_spellings_unified", {}).items():
-        lines.append(f"| {col} spellings unified | {len(changes)} variants |")
-    lines.append(f"| rows used | {report['rows_out']:,} |")
-    return "\n".join(lines)
+def cleaning_text(report: Cleaning) -> str:
+    return "\n".join(["| step | result |", "|---|---|"] + [f"| {_md(a)} | {_md(b)} |" for a, b in report.rows()])
 
 
-def comparison_rows(comparison: dict[str, Any] | None) -> tuple[list[str], list[list[Any]]]:
+def comparison_rows(comparison: Comparison | None) -> tuple[list[str], list[list[Any]]]:
     """Header and rows for the algorithm-comparison table."""
-    header = ["algorithm", "clusters", "noise share", "silhouette", "Calinski–Harabasz",
-              "Davies–Bouldin", "stability (ARI)", "assigns new customers"]
+    header_ = ["algorithm", "clusters", "noise share", "silhouette", "Calinski–Harabasz",
+               "Davies–Bouldin", "stability (ARI)", "assigns new customers"]
     rows = []
-    names = {"kmeans": "KMeans (served)", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
-             "gaussian_mixture": "Gaussian mixture"}
-    for key, r in ((comparison or {}).get("algorithms") or {}).items():
-        rows.append([names.get(key, key), r.get("n_clusters"), _pct(r.get("noise_share")),
-                     _f(r.get("silhouette")), _f(r.get("calinski_harabasz"), 1), _f(r.get("davies_bouldin")),
-                     _f(r.get("stability")), "yes" if r.get("assigns_new_points") else "no"])
-    return header, rows
+    for key, r in (comparison.algorithms.items() if comparison else ()):
+        rows.append([ALGORITHMS.get(key, key), r.n_clusters, _pct(r.noise_share), _f(r.silhouette),
+                     _f(r.calinski_harabasz, 1), _f(r.davies_bouldin), _f(r.stability),
+                     "yes" if r.assigns_new_points else "no"])
+    return header_, rows
 
 
-def _f(x: Any, nd: int = 3) -> str:
+def _f(x: float | None, nd: int = 3) -> str:
     return "–" if x is None else f"{x:.{nd}f}"
 
 
-def _pct(x: Any) -> str:
+def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
@@ -178,52 +157,55 @@ def batch_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _md(text: str) -> str:
-    """Escape user text for Markdown (Gradio sanitises HTML, this keeps tables intact)."""
-    return escape(str(text)).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~"})
 
 
-def example_rows(p: Any) -> list[list[Any]]:
+def _md(text: Any) -> str:
+    """User text as literal Markdown: HTML escaped and every Markdown control character
+    backslash-escaped, so a cell can render neither a link, an image nor a table break."""
+    return escape(str(text), quote=False).translate(_MD_SPECIAL)
+
+
+def example_rows(segments: Sequence[Segment], schema: Schema) -> list[list[Any]]:
     """One typical customer per segment: numeric medians and the most common level."""
     rows = []
-    for s in p.segments:
-        prof = s["profile"]
-        row = []
-        for f in p.schema.features:
-            if f.name in prof["numeric"]:
-                v = prof["numeric"][f.name]["median"]
+    for s in segments:
+        row: list[Any] = []
+        for f in schema.features:
+            if isinstance(f, NumericFeature):
+                v = s.profile.numeric[f.name].median
                 row.append(round(v) if f.integer and v is not None else v)
             else:
-                shares = prof["categorical"].get(f.name) or {f.mode: 1}
-                row.append(max(shares, key=shares.get))
+                shares = s.profile.categorical.get(f.name) or {f.mode: 1.0}
+                row.append(max(shares, key=shares.__getitem__))
         rows.append(row)
     return rows
 
 
-def outlier_rows(summary: dict[str, Any]) -> list[list[Any]]:
+def outlier_rows(summary: Summary, schema: Schema) -> list[list[Any]]:
     """Per numeric feature: median, interquartile range and the 1.5×IQR outlier count."""
     rows = []
-    for name, info in summary["features"].items():
-        if info["kind"] == "numeric":
-            b = info["box"]
-            rows.append([name, b["median"], f"{b['q1']:g} – {b['q3']:g}", b["outliers"]])
+    for f in schema.numeric:
+        b = summary.features[f.name].box
+        if b is not None and b.n:
+            rows.append([f.label, b.median, f"{b.q1:g} – {b.q3:g}", b.outliers])
     return rows
 
 
-def api_help(schema: Any, param_name: Callable[[str], str]) -> str:
+def api_help(schema: Schema, base_url: str) -> str:
     """The API tab: gradio_client and curl examples filled with a typical customer."""
     example = schema.example()
     kwargs = ", ".join(f"{param_name(k)}={v!r}" for k, v in example.items())
     return f"""### Python (`gradio_client`)
 ```python
 >>> from gradio_client import Client
->>> client = Client("http://127.0.0.1:7860/")      # or "OWNER/SPACE"
->>> client.predict({kwargs}, api_name="/predict")
->>> client.predict(api_name="/segments")
+>>> client = Client("{base_url}")
+>>> result = client.predict({kwargs}, api_name="/predict")
+>>> segments = client.predict(api_name="/segments")
 ```
 ### HTTP (JSON)
 ```bash
-curl -s -X POST http://127.0.0.1:7860/predict -H 'Content-Type: application/json' \\
+curl -s -X POST {base_url}predict -H 'Content-Type: application/json' \\
   -d '{json.dumps(example)}'
 ```
 `GET /segments` lists every segment with its offers; `GET /health` says which bundle is live;

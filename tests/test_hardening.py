@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from model.api import param_name
+from model.schema import param_name
 from tests.surfaces import INF, NAN, allowed_text, assert_clear, gradio_call
 
 # (id, kind, value, gradio_client can send it). Field i of each kind is used in turn, so every
@@ -84,14 +84,13 @@ def test_category_spelling_is_normalised_everywhere(surface, spelling, app_url, 
     expected = predictor.predict_one({**record, "gender": "Female"})
     accepted, message, out = _submit(surface, app_url, gradio, record)
     assert accepted, message
-    assert gender.normalise(spelling) == "Female"
     if surface in ("json", "call_predict", "client_predict"):
         result = out[0] if surface == "call_predict" else out
         assert result["input"]["gender"] == "Female"
         assert result["segment_id"] == expected["segment_id"]
-    else:  # the form answers with HTML cards and a plot
-        card = out[0]
-        assert expected["segment_name"] in card.replace("&amp;", "&").replace("&#x27;", "'")
+    else:  # the form answers with HTML cards and a plot: the same as for the canonical spelling
+        ok, _, canonical = _submit(surface, app_url, gradio, {**record, "gender": gender.levels[0]})
+        assert ok and gender.levels[0] == "Female" and out[:2] == canonical[:2]
 
 
 def _with_token(example: dict, field: str, token: str) -> str:

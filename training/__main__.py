@@ -58,21 +58,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
     step, done = _progress(9 if not args.no_compare else 8)
     opts = FitOptions(data=args.data, out=args.out, features=args.features, id_column=args.id_column,
                       k=args.k, seed=args.seed, offers=args.offers, limits=dict(args.limit or []),
-                      compare=not args.no_compare)
-    manifest = fit(opts, step=step)
+                      compare=not args.no_compare, title=args.title, license=args.license, space_id=args.space)
+    result = fit(opts, step=step)
     done()
-    print(format_report(manifest["cleaning"]))
-    sel, clus = manifest["selection"], manifest.get("clusterability") or {}
-    print(f"\nk = {manifest['k']}: {sel['reason']}")
-    if clus:
-        print(f"cluster structure: {clus.get('verdict')} — {clus.get('summary', '')}")
-    m = manifest["metrics"]
-    print(f"silhouette {m['silhouette']}, Calinski–Harabasz {m['calinski_harabasz']}, "
-          f"Davies–Bouldin {m['davies_bouldin']}")
-    for s in manifest["segments"]:
-        print(f"  [{s['id']}] {s['name']} — {s['share']:.1%} — offers: "
-              + "; ".join(o["title"] for o in s["offers"]))
-    print(f"\nbundle written to {opts.out} in {manifest['_seconds']} s")
+    m = result.manifest
+    print(format_report(m.cleaning))
+    print(f"\nk = {m.k}: {m.selection.reason}")
+    print(f"cluster structure: {m.clusterability.verdict} — {m.clusterability.summary}")
+    print(f"silhouette {m.metrics.silhouette}, Calinski–Harabasz {m.metrics.calinski_harabasz}, "
+          f"Davies–Bouldin {m.metrics.davies_bouldin}")
+    for s in m.segments:
+        print(f"  [{s.id}] {s.name} — {s.share:.1%} — offers: " + "; ".join(o.title for o in s.offers))
+    print(f"\nbundle written to {opts.out} in {result.seconds} s")
     if args.push_to_hub:
         return _push(opts.out, args.push_to_hub, private=args.private, revision=None, message=None)
     return 0
@@ -90,6 +87,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _push(bundle: Path, repo: str, *, private: bool, revision: str | None, message: str | None,
           space: str | None = None) -> int:
     from training.publish import pin_instructions, push_bundle
+    if space:  # the card links to the Space and its snippet calls it
+        from training.card import set_space
+        set_space(bundle, space)
     result = push_bundle(bundle, repo, private=private, revision=revision, commit_message=message)
     print(f"pushed {bundle} to {result.url} at commit {result.commit_sha}")
     print(pin_instructions(result))
@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--limit", type=_limit, action="append", metavar="COL=LOW:HIGH",
                    help="hard limits for a numeric column (values outside are rejected when serving)")
     f.add_argument("--no-compare", action="store_true", help="skip the DBSCAN/HDBSCAN/GMM comparison")
+    f.add_argument("--title", default="Customer segments", help="title of the app and the model card")
+    f.add_argument("--license", default="mit", help="licence of the model card (a Hub licence id; default mit)")
+    f.add_argument("--space", metavar="OWNER/NAME", help="the Space that will serve this bundle (linked from the card)")
     f.add_argument("--push-to-hub", metavar="OWNER/NAME", help="push the bundle to this Hub model repo")
     f.add_argument("--private", action="store_true", help="create the Hub repo as private")
     f.set_defaults(func=cmd_fit)
@@ -174,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         args.offers = DEFAULT_CATALOGUE
     try:
         return args.func(args)
-    except (ValueError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from model.fastpath import factorize
+from model.factorize import factorize
 from model.schema import category_key
 
 

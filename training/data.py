@@ -18,6 +18,7 @@ import pandas as pd
 
 from model.csvio import read_csv_strict
 from model.errors import CSVError
+from model.manifest import Cleaning
 from training.columns import TextColumns, as_numbers, concat_chunks, counts, is_identifier, take, unify_spellings
 
 log = logging.getLogger(__name__)
@@ -204,25 +205,6 @@ def _id_column(names: list[str], codes: dict[str, np.ndarray], texts: dict[str, 
     return next((n for n in names if is_identifier(texts[n], codes[n])), None)
 
 
-def format_report(report: dict[str, Any]) -> str:
+def format_report(report: Cleaning) -> str:
     """The cleaning report as lines for the terminal."""
-    lines = [f"rows in: {report['rows_in']:,}",
-             f"exact duplicates dropped: {report['duplicates_dropped']:,}"]
-    if report.get("id_column"):
-        lines.append(f"id column excluded from features: {report['id_column']}")
-    for name, why in report.get("excluded_columns", {}).items():
-        lines.append(f"column excluded: {name} ({why})")
-    miss = {k: v for k, v in report.get("missing", {}).items() if v}
-    if miss:
-        lines.append("missing cells (filled by the pipeline: median / most frequent): "
-                     + ", ".join(f"{k}={v}" for k, v in miss.items()))
-    for col, n in report.get("unparseable_numbers_set_missing", {}).items():
-        lines.append(f"{col}: {n} non-numeric cells treated as missing")
-    for col, changes in report.get("category_spellings_unified", {}).items():
-        lines.append(f"{col}: {len(changes)} spelling variants unified "
-                     f"(e.g. {next(iter(changes))!r} → {next(iter(changes.values()))!r})")
-    for why, n in report.get("rows_dropped", {}).items():
-        if n:
-            lines.append(f"rows dropped ({why}): {n:,}")
-    lines.append(f"rows used: {report['rows_out']:,}")
-    return "\n".join(lines)
+    return "\n".join(f"{step}: {result}" for step, result in report.rows())

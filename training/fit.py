@@ -18,10 +18,12 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from threadpoolctl import threadpool_limits
 
 from model.bundle import CONFIG, dumps_json, library_versions, write_bundle
+from model.manifest import FORMAT_VERSION, Manifest, Summary
 from model.schema import CategoricalFeature, NumericFeature, Schema
 from model.settings import DEFAULT_BUNDLE_DIR
 from training import compare, data as data_mod, synthetic
 from training.card import render_card
+from training.compile import compile_pipeline
 from training.offers import DEFAULT_CATALOGUE, load_catalogue, offers_for
 from training.plots import render_selection_plots
 from training.preprocess import make_pipeline, make_preprocessor
@@ -51,6 +53,8 @@ class FitOptions:
     limits: dict[str, tuple[float, float]] | None = None  # per-column hard limits override
     compare: bool = True
     title: str = "Customer segments"
+    license: str = "mit"  # the model card's licence: the data owner's choice (--license)
+    space_id: str | None = None  # OWNER/NAME of the Space that will serve the bundle (--space)
 
 
 def build_schema(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
@@ -136,8 +140,14 @@ def load_clean(opts: FitOptions) -> tuple[data_mod.Cleaned, str]:
     return cleaned, Path(opts.data).name
 
 
-def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> dict[str, Any]:
-    """Run the whole fit and write the bundle to `opts.out`. Returns the manifest."""
+@dataclass(frozen=True)
+class FitResult:
+    manifest: Manifest
+    seconds: float
+
+
+def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> FitResult:
+    """Run the whole fit and write the bundle to `opts.out`. Returns the final manifest."""
     t0 = time.perf_counter()
     step("reading and cleaning data")
     cleaned, source = load_clean(opts)
@@ -187,31 +197,31 @@ def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> dict[str
         seg["description"] = describe(seg, labels_map)
         own = dist[labels == seg["id"]]
         seg["distance_p99"] = round(float(np.quantile(own, 0.99)), 5) if len(own) else None
-    manifest: dict[str, Any] = {
-        "title": opts.title,
+    manifest = Manifest.from_dict({
+        "format_version": FORMAT_VERSION, "title": opts.title, "license": opts.license,
+        "space_id": opts.space_id,
         "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "training": {"source": source, "rows": int(len(frame)), "seed": opts.seed,
                      "features": list(schema.names), "id_column": cleaned.id_column,
-                     "data_fingerprint": fingerprint(frame), "k_requested": opts.k},
+                     "data_fingerprint": fingerprint(frame), "k_requested": str(opts.k)},
         "schema": schema.as_dict(), "example": schema.example(), "k": k,
-        "selection": selection, "clusterability": selection.get("clusterability"),
+        "selection": selection, "clusterability": selection["clusterability"],
         "comparison": comparison, "metrics": metrics, "cleaning": cleaned.report,
-        "segments": segments,
-    }
+        "segments": segments, "library_versions": library_versions(),
+    })
     step("writing bundle")
     sample = pca_sample(points, labels, seed=opts.seed)
-    summary = data_summary(frame, labels, numeric=numeric, categorical=categorical, k=k)
+    summary = Summary.from_dict(data_summary(frame, labels, numeric=numeric, categorical=categorical, k=k))
     with tempfile.TemporaryDirectory() as tmp:
-        rel = render_selection_plots(selection, comparison, Path(tmp))
+        rel = render_selection_plots(manifest.selection, manifest.comparison, Path(tmp))
         plots = {r: (Path(tmp) / r).read_bytes() for r in rel}
     config = {"sklearn": {"model": {"file": "sklearn_model.joblib"}, "model_format": "skops",
                           "safe_model": {"file": "model.skops"},
                           "columns": list(schema.names), "example_input": {c: [v] for c, v in schema.example().items()},
                           "task": "clustering"}}
     extra = {CONFIG: dumps_json(config).encode(), **plots}
-    card = render_card(manifest, versions=library_versions(), plots=sorted(plots))
-    final = write_bundle(opts.out, pipeline=pipeline, pca=pca, manifest=manifest, sample=sample,
-                         summary=summary, card=card, extra_files=extra)
+    card = render_card(manifest, plots=sorted(plots))
+    final = write_bundle(opts.out, manifest=manifest, compiled=compile_pipeline(pipeline, pca, schema),
+                         pipeline=pipeline, sample=sample, summary=summary, card=card, extra_files=extra)
     log.info("fit done in %.1f s", time.perf_counter() - t0)
-    final["_seconds"] = round(time.perf_counter() - t0, 2)
-    return final
+    return FitResult(manifest=final, seconds=round(time.perf_counter() - t0, 2))
