@@ -37,6 +37,7 @@ def test_synth_fit_score_end_to_end(tmp_path):
     rows = list(csv.DictReader(open(data)))
     rows[0]["gender"] = "Martian"
     rows[1]["age"] = "-4"
+    rows[2]["income"] = "thirty"  # text in a numeric column: an error of its row, not of the file
     bad = tmp_path / "new.csv"
     with open(bad, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -44,12 +45,14 @@ def test_synth_fit_score_end_to_end(tmp_path):
         w.writerows(rows[:50])
     out = tmp_path / "scored.csv"
     res = run("score", "--bundle", str(bundle), "--data", str(bad), "--out", str(out))
-    assert "scored 48 rows, rejected 2" in res.stdout
+    assert "scored 47 rows, rejected 3" in res.stdout
     scored = list(csv.DictReader(open(out)))
     assert len(scored) == 50 and [r["id"] for r in scored] == [r["id"] for r in rows[:50]]
     assert "gender must be one of Female, Male, Other; got 'Martian'" in scored[0]["error"]
     assert "age must be" in scored[1]["error"] and scored[1]["segment_name"] == ""
-    assert all(r["segment_name"] for r in scored[2:])
+    assert "income must be a number between" in scored[2]["error"] and "got 'thirty'" in scored[2]["error"]
+    assert all(r["segment_name"] and r["offers"] and r["runner_up"] for r in scored[3:])
+    assert "line 4: income must be" in res.stdout  # rejected rows are listed with their line
 
 
 def test_unusable_file_fails_with_a_clear_message(tmp_path, default_bundle):

@@ -81,6 +81,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(f"scored {summary['scored']:,} rows, rejected {summary['rejected']:,}; wrote {args.out}")
     for name, n in summary["per_segment"].items():
         print(f"  {name}: {n:,}")
+    if summary["errors"]:
+        print(f"rejected rows (first {len(summary['errors'])}; every one has its reason in the `error` column):")
+        for e in summary["errors"]:
+            print(f"  line {e['line']}: {e['error']}")
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -119,7 +120,7 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
         table=manifest.selection.table, plots=plots, metrics={k: v for k, v in metrics.items() if v is not None},
         example=repr(example), kwargs=", ".join(f"{param_name(k)}={v!r}" for k, v in example.items()),
         trusted=repr(list(TRUSTED_TYPES)), space_id=manifest.space_id,
-        client_target=repr(manifest.space_id or LOCAL_URL),
+        client_target=json.dumps(manifest.space_id or LOCAL_URL),
         fingerprint=manifest.training.data_fingerprint,
         cleaning="; ".join(f"{a}: {b}" for a, b in c.rows()),
         versions=manifest.library_versions, algorithms=cmp.algorithms if cmp else {},

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from model.constraints import display_number
+
 Z_TRAIT = 0.5  # |z| above which a numeric feature counts as distinguishing
 CAT_LIFT = 1.5
 ARCHETYPES = {  # (income level, spending level) → (key, display name)
@@ -146,15 +148,9 @@ def describe(seg: dict[str, Any], labels: dict[str, str]) -> str:
     for t in seg["traits"][:4]:
         if t["kind"] == "numeric":
             p = seg["profile"]["numeric"][t["feature"]]
-            parts.append(f"{labels.get(t['feature'], t['feature'])} {_num(p['mean'])} "
-                         f"(overall {_num(p['overall_mean'])})")
+            parts.append(f"{labels.get(t['feature'], t['feature'])} {display_number(p['mean'])} "
+                         f"(overall {display_number(p['overall_mean'])})")
         else:
             parts.append(f"{labels.get(t['feature'], t['feature'])}: {t['level']} "
                          f"{t['share']:.0%} ({t['lift']:.1f}× overall)")
     return "; ".join(parts) + "." if parts else "Close to the overall average on every feature."
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
