@@ -2,7 +2,8 @@
 
 `drift_reference` summarises the training data in a few numbers per feature - small enough for the
 manifest: for a numeric feature up to 9 quantile cut points (deciles, rounded to 6 significant
-digits; ties merge bins), the training share of each bin and of empty cells, and the median; for
+digits; ties merge bins; fewer bins below 500 training rows, at least `ROWS_PER_BIN` rows a bin,
+at least `MIN_BINS`: on 200 rows 10 bins made 1 bootstrap resample in 8 look "drifting"), the training share of each bin and of empty cells, and the median; for
 a categorical feature the share of each level and of empty cells; the segment shares; and the
 share of training customers "unlike the training data" when it is given.
 
@@ -38,6 +39,7 @@ from training.rules import number_text
 
 FORMAT = 1
 BINS = 10
+MIN_BINS, ROWS_PER_BIN = 4, 50
 EPS = 1e-4
 PSI_DRIFT, PSI_RETRAIN = 0.1, 0.25
 UNLIKE_DRIFT, UNLIKE_RETRAIN = 0.05, 0.15
@@ -79,7 +81,7 @@ def _bin_shares(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def drift_reference(frame: pd.DataFrame, labels: Any, schema_like: Any, *, unlike: Any = None,
-                    k: int | None = None, bins: int = BINS) -> dict[str, Any]:
+                    k: int | None = None, bins: int | None = None) -> dict[str, Any]:
     """Aggregates of the training `frame` and the model's `labels` (module docstring); `unlike`
     is the per-row "unlike the training data" flag of the training rows, when known."""
     view = FeatureView.of(schema_like)
@@ -89,6 +91,7 @@ def drift_reference(frame: pd.DataFrame, labels: Any, schema_like: Any, *, unlik
     k = int(labels.max()) + 1 if k is None else int(k)
     num, codes, _ = view.encode(frame)
     n = len(frame)
+    bins = int(bins or min(BINS, max(MIN_BINS, n // ROWS_PER_BIN)))
     numeric = {}
     for j, f in enumerate(view.numeric):
         x = num[:, j][~np.isnan(num[:, j])]
