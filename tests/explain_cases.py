@@ -30,8 +30,14 @@ from training import synthetic
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
-_TMP = Path(tempfile.mkdtemp(prefix="explain-cases-"))
-atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _tmp() -> Path:
+    """One folder for the bundles fitted here, removed when the test process ends."""
+    path = Path(tempfile.mkdtemp(prefix="explain-cases-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 @dataclass
@@ -88,7 +94,7 @@ def case(name: str) -> Case:
         path = SHARED / ("Mall_Customers.csv" if name == "mall" else "customer_segmentation_data.csv")
         csv = path.read_bytes()
         features = MALL_FEATURES if name == "mall" else None
-        bundle = _fit(path, _TMP / name, features)
+        bundle = _fit(path, _tmp() / name, features)
     else:
         raise KeyError(name)
     raw = _read(csv)

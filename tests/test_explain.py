@@ -17,7 +17,7 @@ from model.schema import CategoricalFeature, NumericFeature, Schema, category_ke
 from tests.explain_cases import case
 from training.explain import (Rules, contributions, feature_blocks, fit_rules, prediction_strength,
                               rules_sql, segment_stability, stability_reading, strongest)
-from training.rules import number_text, roundest_between
+from training.readable import number_text, roundest_between
 from training.stability import best_jaccard
 
 CASES = ["default", "mall", "csd"]

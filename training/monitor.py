@@ -2,10 +2,11 @@
 
 `drift_reference` summarises the training data in a few numbers per feature - small enough for the
 manifest: for a numeric feature up to 9 quantile cut points (deciles, rounded to 6 significant
-digits; ties merge bins; fewer bins below 500 training rows, at least `ROWS_PER_BIN` rows a bin,
-at least `MIN_BINS`: on 200 rows 10 bins made 1 bootstrap resample in 8 look "drifting"), the training share of each bin and of empty cells, and the median; for
+digits; ties merge bins), the training share of each bin and of empty cells, and the median; for
 a categorical feature the share of each level and of empty cells; the segment shares; and the
-share of training customers "unlike the training data" when it is given.
+share of training customers "unlike the training data" when it is given. Below 500 training rows
+there are fewer bins (at least `ROWS_PER_BIN` rows a bin, at least `MIN_BINS`): on Mall's 200
+rows, 10 bins made 1 bootstrap resample in 8 look "drifting"; 4 bins, 1 in 40.
 
 `drift_report` compares a new table (and its scores from `model.predictor.Predictor.predict_frame`:
 columns ``segment_id``, ``unlike_training``, ``error``) with that reference:
@@ -35,7 +36,7 @@ import pandas as pd
 from model.schema import category_key
 from training.featureview import MISSING, UNKNOWN, FeatureView, level_codes, numbers
 from training.migration import migration_matrix
-from training.rules import number_text
+from training.readable import number_text
 
 FORMAT = 1
 BINS = 10

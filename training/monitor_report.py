@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from training.plots import DPI, RC
-from training.rules import number_text
+from training.readable import number_text
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -28,6 +27,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from training.featureview import UNKNOWN, FeatureView
+from training.readable import number_text, roundest_between
 
 log = logging.getLogger(__name__)
 
@@ -283,32 +283,9 @@ def _merge(path: list, view: FeatureView) -> list[Condition]:
             for f, b in bounds.items()]
 
 
-def roundest_between(a: float, b: float, near: float) -> float:
-    """The number r with a < r <= b that has the fewest significant digits (among equally round
-    ones, the nearest to `near`): 95,812 < r <= 96,140 → 96,000."""
-    if not a < b:
-        raise ValueError(f"need a < b, got {a!r} and {b!r}")
-    da, db, dn = Decimal(repr(a)), Decimal(repr(b)), Decimal(repr(near))
-    top = max(abs(da), abs(db)).adjusted() + 1
-    for exp in range(top, top - 40, -1):
-        for mult in (10, 5, 2, 1):
-            step = Decimal(mult).scaleb(exp - 1)
-            base = (dn / step).to_integral_value(rounding=ROUND_FLOOR) * step
-            fits = [c for c in (base, base + step, base - step) if a < float(c) <= b]
-            if fits:
-                return float(min(fits, key=lambda c: abs(c - dn)))
-    return float(b)
-
-
 def _label(label: str) -> str:
     """'Spending score' → 'spending score' mid-sentence; 'Annual Income (k$)' is left as is."""
     return label[:1].lower() + label[1:] if label[1:] == label[1:].lower() else label
-
-
-def number_text(x: float) -> str:
-    """96000.0 → '96,000'; 162.6 → '162.6' (the shortest exact decimal, thousands separated)."""
-    d = Decimal(repr(float(x)))
-    return f"{int(d):,}" if d == d.to_integral_value() else f"{d:,f}"
 
 
 def _condition_text(c: Condition, label: str, all_levels: Sequence[str]) -> str:
