@@ -36,7 +36,8 @@ def load_playbook(path: Path | str = DEFAULT_PLAYBOOK) -> dict[str, Any]:
         raise PlaybookError(f"offer playbook {path}: expected a mapping at the top level")
     lo, hi = data.get("min_offers", 2), data.get("max_offers", 4)
     if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
-        raise PlaybookError(f"offer playbook {path}: need whole numbers 1 <= min_offers <= max_offers, got {lo!r}, {hi!r}")
+        raise PlaybookError(f"offer playbook {path}: need whole numbers 1 <= min_offers <= max_offers, "
+                            f"got {lo!r}, {hi!r}")
     rules = data.get("rules") or []
     ids = set()
     for i, rule in enumerate(rules):
@@ -104,7 +105,7 @@ def _holds(cond: Mapping[str, Any], traits: dict[tuple[str, str], tuple[float, s
         return traits.get((cond["role"], cond["direction"]))
     parts = [_holds(c, traits, mix) for c in cond.get("all") or cond.get("any")]
     if "all" in cond:
-        return None if None in parts else (min(p[0] for p in parts), " and ".join(p[1] for p in parts))
+        return None if None in parts else (sum(p[0] for p in parts), " and ".join(p[1] for p in parts))
     got = [p for p in parts if p is not None]
     return max(got) if got else None
 

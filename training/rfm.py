@@ -199,8 +199,8 @@ def describe_rfm_segment(profile: Mapping[str, Any]) -> str:
             head = top[:1] + top[1:].lower()
     spend, often = ratio(FIELDS["monetary"][0]), ratio(FIELDS["frequency"][0])
     adj = []
-    if tenure := ratio("tenure_days"):
-        adj += ["new"] if tenure <= 0.4 else []
+    if (tenure := ratio("tenure_days")) is not None and tenure <= 0.4 and not head.startswith("New"):
+        adj.append("new")
     freq_mean = (stats.get("frequency") or {}).get("mean")
     if often is not None and often >= 1.5:
         adj.append("frequent")

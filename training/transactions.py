@@ -176,7 +176,7 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
         "as_of": _day_text(as_of_day),
         "as_of_source": "given" if as_of is not None else "the day after the last valid purchase",
     }
-    log.info("order log: %d lines -> %d customers", n, len(frame))
+    log.debug("order log: %d lines -> %d customers", n, len(frame))
     return TxResult(frame=frame, report=report, transforms=skew_transforms(frame), roles=roles)
 
 
