@@ -164,3 +164,10 @@ def test_segment_name_from_flat_stats():
     flat = {"recency_days": {"mean": 30, "overall_mean": 90}, "frequency": {"mean": 9, "overall_mean": 4},
             "monetary": {"mean": 2100, "overall_mean": 2000}, "rfm_mix": {"Loyal Customers": 0.55}}
     assert describe_rfm_segment(flat) == "Loyal customers · frequent buyers active in the last 4 weeks"
+
+
+def test_segment_name_prefers_medians_when_given():
+    skewed = {"recency_days": {"mean": 95, "overall_mean": 90, "median": 200, "overall_median": 50},
+              "frequency": {"mean": 4, "overall_mean": 4, "median": 1, "overall_median": 2},
+              "monetary": {"mean": 2100, "overall_mean": 2000, "median": 150, "overall_median": 670}}
+    assert describe_rfm_segment({"numeric": skewed}) == "One-off small spenders gone quiet 7 months"

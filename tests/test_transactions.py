@@ -322,3 +322,19 @@ def test_features_equal_a_plain_python_reference_on_a_messy_log(synth):
     for col in ("recency_days", "frequency", "tenure_days"):
         assert (got[col].to_numpy() == ref[col].to_numpy()).all(), col
     np.testing.assert_allclose(got["monetary"], ref["monetary"].astype(float), atol=0.006)
+
+
+def test_superstore_like_header_picks_the_likelier_columns():
+    header = ["Row ID", "Ship Date", "Order ID", "Order Date", "Customer Name", "Customer ID", "Sales",
+              "Quantity", "Discount", "Notes"]
+    rows = [[str(i), "2016-11-20", f"CA-{1000 + i // 2}", f"11/{1 + i}/2016", ["Claire Gute", "Darrin Van Huff"][i % 2],
+             ["CG-12520", "DV-13045"][i % 2], f"{100 + i:.2f}", "2", "0.2", None] for i in range(10)]
+    rows[4][2] = None  # a line without an order id still counts as an order (its timestamp)
+    res = customer_features(pd.DataFrame(rows, columns=header))
+    assert {r: v["column"] for r, v in res.report["columns"].items()} == {
+        "customer": "Customer ID", "date": "Order Date", "amount": "Sales", "order": "Order ID"}
+    assert res.report["column_notes"] == {"not used: Quantity": "a quantity column; the amount column is used instead"}
+    got = res.frame.set_index("customer_id")
+    assert got["frequency"].to_dict() == {"CG-12520": 5, "DV-13045": 5}
+    assert got.loc["CG-12520", "monetary"] == sum(100 + i for i in range(0, 10, 2))
+    assert res.report["as_of"] == "2016-11-11"

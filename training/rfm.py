@@ -177,19 +177,23 @@ def describe_rfm_segment(profile: Mapping[str, Any]) -> str:
     """A name from what the members are, e.g. "At risk · big spenders gone quiet 5 months".
 
     `profile` holds, per feature (recency_days, frequency, monetary, optionally tenure_days), a
-    mapping with the segment's `mean` and the `overall_mean` — at the top level, under "numeric",
-    or under "profile" → "numeric" (the shape `training.profile` writes) — and an `rfm_mix`
-    ({label: share}). The head is the RFM label of at least 30 % of the members; the rest says
-    how they differ from everyone: spend and frequency against the overall means (×1.5 / ×0.6),
-    and how long ago they last bought."""
+    mapping with the segment's `mean` and the `overall_mean` (or `median` and `overall_median`,
+    preferred when given: money is skewed) — at the top level, under "numeric", or under
+    "profile" → "numeric" (the shape `training.profile` writes) — and an `rfm_mix` ({label:
+    share}). The head is the RFM label of at least 30 % of the members; the rest says how they
+    differ from everyone: spend and frequency against the overall (×1.5 / ×0.6), and how long
+    ago they last bought."""
     stats = profile.get("numeric") or (profile.get("profile") or {}).get("numeric") or profile
 
-    def ratio(col: str) -> float | None:
+    def pair(col: str) -> tuple[float | None, float | None]:
         s = stats.get(col) or {}
-        mean, overall = s.get("mean"), s.get("overall_mean")
-        if mean is None or not overall:
-            return None
-        return float(mean) / float(overall)
+        if s.get("median") is not None and s.get("overall_median"):
+            return s["median"], s["overall_median"]
+        return s.get("mean"), s.get("overall_mean")
+
+    def ratio(col: str) -> float | None:
+        value, overall = pair(col)
+        return None if value is None or not overall else float(value) / float(overall)
 
     mix = dict(profile.get("rfm_mix") or {})
     head = ""
@@ -201,7 +205,7 @@ def describe_rfm_segment(profile: Mapping[str, Any]) -> str:
     adj = []
     if (tenure := ratio("tenure_days")) is not None and tenure <= 0.4 and not head.startswith("New"):
         adj.append("new")
-    freq_mean = (stats.get("frequency") or {}).get("mean")
+    freq_mean = pair("frequency")[0]
     if often is not None and often >= 1.5:
         adj.append("frequent")
     elif often is not None and often <= 0.6:
@@ -212,7 +216,7 @@ def describe_rfm_segment(profile: Mapping[str, Any]) -> str:
         adj.append("small")
     noun = "spenders" if adj and adj[-1] in ("big", "small") else "buyers" if adj else "customers"
     body = " ".join(adj + [noun]) if adj else "typical customers"
-    days, rec = (stats.get("recency_days") or {}).get("mean"), ratio("recency_days")
+    days, rec = pair("recency_days")[0], ratio("recency_days")
     if days is not None and rec is not None:
         if rec >= 1.3 and days >= 60:
             months = round(days / 30.44)

@@ -85,6 +85,19 @@ def _name_role(name: str) -> str | None:
     return None
 
 
+def _preference(name: str, role: str | None) -> int:
+    """Among columns named for the same role, the likelier one: the order's date over the ship
+    date, the customer's id over their name, a total over a net value."""
+    w = set(words(name))
+    if role == "date":
+        return int(bool(w & (_ORDER | {"invoice"})))
+    if role == "customer":
+        return int(bool(w & _IDISH))
+    if role == "amount":
+        return int(bool(w & {"total", "amount", "sales", "revenue"}))
+    return 0
+
+
 def recognise_columns(header: Sequence[str], sample: pd.DataFrame, **overrides: str | None) -> Roles:
     """Roles for the columns of an order log. `sample` holds the first lines as text (or typed
     values); `overrides` (customer=, date=, amount=, quantity=, price=, order=) name columns
@@ -104,8 +117,9 @@ def recognise_columns(header: Sequence[str], sample: pd.DataFrame, **overrides: 
         raise TransactionsError("give either --amount, or --quantity and --price, not both")
     facts = {c: _facts(sample[c]) if c in sample.columns else {} for c in header}
     taken = set(chosen.values())
-    for col in header:  # by name, checked against the values
-        role = _name_role(col)
+    named = [(col, _name_role(col)) for col in header]
+    named.sort(key=lambda t: -_preference(t[0], t[1]))  # stable: header order among equals
+    for col, role in named:  # by name, checked against the values
         if role is None or role in chosen or col in taken:
             continue
         ok, why = _fits(role, facts[col])
@@ -120,7 +134,8 @@ def recognise_columns(header: Sequence[str], sample: pd.DataFrame, **overrides: 
         how["amount"] = how.pop("price") + "; no quantity column, so it is taken as the line amount"
     if "amount" in chosen:  # an amount makes quantity × price unnecessary
         for r in ("quantity", "price"):
-            if r in chosen and r not in overrides:
+            if r in chosen and overrides.get(r) is None:
+                how.pop(r, None)
                 how[f"not used: {chosen.pop(r)}"] = f"a {r} column; the amount column is used instead"
     missing = [r for r in ("customer", "date") if r not in chosen]
     if "amount" not in chosen and not ("quantity" in chosen and "price" in chosen):
