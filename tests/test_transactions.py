@@ -338,3 +338,11 @@ def test_superstore_like_header_picks_the_likelier_columns():
     assert got["frequency"].to_dict() == {"CG-12520": 5, "DV-13045": 5}
     assert got.loc["CG-12520", "monetary"] == sum(100 + i for i in range(0, 10, 2))
     assert res.report["as_of"] == "2016-11-11"
+
+
+def test_order_ids_that_all_start_with_c_are_not_cancellations():
+    log = _log([(f"C{1000 + i}", f"2024-01-{1 + i:02d}", "AB"[i % 2], "10") for i in range(6)]
+               + [("C2000", "2024-01-09", "A", "-4")])
+    res = customer_features(log)
+    assert res.frame.set_index("customer_id")["frequency"].to_dict() == {"A": 3, "B": 3}
+    assert res.report["return_lines"] == 1 and "not a cancellation marker" in res.report["returns"]["note"]

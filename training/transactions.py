@@ -100,13 +100,17 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
     drop(ts >= cutoff * _DAY_US, "future_date")
     amt, neg_qty = _amounts(enc, roles)
     drop(~np.isfinite(amt), "unparseable_amount")
-    marker = np.zeros(n, dtype=bool)
+    marker, marker_note = np.zeros(n, dtype=bool), None
     if roles.order:
         ocodes, ouniq = enc.column(roles.order)
         omap, orders = pd.factorize(_id_texts(ouniq))
-        marker = take(pd.Series(orders, dtype="str").str.match(r"[Cc]\d").to_numpy(bool)[
-            np.maximum(omap, 0)] & (omap >= 0), ocodes, False)
         okey = take(omap.astype(np.int64), ocodes, -1)
+        marker = take(_cancelled(np.asarray(orders, dtype=str)), okey, False)
+        live = reason == 0
+        if live.any() and marker[live].mean() > 0.5:
+            marker_note = (f"most {roles.order} values start with 'C' and a digit: that is their "
+                           "numbering, not a cancellation marker, so it was ignored")
+            marker = np.zeros(n, dtype=bool)
     ok = reason == 0
     is_ret = ok & ((amt < 0) | neg_qty | marker)
     flipped = is_ret & (amt > 0)
@@ -160,7 +164,8 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
         "returns": {"negative_amount_or_quantity": int((is_ret & ((amt < 0) & ~flipped | neg_qty)).sum()),
                     "cancelled_invoice_marker": int((is_ret & marker).sum()),
                     "marker_with_positive_amount_negated": int((flipped & ok).sum()),
-                    "amount_netted": round(float(amt[is_ret].sum()), 2)},
+                    "amount_netted": round(float(amt[is_ret].sum()), 2),
+                    **({"note": marker_note} if marker_note else {})},
         "dates": {"formats": _format_counts(parsed, dcodes, ok), "notes": parsed.notes,
                   "unparseable": where("unparseable_date", roles.date),
                   "future": where("future_date", roles.date),
@@ -236,6 +241,11 @@ def _id_texts(uniques: np.ndarray) -> pd.Series:
     """Customer / order ids per distinct value: stripped, '17850.0' → '17850', blank → missing."""
     s = pd.Series(uniques, dtype="str").str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     return s.where(s != "")
+
+
+def _cancelled(orders: np.ndarray) -> np.ndarray:
+    """Order ids marking a cancelled invoice: 'C' followed by a digit (the UCI export's C536379)."""
+    return np.isin(np.strings.slice(orders, 0, 1), ["C", "c"]) & np.strings.isdigit(np.strings.slice(orders, 1, 2))
 
 
 def _amounts(enc: _Encoded, roles: Roles) -> tuple[np.ndarray, np.ndarray]:
