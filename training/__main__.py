@@ -109,6 +109,8 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    if args.transactions:
+        return _synth_transactions(args)
     from training.synthetic import generate
     frame, labels = generate(args.rows, seed=args.seed)
     frame.to_csv(args.out, index=False)
@@ -117,6 +119,27 @@ def cmd_synth(args: argparse.Namespace) -> int:
         pd.DataFrame({"planted_segment": labels}).to_csv(args.labels, index=False)
     print(f"wrote {len(frame):,} rows to {args.out}" + (f" and planted labels to {args.labels}" if args.labels else ""))
     return 0
+
+
+def _synth_transactions(args: argparse.Namespace) -> int:
+    from training.synthetic_tx import DEFAULT_AS_OF, generate_transactions, planted_summary
+    frame, planted = generate_transactions(args.customers, seed=args.seed, as_of=args.as_of or DEFAULT_AS_OF)
+    frame.to_csv(args.out, index=False)
+    if args.labels:
+        planted.labels.to_csv(args.labels, index=False)
+    print(f"wrote {len(frame):,} order lines of {args.customers:,} customers to {args.out}"
+          + (f" and their planted behaviours to {args.labels}" if args.labels else ""))
+    print("planted: " + ", ".join(f"{k} {v:,}" for k, v in planted_summary(planted).items()))
+    print("mess: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in planted.mess.items()))
+    return 0
+
+
+def _day(value: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of must be a date like 2025-01-01, got {value!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("--out", type=Path, required=True)
     y.add_argument("--seed", type=int, default=7)
     y.add_argument("--labels", type=Path, help="also write the planted segment of every row here")
+    y.add_argument("--transactions", action="store_true",
+                   help="write an order log (UCI Online Retail-like, one line per product) instead")
+    y.add_argument("--customers", type=int, default=2000, help="customers in the order log (default 2000)")
+    y.add_argument("--as-of", type=_day, help="the order log ends the day before this date (default 2025-01-01)")
     y.set_defaults(func=cmd_synth)
     return p
 

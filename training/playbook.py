@@ -1,0 +1,215 @@
+"""The offer playbook (training/offers_roles.yaml): rules keyed on column roles and RFM labels →
+offers per segment, and a guarantee that two segments get different offer lists whenever the
+catalogue can tell them apart — when it cannot, a note says which role would.
+
+A segment is given as its traits — ``{"role": "support" | None, "direction": "high" | "low",
+"z": 1.3, "feature": "CustServ Calls", "text": "many support calls"}`` (the strength is ``|z|``)
+— and its RFM mix ``{"At Risk": 0.62, ...}``. The rule format is described at the top of the YAML.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from training.rfm import LABELS
+from training.roles import ROLES
+
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parent / "offers_roles.yaml"
+RFM_WEIGHT = 2.0  # an RFM label's share × this = its weight, comparable to a trait's |z|
+MIN_SHARE = 0.25
+
+
+class PlaybookError(ValueError):
+    """The playbook YAML is malformed; the message names the rule."""
+
+
+def load_playbook(path: Path | str = DEFAULT_PLAYBOOK) -> dict[str, Any]:
+    """Read and check the playbook; errors name the rule and what is allowed."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PlaybookError(f"offer playbook {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PlaybookError(f"offer playbook {path}: expected a mapping at the top level")
+    lo, hi = data.get("min_offers", 2), data.get("max_offers", 4)
+    if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
+        raise PlaybookError(f"offer playbook {path}: need whole numbers 1 <= min_offers <= max_offers, "
+                            f"got {lo!r}, {hi!r}")
+    rules = data.get("rules") or []
+    ids = set()
+    for i, rule in enumerate(rules):
+        where = f"offer playbook {path}: rules[{i}]" + (f" (id {rule.get('id')!r})" if isinstance(rule, dict) else "")
+        if not isinstance(rule, dict) or "match" not in rule:
+            raise PlaybookError(f"{where}: every rule needs `match` (and `offers`)")
+        if rule.get("id") in ids:
+            raise PlaybookError(f"{where}: id used twice")
+        ids.add(rule.get("id"))
+        _check(rule["match"], where + ".match")
+        if "unless" in rule:
+            _check(rule["unless"], where + ".unless")
+        if not isinstance(rule.get("priority", 0), (int, float)):
+            raise PlaybookError(f"{where}: priority must be a number, got {rule.get('priority')!r}")
+        _check_offers(rule.get("offers"), where)
+    _check_offers(data.get("default"), f"offer playbook {path}: default")
+    if len(data["default"]) < lo:
+        raise PlaybookError(f"offer playbook {path}: `default` needs at least min_offers={lo} offers")
+    return data
+
+
+def _check(cond: Any, where: str) -> None:
+    if not isinstance(cond, dict) or len(set(cond) & {"rfm", "role", "all", "any"}) != 1:
+        raise PlaybookError(f"{where}: a condition is one of {{rfm: LABEL}}, {{role: ROLE, direction: "
+                            f"high|low}}, {{all: [...]}}, {{any: [...]}}; got {cond!r}"[:300])
+    if "rfm" in cond:
+        labels = cond["rfm"] if isinstance(cond["rfm"], list) else [cond["rfm"]]
+        bad = [x for x in labels if x not in LABELS]
+        if bad:
+            raise PlaybookError(f"{where}: unknown RFM label(s) {bad}; labels are: {', '.join(LABELS)}")
+        share = cond.get("min_share", MIN_SHARE)
+        if not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise PlaybookError(f"{where}: min_share must be a number in (0, 1], got {share!r}")
+    elif "role" in cond:
+        if cond["role"] not in ROLES:
+            raise PlaybookError(f"{where}: unknown role {cond['role']!r}; roles are: {', '.join(ROLES)}")
+        if cond.get("direction") not in ("high", "low"):
+            raise PlaybookError(f"{where}: direction must be high or low, got {cond.get('direction')!r}")
+    else:
+        key = "all" if "all" in cond else "any"
+        if not isinstance(cond[key], list) or not cond[key]:
+            raise PlaybookError(f"{where}: `{key}` needs a non-empty list of conditions")
+        for j, part in enumerate(cond[key]):
+            _check(part, f"{where}.{key}[{j}]")
+
+
+def _check_offers(offers: Any, where: str) -> None:
+    if not isinstance(offers, list) or not offers:
+        raise PlaybookError(f"{where}: needs a non-empty list of offers")
+    for o in offers:
+        if not isinstance(o, dict) or not o.get("title") or not o.get("rationale"):
+            raise PlaybookError(f"{where}: every offer needs a title and a rationale, got {o!r}"[:300])
+
+
+def _holds(cond: Mapping[str, Any], traits: dict[tuple[str, str], tuple[float, str]],
+           mix: Mapping[str, float]) -> tuple[float, str] | None:
+    """(weight, why) when the condition holds for the segment, else None."""
+    if "rfm" in cond:
+        labels = cond["rfm"] if isinstance(cond["rfm"], list) else [cond["rfm"]]
+        share = sum(float(mix.get(x, 0.0)) for x in labels)
+        if share < cond.get("min_share", MIN_SHARE):
+            return None
+        return RFM_WEIGHT * share, f"RFM: {share:.0%} {' / '.join(labels)}"
+    if "role" in cond:
+        return traits.get((cond["role"], cond["direction"]))
+    parts = [_holds(c, traits, mix) for c in cond.get("all") or cond.get("any")]
+    if "all" in cond:
+        return None if None in parts else (sum(p[0] for p in parts), " and ".join(p[1] for p in parts))
+    got = [p for p in parts if p is not None]
+    return max(got) if got else None
+
+
+def ranked_offers(segment_traits: Sequence[Mapping[str, Any]], rfm_mix: Mapping[str, float] | None,
+                  catalogue: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every offer of every rule that holds, heaviest rule first, each title once."""
+    traits: dict[tuple[str, str], tuple[float, str]] = {}
+    for t in segment_traits:
+        if t.get("role") in ROLES and t.get("direction") in ("high", "low"):
+            strength = abs(float(t.get("strength", t.get("z", 1.0))))
+            key = (t["role"], t["direction"])
+            if key not in traits or strength > traits[key][0]:
+                traits[key] = (strength, f"trait: {t.get('text') or t['role']}")
+    mix = rfm_mix or {}
+    hits = []
+    for order, rule in enumerate(catalogue.get("rules") or []):
+        got = _holds(rule["match"], traits, mix)
+        if got is None or ("unless" in rule and _holds(rule["unless"], traits, mix) is not None):
+            continue
+        hits.append((-(got[0] + float(rule.get("priority", 0))), order, got[1], rule))
+    out: list[dict[str, str]] = []
+    for _, _, why, rule in sorted(hits, key=lambda h: h[:2]):
+        for o in rule["offers"]:
+            if all(p["title"] != o["title"] for p in out):
+                out.append({"title": str(o["title"]), "rationale": str(o["rationale"]),
+                            "source": f"{why} (rule {rule.get('id', '?')})"})
+    return out
+
+
+def offers_for_segment(segment_traits: Sequence[Mapping[str, Any]], rfm_mix: Mapping[str, float] | None,
+                       catalogue: Mapping[str, Any]) -> list[dict[str, str]]:
+    """min_offers..max_offers offers for one segment: its heaviest rules' offers, then defaults."""
+    hi = int(catalogue.get("max_offers", 4))
+    return _fill(ranked_offers(segment_traits, rfm_mix, catalogue)[:hi], catalogue)
+
+
+def _fill(picked: list[dict[str, str]], catalogue: Mapping[str, Any]) -> list[dict[str, str]]:
+    """`picked` topped up with default offers to min_offers."""
+    out = list(picked)
+    for o in catalogue["default"]:
+        if len(out) >= int(catalogue.get("min_offers", 2)):
+            break
+        if all(p["title"] != o["title"] for p in out):
+            out.append({"title": str(o["title"]), "rationale": str(o["rationale"]), "source": "default"})
+    return out
+
+
+def assign_offers(segments: Sequence[Mapping[str, Any]], catalogue: Mapping[str, Any]
+                  ) -> list[dict[str, Any]]:
+    """Offers for every segment ({"traits", "rfm_mix", optional "id"}; the first keeps its best
+    offers), such that no two lists are identical while a segment still has an unused matching
+    offer: its weakest offer gives way to the next one it matches. Segments left identical get a
+    `note` naming what would tell them apart. Returns [{"offers": [...], "note": str | None}]."""
+    hi = int(catalogue.get("max_offers", 4))
+    ranked = [ranked_offers(s.get("traits") or [], s.get("rfm_mix"), catalogue) for s in segments]
+    picks = [_fill(r[:hi], catalogue) for r in ranked]
+    titles = lambda p: tuple(o["title"] for o in p)  # noqa: E731
+    changed = True
+    while changed:  # every change leaves one fewer clashing segment, so this ends
+        changed = False
+        for i in range(len(picks)):
+            if not any(titles(picks[j]) == titles(picks[i]) for j in range(i)):
+                continue
+            taken = {titles(p) for p in picks}
+            keep = [o for o in picks[i] if o["source"] != "default"]
+            for cand in ranked[i]:
+                if any(cand["title"] == o["title"] for o in keep):
+                    continue
+                new = _fill(keep + [cand] if len(keep) < hi else keep[:-1] + [cand], catalogue)
+                if titles(new) not in taken:
+                    picks[i], changed = new, True
+                    break
+    out = []
+    for i, p in enumerate(picks):
+        twins = [j for j, q in enumerate(picks) if j != i and titles(q) == titles(p)]
+        out.append({"offers": p, "note": _why_same(segments, i, twins, catalogue) if twins else None})
+    return out
+
+
+def _why_same(segments: Sequence[Mapping[str, Any]], i: int, twins: list[int],
+              catalogue: Mapping[str, Any]) -> str:
+    """Which role (or column without one) would let the catalogue tell segment i from its twins."""
+    def key(t: Mapping[str, Any]) -> tuple[str, str]:
+        return (t.get("role") or f"column:{t.get('feature')}", t.get("direction", ""))
+
+    mine = {key(t): t for t in segments[i].get("traits") or []}
+    theirs = {key(t) for j in twins for t in segments[j].get("traits") or []}
+    covered = {(c["role"], c["direction"]) for r in catalogue.get("rules") or [] for c in _conds(r["match"])
+               if "role" in c}
+    hints = []
+    for k, t in mine.items():
+        if k in theirs:
+            continue
+        if not t.get("role"):
+            hints.append(f"column {t.get('feature')!r} has no role: give it one (--role ROLE={t.get('feature')})")
+        elif k not in covered:
+            hints.append(f"the catalogue has no rule for role {t['role']} ({t['direction']}): add one")
+    names = ", ".join(str(segments[j].get("id", j)) for j in twins)
+    why = "; ".join(hints) or "they differ on no trait and no RFM label the catalogue knows"
+    return f"same offers as segment {names}: the catalogue cannot tell them apart — {why}"
+
+
+def _conds(cond: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if "all" in cond or "any" in cond:
+        return [c for part in cond.get("all") or cond.get("any") for c in _conds(part)]
+    return [cond]
