@@ -103,11 +103,11 @@ def case(name: str) -> Case:
     scored = predictor.predict_frame(cleaned.frame)
     assert (scored["error"] == "").all(), "training rows must all be valid"
     c = predictor.compiled
-    fills: dict[str, Any] = dict(zip(predictor.numeric, c.num_fill.tolist()))
+    fills: dict[str, Any] = dict(zip([f.name for f in predictor.schema.numeric], c.num_fill.tolist()))
     fills.update({f.name: f.levels[i] for f, i in zip(predictor.schema.categorical, c.cat_fill.tolist())})
-    num, codes, *_ = predictor.encode_frame(cleaned.frame)
+    check = predictor.schema.check_frame(cleaned.frame)
     return Case(name, csv, raw, cleaned, predictor, scored["segment_id"].to_numpy(dtype=np.int64),
-                scored["unlike_training"].to_numpy(dtype=bool), fills, c.transform(num, codes))
+                scored["unlike_training"].to_numpy(dtype=bool), fills, c.transform(check.num, check.codes))
 
 
 def bootstrap(raw: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -268,7 +268,7 @@ def _duckdb(csv_bytes: bytes, sql: str, tmp_path, *, all_varchar: bool) -> np.nd
 def test_sql_in_sqlite_agrees_with_the_model_exactly_as_often_as_claimed(name):
     c = case(name)
     rules = fit_rules(c.frame, c.labels, c.schema, seed=42, fills=c.fills, k=c.k)
-    sql = rules_sql(rules, c.schema, names=[s["name"] for s in c.predictor.segments])
+    sql = rules_sql(rules, c.schema, names=[s.name for s in c.predictor.segments])
     segment = _sqlite(c.csv, sql)
     model = c.predictor.predict_frame(c.raw)["segment_id"].to_numpy(dtype=np.int64, na_value=-1)
     keep = c.training_rows()
@@ -316,9 +316,9 @@ def test_sql_normalises_spellings_and_fills_missing_cells_as_the_model_does(tmp_
     for i in np.flatnonzero(~rejected):
         g, cat, age = clean.loc[i, ["gender", "preferred_category", "age"]]
         f = c.schema.feature("gender")
-        clean.loc[i, "gender"] = c.fills["gender"] if _blank(g) else f.normalise(g)
+        clean.loc[i, "gender"] = c.fills["gender"] if _blank(g) else f.constraint.parse(g)
         f = c.schema.feature("preferred_category")
-        clean.loc[i, "preferred_category"] = c.fills["preferred_category"] if _blank(cat) else f.normalise(cat)
+        clean.loc[i, "preferred_category"] = c.fills["preferred_category"] if _blank(cat) else f.constraint.parse(cat)
         clean.loc[i, "age"] = str(c.fills["age"]) if _blank(age) else str(age).strip()
     expected = rules.predict(clean.loc[~rejected])
     np.testing.assert_array_equal(segment[~rejected], expected)
