@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +29,12 @@ def category_key(value: str) -> str:
 
 
 def number_text(x: float) -> str:
-    """A limit or a value as people write it: 222, 0.5, 1,000,000 (thousands separated from 10,000)."""
-    if not math.isfinite(x):
-        return str(x)
-    if float(x).is_integer():
-        return f"{int(x):,}" if abs(x) >= 10_000 else str(int(x))
-    return f"{x:,.12g}" if abs(x) >= 10_000 else f"{x:.12g}"
+    """A limit or a value as people write it: the shortest exact decimal, thousands separated
+    (96000.0 → '96,000', 162.6 → '162.6', 1e-05 → '0.00001'); huge values in exponent form."""
+    if not math.isfinite(x) or abs(x) >= 1e15:
+        return f"{x:g}"
+    d = Decimal(repr(float(x)))
+    return f"{int(d):,}" if d == d.to_integral_value() else f"{d:,f}"
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,25 @@ def display_number(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "n/a"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
+
+
+MISSING, UNKNOWN = -1, -2  # category codes of an empty cell and of a value that is no level
+
+
+def finite_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(float per row, NaN when empty or not a finite number; True where the cell is present but
+    no finite number). `text_numbers` with infinities counted as bad cells."""
+    values, bad = text_numbers(column)
+    inf = np.isinf(values)
+    return np.where(inf, np.nan, values), bad | inf
+
+
+def level_codes(column: pd.Series, keys: dict[str, int]) -> np.ndarray:
+    """Level index per row by `category_key`; `MISSING` for empty cells, `UNKNOWN` otherwise."""
+    rows, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
+    lut = np.empty(len(uniques) + 1, dtype=np.int64)
+    lut[-1] = MISSING
+    for u, value in enumerate(uniques.tolist()):
+        text = "" if value is None or value is pd.NA else str(value)
+        lut[u] = MISSING if not text.strip() else keys.get(category_key(text), UNKNOWN)
+    return lut[rows]

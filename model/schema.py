@@ -23,13 +23,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from model.constraints import Interval, Options, category_key, cell_echo, required, text_numbers, violation
+from model.constraints import (MISSING, UNKNOWN, Interval, Options, category_key, cell_echo, required, text_numbers,
+                               violation)
 from model.errors import FieldError, SchemaError, echo
 from model.factorize import factorize
 
 __all__ = ["CategoricalFeature", "Checked", "FrameCheck", "NumericFeature", "Schema", "category_key",
            "param_name"]
-MISSING, UNKNOWN = -1, -2  # category codes before imputation
 
 
 def param_name(column: str) -> str:

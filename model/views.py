@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from model.constraints import display_number
 from model.figures import colour
+from model.markdown import md_literal
 from model.manifest import Cleaning, Comparison, LiveSource, Manifest, Segment, Summary
 from model.schema import NumericFeature, Schema, param_name
 
@@ -157,13 +158,7 @@ def batch_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~"})
-
-
-def _md(text: Any) -> str:
-    """User text as literal Markdown: HTML escaped and every Markdown control character
-    backslash-escaped, so a cell can render neither a link, an image nor a table break."""
-    return escape(str(text), quote=False).translate(_MD_SPECIAL)
+_md = md_literal
 
 
 def example_rows(segments: Sequence[Segment], schema: Schema) -> list[list[Any]]:

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from tests.explain_cases import bootstrap, case
-from training.migration import MigrationError
-from training.monitor import MonitorError, drift_reference, drift_report, psi
+from model.migration import MigrationError
+from model.drift import MonitorError, drift_report, psi
+from training.monitor import drift_reference
 from training.monitor_report import write_report
 
 CASES = ["default", "mall", "csd"]
@@ -187,7 +188,7 @@ def test_write_report_writes_json_markdown_and_plots(tmp_path):
     assert json.loads((tmp_path / "a" / "report.json").read_text()) == json.loads(json.dumps(report))
     md = (tmp_path / "a" / "report.md").read_text()
     assert md.startswith("# Drift report: **re-train**")
-    assert "| Annual Income (k$) |" in md and "## Migration (by CustomerID)" in md
+    assert "| Annual Income \\(k$\\) |" in md and "## Migration (by CustomerID)" in md
     assert "PSI < 0.1 stable" in md
     for p in paths:
         if p.suffix == ".png":

@@ -21,9 +21,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from model.constraints import MISSING, UNKNOWN, finite_numbers, level_codes
 from model.schema import category_key
 
-MISSING, UNKNOWN = -1, -2  # category codes of an empty cell and of a value that is no level
 
 
 @dataclass(frozen=True)
@@ -147,28 +147,4 @@ class FeatureView:
         return num, codes
 
 
-def numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(float per row, NaN when empty or not a finite number; True where the cell holds text that
-    is not a finite number)."""
-    if pd.api.types.is_bool_dtype(col):
-        return np.full(len(col), np.nan), np.ones(len(col), dtype=bool)
-    if pd.api.types.is_numeric_dtype(col):
-        vals = col.to_numpy(dtype=float, na_value=np.nan)
-        bad = np.isinf(vals)
-        return np.where(bad, np.nan, vals), bad
-    text = col.astype("string").str.strip()
-    blank = (text.isna() | (text == "")).to_numpy()
-    vals = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    vals[~np.isfinite(vals)] = np.nan
-    return vals, ~blank & np.isnan(vals)
-
-
-def level_codes(col: pd.Series, keys: Mapping[str, int]) -> np.ndarray:
-    """Level index per row by `category_key`; `MISSING` for empty cells, `UNKNOWN` otherwise."""
-    rows, uniques = pd.factorize(col.astype("string"), use_na_sentinel=True)
-    lut = np.empty(len(uniques) + 1, dtype=np.int64)
-    lut[-1] = MISSING
-    for u, value in enumerate(uniques.tolist()):
-        text = "" if value is None or value is pd.NA else str(value)
-        lut[u] = MISSING if not text.strip() else keys.get(category_key(text), UNKNOWN)
-    return lut[rows]
+numbers = finite_numbers  # the model's reading of a numeric cell (model.constraints)

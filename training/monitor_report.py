@@ -1,4 +1,4 @@
-"""Write a drift report (`training.monitor.drift_report`) as report.json, report.md and PNG plots.
+"""Write a drift report (`model.drift.drift_report`) as report.json, report.md and PNG plots.
 
 Plots follow `training.plots`: a `Figure` on the Agg canvas (no pyplot), matplotlib's default
 style, fixed size and dpi, no "Software" metadata - the same report gives the same bytes on one
@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from model.drift_text import render_markdown
 from training.plots import DPI, RC
-from training.readable import number_text
 
 log = logging.getLogger(__name__)
 
@@ -39,57 +39,6 @@ def write_report(report: Mapping[str, Any], out_dir: Path | str) -> list[Path]:
     md.write_text(render_markdown(report, plots=[p.relative_to(out).as_posix() for p in plots]), encoding="utf-8")
     log.info("drift report written to %s (verdict %s)", out, report["verdict"])
     return [*paths, md, *plots]
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1%}"
-
-
-def render_markdown(report: Mapping[str, Any], *, plots: list[str] = ()) -> str:
-    """The report as Markdown (also what the app's Monitor tab can render)."""
-    seg, unlike, err = report["segments"], report["unlike_training"], report["errors"]
-    lines = [f"# Drift report: **{report['verdict']}**", "",
-             f"{report['rows']:,} new rows ({report['rows_scored']:,} scored, {err['rows']:,} with errors) "
-             f"compared with {report['reference_rows']:,} training rows.", ""]
-    lines += [f"- {r}" for r in report["reasons"]] or ["- nothing moved beyond the thresholds"]
-    lines += ["", "Thresholds: " + "; ".join(f"{k}: {v}" for k, v in report["thresholds"].items()), "",
-              "## Features", "",
-              "| feature | PSI | verdict | noise level | what moved | median then → now |",
-              "|---|---:|---|---:|---|---|"]
-    for f in report["features"]:
-        g = f["gained_most"]
-        med = (f"{_num(f['median_then'])} → {_num(f['median_now'])}"
-               if f.get("median_then") is not None and f.get("median_now") is not None else "")
-        lines.append(f"| {f['feature']} | {f['psi']:.3f} | {f['verdict']} | {f['psi_noise']:.3f} | "
-                     f"{_cell(g['bin'])}: {_pct(g['then'])} → {_pct(g['now'])} | {med} |")
-    lines += ["", f"## Segments (PSI {seg['psi']}, {seg['verdict']})", "", "| segment | training | now |",
-              "|---|---:|---:|"]
-    lines += [f"| {i} | {_pct(a)} | {_pct(b)} |" for i, (a, b) in enumerate(zip(seg["then"], seg["now"]))]
-    lines += ["", f"Customers unlike the training data: {_pct(unlike['then'])} at training, "
-                  f"{_pct(unlike['now'])} now.", ""]
-    if err["rows"]:
-        lines += ["## Rows with errors", ""] + [f"- row {e['row']}: {_cell(e['error'])}" for e in err["examples"]] + [""]
-    mig = report.get("migration")
-    if mig:
-        k = len(mig["segments"])
-        lines += [f"## Migration (by {mig['id_column']}): {mig['stayed']:,} stayed, {mig['moved']:,} moved", "",
-                  "| before \\ now | " + " | ".join(map(str, range(k))) + " | left | now in error |",
-                  "|---|" + "---:|" * (k + 2)]
-        for i, row in enumerate(mig["matrix"]):
-            lines.append(f"| {i} | " + " | ".join(f"{c:,}" for c in row)
-                         + f" | {mig['left'][i]:,} | {mig['now_in_error'][i]:,} |")
-        lines += ["| new | " + " | ".join(f"{c:,}" for c in mig["new"]) + " | | |", ""]
-    lines += [f"![{Path(p).stem}]({p})" for p in plots]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _num(x: float) -> str:
-    """4 significant digits, thousands separated: 58730 → '58,730', 162.63 → '162.6'."""
-    return number_text(float(f"{x:.4g}"))
-
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _save(fig: Figure, out: Path, name: str) -> Path:

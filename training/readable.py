@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
 
+from model.constraints import number_text  # noqa: F401  (re-exported: one way to write numbers)
+
 
 def roundest_between(a: float, b: float, near: float) -> float:
     """The number r with a < r <= b that has the fewest significant digits (among equally round
@@ -19,9 +21,3 @@ def roundest_between(a: float, b: float, near: float) -> float:
             if fits:
                 return float(min(fits, key=lambda c: abs(c - dn)))
     return float(b)
-
-
-def number_text(x: float) -> str:
-    """96000.0 → '96,000'; 162.6 → '162.6' (the shortest exact decimal, thousands separated)."""
-    d = Decimal(repr(float(x)))
-    return f"{int(d):,}" if d == d.to_integral_value() else f"{d:,f}"

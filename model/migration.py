@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.featureview import numbers
+from model.constraints import finite_numbers as numbers
 
 
 class MigrationError(ValueError):
