@@ -1,5 +1,5 @@
 """Figure 8: an order log of 1,000,000 lines → one row per customer (recency, frequency, monetary,
-tenure, average order value) by `training.transactions.customer_features`, cleaning included
+tenure, average order value) by `model.transactions.customer_features`, cleaning included
 (duplicates, guest lines, dates in three formats parsed and bad ones reported per line, future
 dates, returns netted, returns-only customers), against a plain pandas ``groupby().agg()`` of the
 same aggregates (first and last date, distinct invoices, summed quantity × price) with
@@ -59,7 +59,7 @@ def baseline(frame: pd.DataFrame) -> pd.DataFrame:
 def run(smoke: bool = False) -> list[Result]:
     from model.csvio import read_csv_strict
     from training.data import MAX_TRAIN_BYTES, MAX_TRAIN_ROWS
-    from training.transactions import customer_features
+    from model.transactions import customer_features
     lines = 20_000 if smoke else 1_000_000
     path = order_log_csv(lines)
     t = time.perf_counter()

@@ -216,7 +216,7 @@ def test_synth_transactions_cli(tmp_path, capsys):
     assert header(out) == ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
                            "CustomerID", "Country"]
     assert header(labels) == ["customer_id", "behaviour"]
-    from training.transactions import customer_features
+    from model.transactions import customer_features
     assert customer_features(out).report["customers"] == 60
     assert main(["synth", "--transactions", "--customers", "3", "--out", str(out)]) == 2
     assert "n_customers must be at least 6, got 3" in capsys.readouterr().err

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training import transactions as tx
-from training.data import read_chunks
+from model import transactions as tx
+from model.chunks import read_chunks
 from training.synthetic_tx import BEHAVIOURS, generate_transactions
-from training.transactions import FEATURES, TransactionsError, customer_features
-from training.tx_report import format_report
+from model.transactions import FEATURES, TransactionsError, customer_features
+from model.tx_report import format_report
 
 COLUMNS = ["customer_id", *FEATURES]
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from training.rfm import LABELS
+from model.rfm import LABELS
 from training.roles import ROLES
 
 DEFAULT_PLAYBOOK = Path(__file__).resolve().parent / "offers_roles.yaml"

@@ -48,7 +48,7 @@ ROLES: dict[str, Role] = {r.name: r for r in (
     Role("churn_risk", "Churn risk", "lower", "high churn risk", "low churn risk"),
 )}
 NO_ROLE = "none"
-# The per-customer features of an order log (training.transactions): their role and how to ask.
+# The per-customer features of an order log (model.transactions): their role and how to ask.
 FEATURE_ROLES = {"recency_days": "recency", "frequency": "frequency", "monetary": "monetary",
                  "tenure_days": "tenure", "avg_order_value": "avg_order_value"}
 FEATURE_LABELS = {"recency_days": "Days since last order", "frequency": "Orders",

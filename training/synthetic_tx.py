@@ -64,7 +64,7 @@ def generate_transactions(n_customers: int, *, seed: int = 7, as_of: date = DEFA
     """Return (order log as text columns like the UCI export, planted behaviours and mess counts).
 
     `as_of` is the day the log is read: every valid line is dated before it, so the default
-    `as_of` of `training.transactions` (the day after the last valid order) lands on or before it."""
+    `as_of` of `model.transactions` (the day after the last valid order) lands on or before it."""
     if n_customers < len(BEHAVIOURS):
         raise ValueError(f"n_customers must be at least {len(BEHAVIOURS)}, got {n_customers}")
     rng = np.random.default_rng(seed)

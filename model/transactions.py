@@ -5,7 +5,7 @@ order value — with a report that accounts for every line.
     >>> result.frame.columns.tolist()                                  # doctest: +SKIP
     ['customer_id', 'recency_days', 'frequency', 'monetary', 'tenure_days', 'avg_order_value']
 
-Columns are recognised (`training.tx_columns`) unless named. Lines are then set aside, each for the
+Columns are recognised (`model.tx_columns`) unless named. Lines are then set aside, each for the
 first reason that applies, in this order: exact duplicate line, no customer (a guest order),
 unparseable date, future date (after `as_of`, or after today when `as_of` is not given),
 unparseable amount (or quantity/price), and lines of customers whose only lines are returns (those
@@ -35,11 +35,11 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from training.columns import as_numbers, take
-from training.data import read_chunks
-from training.tx_columns import Roles, TransactionsError, recognise_columns
-from training.tx_dates import parse_dates
-from training.tx_report import DROP_REASONS, examples, skew_transforms
+from model.factorize import as_numbers, take
+from model.chunks import read_chunks
+from model.tx_columns import Roles, TransactionsError, recognise_columns
+from model.tx_dates import parse_dates
+from model.tx_report import DROP_REASONS, examples, skew_transforms
 
 log = logging.getLogger(__name__)
 FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")

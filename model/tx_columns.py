@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from model.errors import echo
-from training.columns import as_numbers
-from training.tx_dates import parse_dates
+from model.factorize import as_numbers
+from model.tx_dates import parse_dates
 
 ROLES = ("customer", "date", "amount", "quantity", "price", "order")
 FLAGS = {r: f"--{r}" for r in ROLES}
