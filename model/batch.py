@@ -3,20 +3,63 @@
 The rule "row error vs file error" is the one of `model.schema`: the file is refused as a whole
 (`CSVError`) only when it is structurally unusable; a bad cell becomes its row's `error`, and
 every good row is scored and kept, in order, with its true line number in the summary.
+
+A bundle trained on an order log scores either a customer table (its feature columns) or an order
+log (`score_log`: one row per customer, the features named as in the schema, so a scored row can
+be sent back to `POST /predict`); `score_upload` tells them apart by the header.
 """
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from model.csvio import read_csv_table, to_safe_csv
+from model.csvio import read_csv_strict, read_csv_table, to_safe_csv
 from model.predictor import Predictor
+from model.transactions import ID_COLUMN, customer_features
 
 OUTPUT_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "offers", "unlike_training",
                   "notes", "error"]
 SHOWN_ERRORS = 20
+
+
+def score_upload(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+                 keep_columns: Literal["all", "schema"] = "schema") -> tuple[bytes, dict[str, Any]]:
+    """A customer table, or — for a bundle trained on an order log — the order log itself."""
+    if predictor.manifest.transactions is not None and not _has_columns(data, predictor.schema.names):
+        return score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows)
+    return score_table(predictor, data, max_bytes=max_bytes, max_rows=max_rows, keep_columns=keep_columns)
+
+
+def _has_columns(data: bytes, names: list[str]) -> bool:
+    first = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    line = first[:65536].split(b"\n", 1)[0].decode("utf-8", "replace")
+    header = {" ".join(h.split()).casefold() for h in next(csv.reader(io.StringIO(line)), [])}
+    return all(" ".join(n.split()).casefold() in header for n in names)
+
+
+def score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int) -> tuple[bytes, dict[str, Any]]:
+    """An order log → one scored row per customer: customer_id, the features, the segment."""
+    tx = predictor.manifest.transactions
+    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows)
+    columns = set(frame.columns)
+    same = {role: col for role, col in (tx.columns.items() if tx else ()) if col in columns}
+    result = customer_features(frame, **same)
+    customers = result.frame
+    scored = predictor.predict_frame(customers[predictor.schema.names])
+    out = pd.concat([customers[[ID_COLUMN, *predictor.schema.names]].reset_index(drop=True),
+                     output_columns(predictor, scored)], axis=1)
+    text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
+                 or pd.api.types.is_bool_dtype(out[c])]
+    summary = summarise(predictor, scored, ids=customers[ID_COLUMN].to_numpy())
+    rep = result.report
+    summary["log"] = {"lines_in": rep["lines_in"], "lines_kept": rep["lines_kept"], "customers": rep["customers"],
+                      "dropped": {k: v for k, v in rep["dropped"].items() if v}, "as_of": rep["as_of"],
+                      "columns": {role: info["column"] for role, info in rep["columns"].items()}}
+    return to_safe_csv(out, text_columns=text_cols), summary
 
 
 def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
@@ -36,7 +79,7 @@ def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: 
     out = pd.concat([frame[keep].reset_index(drop=True), output_columns(predictor, scored)], axis=1)
     text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
                  or pd.api.types.is_bool_dtype(out[c])]
-    return to_safe_csv(out, text_columns=text_cols), summarise(predictor, scored, table.lines)
+    return to_safe_csv(out, text_columns=text_cols), summarise(predictor, scored, lines=table.lines)
 
 
 def id_column_of(frame: pd.DataFrame, id_column: str | None) -> str | None:
@@ -58,12 +101,14 @@ def output_columns(predictor: Predictor, scored: pd.DataFrame) -> pd.DataFrame:
     out = scored.reset_index(drop=True)
     out["runner_up"] = pd.Series(np.where(ok, names[run], ""), dtype=object)
     out["offers"] = pd.Series(offers[seg], dtype=object)
-    return out[OUTPUT_COLUMNS]
+    return out[OUTPUT_COLUMNS + (["rfm_label"] if "rfm_label" in out else [])]
 
 
-def summarise(predictor: Predictor, scored: pd.DataFrame, lines: np.ndarray) -> dict[str, Any]:
+def summarise(predictor: Predictor, scored: pd.DataFrame, *, lines: np.ndarray | None = None,
+              ids: np.ndarray | None = None) -> dict[str, Any]:
     """Counts per segment (largest first, ties in order of first appearance), the first
-    `SHOWN_ERRORS` rejected rows with their line in the file and their errors."""
+    `SHOWN_ERRORS` rejected rows with their line in the file (or their customer id, for rows made
+    from an order log) and their errors."""
     ids = scored["segment_id"].to_numpy(dtype=np.int64, na_value=-1)  # NA ⇔ the row has an error
     ok = ids[ids >= 0]
     counts = np.bincount(ok, minlength=predictor.k)
@@ -74,6 +119,7 @@ def summarise(predictor: Predictor, scored: pd.DataFrame, lines: np.ndarray) -> 
     return {
         "rows": int(len(scored)), "scored": int(len(ok)), "rejected": int(len(bad)),
         "per_segment": {predictor.segments[j].name: int(counts[j]) for j in order},
-        "errors": [{"line": int(lines[i]), "error": scored["error"].iat[i]} for i in bad[:SHOWN_ERRORS]],
+        "errors": [({"line": int(lines[i])} if lines is not None else {"customer": str(ids[i])})
+                   | {"error": scored["error"].iat[i]} for i in bad[:SHOWN_ERRORS]],
         "unlike_training": int(scored["unlike_training"].sum()),
     }

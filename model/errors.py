@@ -47,5 +47,12 @@ class BundleError(ValueError):
     """A bundle is missing, tampered with, or was built with incompatible library versions."""
 
 
+REBUILD = "rebuild the bundle with `python -m training fit` (this app reads bundle format 2)"
+
+
+class ManifestError(BundleError):
+    """manifest.json or summary.json does not match the contract."""
+
+
 class CSVError(ValueError):
     """An uploaded or training CSV cannot be used as a whole (encoding, delimiter, header, caps)."""

@@ -61,12 +61,13 @@ class Explainer:
 
     def _reason(self, j: int, pull: float, values: dict[str, Any], a: int, b: int) -> dict[str, Any]:
         sa, sb = self.segments[a], self.segments[b]
+        na, nb = _short(sa.name), _short(sb.name)
         if j < self.p:
             f = self.schema.numeric[j]
             value = values.get(f.name)
             pa, pb = sa.profile.numeric[f.name].mean, sb.profile.numeric[f.name].mean
             shown = "not given (filled with the median)" if value is None else number_text(round(value, 2))
-            text = (f"{f.label} {shown} — {sa.name} average {_avg(pa)}; {sb.name} average {_avg(pb)}")
+            text = f"{f.label} {shown} — {na} average {_avg(pa)}; {nb} average {_avg(pb)}"
         else:
             f = self.schema.categorical[j - self.p]
             value = values.get(f.name)
@@ -74,7 +75,7 @@ class Explainer:
             share_a = sa.profile.categorical.get(f.name, {}).get(level, 0.0)
             share_b = sb.profile.categorical.get(f.name, {}).get(level, 0.0)
             shown = f"{level}" + (" (not given: the most frequent level)" if value is None else "")
-            text = f"{f.label} {shown} — {share_a:.0%} of {sa.name}; {share_b:.0%} of {sb.name}"
+            text = f"{f.label} {shown} — {share_a:.0%} of {na}; {share_b:.0%} of {nb}"
         return {"feature": f.name, "label": f.label, "value": value, "pull": round(pull, 4), "text": text}
 
     # -- a frame ------------------------------------------------------------------------------
@@ -117,6 +118,11 @@ class Explainer:
             if j < width:
                 parts.append(self.labels[j])
         return "; ".join(reversed(parts))
+
+
+def _short(name: str) -> str:
+    """A segment's name up to its first " · " ("Premium · older" → "Premium"): enough to tell two apart."""
+    return name.split(" · ")[0]
 
 
 def _avg(x: float | None) -> str:

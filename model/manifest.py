@@ -1,33 +1,42 @@
-"""The bundle's typed contract: manifest.json and summary.json as records (`model.records`).
+"""The bundle's typed contract: manifest.json as records (`model.records`).
 
 Training builds these records and `model.bundle.write_bundle` writes them; the runtime reads
 attributes, never string keys. A manifest with wrong types, unknown fields or another format
-version is refused with the path of the problem and how to rebuild (`ManifestError`).
+version is refused with the path of the problem and how to rebuild (`ManifestError`). The
+evidence records live in `model.evidence`, the aggregates (summary.json, drift reference) in
+`model.aggregates`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from model.errors import BundleError
+from model.aggregates import (Box, CategoricalDrift, Correlation, DriftReference, FeatureSummary,  # noqa: F401
+                              Histogram, NumericDrift, SegmentSummary, Summary)
+from model.errors import REBUILD, ManifestError  # noqa: F401  (re-exported)
+from model.evidence import (AlgorithmResult, Clusterability, Comparison, EvidenceRow, KDistance,  # noqa: F401
+                            Metrics, Rules, Selection, Verdict)
 from model.records import Record, RecordError
 from model.schema import Schema
 
 FORMAT_VERSION = 2
-REBUILD = "rebuild the bundle with `python -m training fit` (this app reads bundle format 2)"
-Verdict = Literal["strong", "moderate", "weak", "none"]
-
-
-class ManifestError(BundleError):
-    """manifest.json or summary.json does not match the contract."""
 
 
 # -- segments ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OfferBasis(Record):
+    """A trait an offer was chosen for: a numeric feature above/below average, or a category level."""
+    feature: str
+    direction: Literal["high", "low"] | None = None
+    level: str | None = None
+
+
 @dataclass(frozen=True)
 class Offer(Record):
     title: str
     rationale: str
     source: str = ""
+    basis: list[OfferBasis] = field(default_factory=list)  # the traits that earned it, to check a customer against
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class Trait(Record):
     level: str | None = None
     share: float | None = None
     lift: float | None = None
+    role: str | None = None  # the column's role (training.roles), None when it has none
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class NumericProfile(Record):
     q75: float | None
     overall_mean: float | None
     z: float
+    overall_median: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,96 +81,10 @@ class Segment(Record):
     offers: list[Offer]
     archetype: str | None = None
     distance_p99: float | None = None  # 99th percentile of training customers' distance to the centre
-
-
-# -- model selection -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EvidenceRow(Record):
-    k: int
-    inertia: float
-    silhouette: float
-    calinski_harabasz: float
-    davies_bouldin: float
-    ref_inertia: float
-    ref_silhouette: float
-    ref_silhouette_sd: float
-    silhouette_excess: float
-    gap: float
-    gap_sd: float
-    stability: float
-    smallest_share: float
-    n_rows: int
-    n_fit: int
-    n_silhouette: int
-    n_variables: int
-    n_references: int
-    n_splits: int
-
-
-@dataclass(frozen=True)
-class Clusterability(Record):
-    verdict: Verdict
-    summary: str
-    evidence: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Selection(Record):
-    table: list[EvidenceRow]
-    k: int
-    reason: str
-    forced: bool
-    rule: str
-    sample_sizes: dict[str, int]
-    seconds: float
-    clusterability: Clusterability | None = None  # the same as Manifest.clusterability (kept for readers)
-
-
-@dataclass(frozen=True)
-class AlgorithmResult(Record):
-    n_clusters: int
-    noise_share: float
-    silhouette: float | None
-    calinski_harabasz: float | None
-    davies_bouldin: float | None
-    agreement_with_kmeans: float
-    stability: float
-    assigns_new_points: bool
-    params: dict[str, Any]
-    seconds: float
-
-
-@dataclass(frozen=True)
-class KDistance(Record):
-    min_samples: int
-    neighbour: int
-    x: list[float]
-    distance: list[float]
-    knee_x: float
-    eps: float
-    rule: str
-
-
-@dataclass(frozen=True)
-class Comparison(Record):
-    served: str
-    why: str
-    algorithms: dict[str, AlgorithmResult]
-    k_distance: KDistance | None
-    sample_size: int
-    n_rows: int
-    seed: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Metrics(Record):
-    silhouette: float | None
-    calinski_harabasz: float | None
-    davies_bouldin: float | None
-    inertia: float
-    metric_sample_size: int
-    fit_sample_size: int | None = None
+    stability: float | None = None  # mean best Jaccard over bootstrap refits (Hennig's clusterboot)
+    stability_reading: str | None = None  # the published reading of that number
+    rfm_mix: dict[str, float] | None = None  # share of each RFM label among members (order logs)
+    offer_note: str | None = None  # why this segment shares its offer list with another one
 
 
 # -- data and provenance -------------------------------------------------------------------------
@@ -209,6 +134,39 @@ class Cleaning(Record):
 
 
 @dataclass(frozen=True)
+class TransactionSource(Record):
+    """A bundle trained on an order log (`model.transactions`): how it was read and cleaned."""
+    columns: dict[str, str]  # customer / date / amount or quantity+price / order → the column used
+    lines_in: int
+    lines_kept: int
+    dropped: dict[str, int]
+    customers: int
+    orders: int
+    as_of: str
+    log1p: list[str]  # features log-transformed for clustering (profiles stay in original units)
+    transform_rule: str
+    report: dict[str, Any]  # the whole cleaning report (dates, returns, examples)
+
+
+@dataclass(frozen=True)
+class RfmField(Record):
+    column: str
+    better: Literal["higher", "lower"]
+    edges: list[float | None]
+
+
+@dataclass(frozen=True)
+class RfmModel(Record):
+    """The R/F/M quintile edges (`model.rfm.rfm_edges`): a new customer is scored from these."""
+    method: str
+    customers: int
+    rules: str
+    recency: RfmField
+    frequency: RfmField
+    monetary: RfmField
+
+
+@dataclass(frozen=True)
 class Engine(Record):
     name: Literal["local", "spark"] = "local"
     version: str | None = None  # Spark's version for the Spark engine
@@ -234,6 +192,10 @@ class Manifest(Record):
     files: dict[str, str] = field(default_factory=dict)  # file → sha256, every other file of the bundle
     engine: Engine = field(default_factory=Engine)
     space_id: str | None = None  # OWNER/NAME of the Space serving this model, when known
+    rules: Rules | None = None  # the segments as readable rules (segment_rules.sql in the bundle)
+    drift_reference: DriftReference | None = None  # what `monitor` compares new data with
+    transactions: TransactionSource | None = None  # set when trained on an order log
+    rfm: RfmModel | None = None  # set when the features are recency / frequency / monetary
 
     def __post_init__(self) -> None:
         if self.format_version != FORMAT_VERSION:
@@ -256,64 +218,6 @@ class Manifest(Record):
 
     def segment(self, seg_id: int) -> Segment:
         return self.segments[seg_id]
-
-
-# -- summary.json --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Box(Record):
-    n: int
-    q1: float | None = None
-    median: float | None = None
-    q3: float | None = None
-    whisker_low: float | None = None
-    whisker_high: float | None = None
-    outliers: int | None = None
-    mean: float | None = None
-
-
-@dataclass(frozen=True)
-class Histogram(Record):
-    counts: list[int]
-    edges: list[float | None]
-
-
-@dataclass(frozen=True)
-class FeatureSummary(Record):
-    kind: Literal["numeric", "categorical"]
-    missing: int
-    histogram: Histogram | None = None
-    quantiles: dict[str, float | None] | None = None
-    mean: float | None = None
-    std: float | None = None
-    box: Box | None = None
-    counts: dict[str, int] | None = None
-
-
-@dataclass(frozen=True)
-class Correlation(Record):
-    columns: list[str]
-    matrix: list[list[float | None]]
-
-
-@dataclass(frozen=True)
-class SegmentSummary(Record):
-    numeric: dict[str, Box]
-    categorical: dict[str, dict[str, int]]
-
-
-@dataclass(frozen=True)
-class Summary(Record):
-    rows: int
-    features: dict[str, FeatureSummary]
-    correlation: Correlation | None
-    by_segment: dict[str, SegmentSummary]
-
-    @classmethod
-    def read(cls, data: Any, where: str = "summary.json") -> "Summary":
-        try:
-            return cls.from_dict(data, where)
-        except RecordError as exc:
-            raise ManifestError(f"{exc}; {REBUILD}") from None
 
 
 # -- which bundle is live ------------------------------------------------------------------------

@@ -14,11 +14,12 @@ import pandas as pd
 from model.bundle import Bundle, read_bundle
 from model.explain import Explainer
 from model.manifest import Manifest, Segment
+from model.rfm import score_with_edges
 from model.schema import Schema
 from model.serving import margin
 
 FRAME_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "pca_x", "pca_y",
-                 "unlike_training", "notes", "error"]
+                 "unlike_training", "notes", "error"]  # + "rfm_label" for a bundle with RFM meaning
 
 
 class Predictor:
@@ -43,6 +44,10 @@ class Predictor:
         self._notes += [f"{f.name} missing: filled with the most frequent level {f.mode}"
                         for f in self.schema.categorical]
         self._notes.append("unlike the training data")
+        # RFM: a bundle whose features are recency / frequency / monetary scores every customer
+        self.rfm = None if self.manifest.rfm is None else self.manifest.rfm.as_dict()
+        by_role = {f.role: f for f in self.schema.numeric}
+        self._rfm_feats = [by_role[r] for r in ("recency", "frequency", "monetary")] if self.rfm else []
 
     @classmethod
     def from_dir(cls, path: Path | str) -> "Predictor":
@@ -76,7 +81,13 @@ class Predictor:
             "unlike_training": bool(reasons), "unlike_reasons": reasons,
             "imputed": list(checked.imputed),
             "input": dict(vals),
+            **({"rfm": self._rfm_one(vals)} if self.rfm else {}),
         }
+
+    def _rfm_one(self, vals: Mapping[str, Any]) -> dict[str, Any]:
+        r, f, m, label = score_with_edges(*(f.median if vals[f.name] is None else vals[f.name]
+                                            for f in self._rfm_feats), self.rfm)
+        return {"r": r, "f": f, "m": m, "label": label}
 
     # -- many records -------------------------------------------------------------------------
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -114,6 +125,13 @@ class Predictor:
         out["unlike_training"] = unlike
         out["notes"] = _text(self._note_texts(check.missing, unlike), frame.index)
         out["error"] = _text(check.errors, frame.index)
+        if self.rfm:
+            label = np.full(n, "", dtype=object)
+            if ok.any():
+                cols = [np.where(np.isnan(v := check.num[ok, self._num_names.index(f.name)]), f.median, v)
+                        for f in self._rfm_feats]
+                label[ok] = score_with_edges(*cols, self.rfm)[3]
+            out["rfm_label"] = _text(label, frame.index)
         return out
 
     def _note_texts(self, missing: np.ndarray, unlike: np.ndarray) -> np.ndarray:

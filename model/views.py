@@ -154,7 +154,8 @@ def batch_summary(summary: dict[str, Any]) -> str:
         lines += [f"| {_md(name)} | {n:,} |" for name, n in summary["per_segment"].items()]
     if summary["errors"]:
         lines += ["", "**Rejected rows** (first 20):", ""]
-        lines += [f"- line {e['line']}: {_md(e['error'])}" for e in summary["errors"]]
+        lines += [f"- {'line ' + str(e['line']) if 'line' in e else 'customer ' + _md(e['customer'])}: "
+                  f"{_md(e['error'])}" for e in summary["errors"]]
     return "\n".join(lines)
 
 

@@ -1,32 +1,13 @@
-"""`python -m training fit|score|push|synth …` — the command-line front of the build side."""
+"""`python -m training fit|score|monitor|push|synth …` — the command-line front of the build side."""
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-import time
 from pathlib import Path
 
 from model.settings import DEFAULT_BUNDLE_DIR
-
-
-def _progress(total: int):
-    """A progress bar on a terminal, plain timestamped lines otherwise."""
-    start = time.perf_counter()
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-        bar = tqdm(total=total, file=sys.stderr, bar_format="{l_bar}{bar}| {n}/{total} [{elapsed}]")
-
-        def step(msg: str) -> None:
-            bar.set_description(msg)
-            bar.update(1)
-        return step, bar.close
-    counter = {"n": 0}
-
-    def step(msg: str) -> None:
-        counter["n"] += 1
-        print(f"[{counter['n']}/{total} {time.perf_counter() - start:6.1f}s] {msg}", file=sys.stderr, flush=True)
-    return step, lambda: None
+from training.commands import cmd_fit, cmd_monitor, cmd_push, cmd_score, cmd_synth
 
 
 def _k(value: str) -> int | str:
@@ -52,88 +33,6 @@ def _limit(value: str) -> tuple[str, tuple[float, float]]:
     return col, (lo, hi)
 
 
-def cmd_fit(args: argparse.Namespace) -> int:
-    from training.data import format_report
-    from training.fit import FitOptions, fit
-    step, done = _progress(9 if not args.no_compare else 8)
-    opts = FitOptions(data=args.data, out=args.out, features=args.features, id_column=args.id_column,
-                      k=args.k, seed=args.seed, offers=args.offers, limits=dict(args.limit or []),
-                      compare=not args.no_compare, title=args.title, license=args.license, space_id=args.space)
-    result = fit(opts, step=step)
-    done()
-    m = result.manifest
-    print(format_report(m.cleaning))
-    print(f"\nk = {m.k}: {m.selection.reason}")
-    print(f"cluster structure: {m.clusterability.verdict} — {m.clusterability.summary}")
-    print(f"silhouette {m.metrics.silhouette}, Calinski–Harabasz {m.metrics.calinski_harabasz}, "
-          f"Davies–Bouldin {m.metrics.davies_bouldin}")
-    for s in m.segments:
-        print(f"  [{s.id}] {s.name} — {s.share:.1%} — offers: " + "; ".join(o.title for o in s.offers))
-    print(f"\nbundle written to {opts.out} in {result.seconds} s")
-    if args.push_to_hub:
-        return _push(opts.out, args.push_to_hub, private=args.private, revision=None, message=None)
-    return 0
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    from training.score import score_file
-    summary = score_file(args.bundle, args.data, args.out)
-    print(f"scored {summary['scored']:,} rows, rejected {summary['rejected']:,}; wrote {args.out}")
-    for name, n in summary["per_segment"].items():
-        print(f"  {name}: {n:,}")
-    if summary["errors"]:
-        print(f"rejected rows (first {len(summary['errors'])}; every one has its reason in the `error` column):")
-        for e in summary["errors"]:
-            print(f"  line {e['line']}: {e['error']}")
-    return 0
-
-
-def _push(bundle: Path, repo: str, *, private: bool, revision: str | None, message: str | None,
-          space: str | None = None) -> int:
-    from training.publish import pin_instructions, push_bundle
-    if space:  # the card links to the Space and its snippet calls it
-        from training.card import set_space
-        set_space(bundle, space)
-    result = push_bundle(bundle, repo, private=private, revision=revision, commit_message=message)
-    print(f"pushed {bundle} to {result.url} at commit {result.commit_sha}")
-    print(pin_instructions(result))
-    if space:
-        from training.publish import push_app_space
-        print(push_app_space(space, model_repo=repo, model_revision=result.commit_sha))
-    return 0
-
-
-def cmd_push(args: argparse.Namespace) -> int:
-    return _push(args.bundle, args.repo, private=args.private, revision=args.revision,
-                 message=args.message, space=args.space)
-
-
-def cmd_synth(args: argparse.Namespace) -> int:
-    if args.transactions:
-        return _synth_transactions(args)
-    from training.synthetic import generate
-    frame, labels = generate(args.rows, seed=args.seed)
-    frame.to_csv(args.out, index=False)
-    if args.labels:
-        import pandas as pd
-        pd.DataFrame({"planted_segment": labels}).to_csv(args.labels, index=False)
-    print(f"wrote {len(frame):,} rows to {args.out}" + (f" and planted labels to {args.labels}" if args.labels else ""))
-    return 0
-
-
-def _synth_transactions(args: argparse.Namespace) -> int:
-    from training.synthetic_tx import DEFAULT_AS_OF, generate_transactions, planted_summary
-    frame, planted = generate_transactions(args.customers, seed=args.seed, as_of=args.as_of or DEFAULT_AS_OF)
-    frame.to_csv(args.out, index=False)
-    if args.labels:
-        planted.labels.to_csv(args.labels, index=False)
-    print(f"wrote {len(frame):,} order lines of {args.customers:,} customers to {args.out}"
-          + (f" and their planted behaviours to {args.labels}" if args.labels else ""))
-    print("planted: " + ", ".join(f"{k} {v:,}" for k, v in planted_summary(planted).items()))
-    print("mess: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in planted.mess.items()))
-    return 0
-
-
 def _day(value: str):
     from datetime import date
     try:
@@ -142,24 +41,47 @@ def _day(value: str):
         raise argparse.ArgumentTypeError(f"--as-of must be a date like 2025-01-01, got {value!r}")
 
 
+def _log_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("order-log columns (recognised from names, types and cardinality when not given)")
+    for flag, what in (("customer", "customer id"), ("date", "order date"), ("amount", "line amount"),
+                       ("quantity", "quantity (with --price)"), ("price", "unit price (with --quantity)"),
+                       ("order", "order/invoice id")):
+        g.add_argument(f"--{flag}", metavar="COL", help=f"the {what} column")
+    g.add_argument("--as-of", metavar="DATE", help="the day recency is counted to (default: the day after the last order)")
+    g.add_argument("--day-first", dest="day_first", action="store_true", default=None,
+                   help="read numeric dates as day/month (default: decided from the data)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step in detail")
     sub = p.add_subparsers(dest="command", required=True)
 
-    f = sub.add_parser("fit", help="train on a CSV and write a bundle",
-                       description="Train on a customer CSV (default: the embedded synthetic data) and "
-                                   "write a bundle (model, manifest, plots, model card).")
-    f.add_argument("--data", type=Path, help="customer CSV (default: embedded synthetic data)")
+    f = sub.add_parser("fit", help="train on a customer CSV or an order log and write a bundle",
+                       description="Train on a customer CSV (default: the embedded synthetic data) or on an "
+                                   "order log (--transactions) and write a bundle (model, serving arrays, "
+                                   "manifest, rules, plots, model card).")
+    src = f.add_mutually_exclusive_group()
+    src.add_argument("--data", type=Path, help="customer CSV, one row per customer (default: embedded synthetic data)")
+    src.add_argument("--transactions", type=Path, metavar="FILE",
+                     help="order/invoice log: one line per order or product; turned into recency, frequency, "
+                          "monetary, tenure and average order value per customer")
     f.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR, help=f"bundle folder (default: {DEFAULT_BUNDLE_DIR})")
+    _log_flags(f)
     f.add_argument("--features", nargs="+", metavar="COL", help="use only these columns")
     f.add_argument("--id-column", metavar="COL", help="column identifying a customer (excluded from features)")
+    f.add_argument("--role", action="append", metavar="ROLE=COLUMN",
+                   help="what a column means (repeatable): recency, frequency, monetary, tenure, avg_order_value, "
+                        "age, income, spend, engagement, support, satisfaction, price_sensitivity, churn_risk; "
+                        "none=COLUMN clears one. Names, traits, labels and offers use roles.")
     f.add_argument("--k", type=_k, default="auto", help="number of segments, or 'auto' (default)")
     f.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     f.add_argument("--offers", type=Path, default=None, help="offer catalogue YAML (default: training/offers.yaml)")
     f.add_argument("--limit", type=_limit, action="append", metavar="COL=LOW:HIGH",
                    help="hard limits for a numeric column (values outside are rejected when serving)")
     f.add_argument("--no-compare", action="store_true", help="skip the DBSCAN/HDBSCAN/GMM comparison")
+    f.add_argument("--bootstrap", type=int, default=50, metavar="B",
+                   help="bootstrap refits for per-segment stability (default 50; 0 skips it)")
     f.add_argument("--title", default="Customer segments", help="title of the app and the model card")
     f.add_argument("--license", default="mit", help="licence of the model card (a Hub licence id; default mit)")
     f.add_argument("--space", metavar="OWNER/NAME", help="the Space that will serve this bundle (linked from the card)")
@@ -167,12 +89,28 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--private", action="store_true", help="create the Hub repo as private")
     f.set_defaults(func=cmd_fit)
 
-    s = sub.add_parser("score", help="score a CSV with a bundle",
-                       description="Score every row of a CSV; invalid rows get an `error` instead of a segment.")
+    s = sub.add_parser("score", help="score a CSV (or an order log) with a bundle",
+                       description="Score every row of a CSV; invalid rows get an `error` instead of a segment. "
+                                   "With --transactions, one row per customer of the log.")
     s.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE_DIR)
-    s.add_argument("--data", type=Path, required=True)
+    ss = s.add_mutually_exclusive_group(required=True)
+    ss.add_argument("--data", type=Path, help="customer CSV")
+    ss.add_argument("--transactions", type=Path, metavar="FILE", help="order log (for a bundle trained on one)")
     s.add_argument("--out", type=Path, required=True)
     s.set_defaults(func=cmd_score)
+
+    m = sub.add_parser("monitor", help="compare new data with a bundle's training data (drift)",
+                       description="Writes report.json, report.md and plots: PSI per feature, segment shares "
+                                   "then and now, customers unlike the training data, a verdict (stable / "
+                                   "drifting / re-train) and, with --previous, who moved between segments.")
+    m.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE_DIR)
+    ms = m.add_mutually_exclusive_group(required=True)
+    ms.add_argument("--data", type=Path, help="new customer CSV")
+    ms.add_argument("--transactions", type=Path, metavar="FILE", help="new order log (for a bundle trained on one)")
+    m.add_argument("--out", type=Path, required=True, help="report folder")
+    m.add_argument("--previous", type=Path, help="an earlier scored file (from `score`) for the migration matrix")
+    m.add_argument("--id-column", metavar="COL", help="the id column to match customers (default: the bundle's)")
+    m.set_defaults(func=cmd_monitor)
 
     u = sub.add_parser("push", help="push a bundle to a Hub model repo",
                        description="create_repo + one upload_folder commit; prints the commit sha to pin. "
