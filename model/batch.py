@@ -10,21 +10,25 @@ from model.csvio import read_csv_strict, to_safe_csv
 from model.predictor import Predictor
 
 OUTPUT_COLUMNS = ["segment_id", "segment_name", "confidence", "unlike_training", "notes", "error"]
+MAX_COLUMNS = 1_000  # header fields of an uploaded file; a customer table needs far fewer
 
 
 def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
-                keep_columns: Literal["all", "schema"] = "schema") -> tuple[bytes, dict[str, Any]]:
-    """Returns (scored CSV bytes, summary). `keep_columns="schema"` echoes only the schema's
-    columns and the id column (an uploaded file's other columns are not echoed back);
-    "all" keeps every input column (the CLI, working on the user's own file)."""
+                keep_columns: Literal["all", "schema"] = "schema",
+                max_columns: int | None = MAX_COLUMNS) -> tuple[bytes, dict[str, Any]]:
+    """Returns (scored CSV bytes, summary). `keep_columns="schema"` reads and echoes only the
+    schema's columns and the id column (matched like them: `ID`, ` Id ` → `id`); an uploaded
+    file's other columns are neither converted nor echoed back. "all" keeps every input column
+    (the CLI, working on the user's own file)."""
     schema = predictor.schema
-    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows,
+    ids = [schema.id_column] if schema.id_column else []
+    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
                             required_columns=schema.names,
-                            numeric_columns=[f.name for f in schema.numeric])
+                            numeric_columns=[f.name for f in schema.numeric],
+                            usecols=[*ids, *schema.names] if keep_columns == "schema" else None)
     result = predictor.predict_frame(frame)
     if keep_columns == "schema":
-        keep = ([schema.id_column] if schema.id_column and schema.id_column in frame.columns else [])
-        keep += schema.names
+        keep = [c for c in ids if c in frame.columns] + schema.names
     else:
         keep = [c for c in frame.columns if c not in OUTPUT_COLUMNS]
     out = pd.concat([frame[keep].reset_index(drop=True),

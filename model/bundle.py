@@ -43,6 +43,9 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Written for Hub users but never loaded here (joblib runs code on load), so never downloaded by
 # the app: verified when present, not required.
 NOT_LOADED = frozenset({MODEL_JOBLIB})
+# Files parsed into memory (JSON, CSV) are refused above this size before they are hashed or read:
+# the default bundle's largest is ~50 kB, and a 171 MB summary.json took 9 s and +470 MB to load.
+MAX_DATA_FILE_BYTES = 8 * 2**20
 
 
 def library_versions() -> dict[str, str]:
@@ -166,10 +169,19 @@ class Bundle:
     summary: dict[str, Any]
 
 
+def check_size(fpath: Path, limit: int = MAX_DATA_FILE_BYTES) -> None:
+    """Refuse a JSON or CSV file of a bundle that is too big to be one this app wrote."""
+    size = Path(fpath).stat().st_size
+    if size > limit:
+        raise BundleError(f"{Path(fpath).name} is {size:,} bytes ({size / 2**20:.1f} MB); a bundle's data "
+                          f"files are at most {limit / 2**20:g} MB: refusing to load it")
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     mpath = Path(path) / MANIFEST
     if not mpath.is_file():
         raise BundleError(f"{path} is not a bundle: {MANIFEST} is missing")
+    check_size(mpath)
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -191,6 +203,8 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> None:
             continue
         if ".." in Path(name).parts or not fpath.is_file():
             raise BundleError(f"{path}: {name} is listed in the manifest but missing")
+        if fpath.suffix in (".json", ".csv"):
+            check_size(fpath)
         actual = sha256_file(fpath)
         if actual != expected:
             raise BundleError(f"{path}: {name} does not match the manifest (sha256 {actual[:12]}… "
@@ -229,7 +243,9 @@ def read_bundle(path: Path | str) -> Bundle:
     check_versions(manifest)
     pipeline = load_skops(path / MODEL_SKOPS)
     pca = load_skops(path / PCA_SKOPS)
+    check_size(path / SAMPLE)
     sample = pd.read_csv(path / SAMPLE)
+    check_size(path / SUMMARY)
     summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
     log.info("loaded bundle %s (k=%s, built %s)", path, manifest.get("k"), manifest.get("created_at"))
     return Bundle(path=path, manifest=manifest, pipeline=pipeline, pca=pca, sample=sample,

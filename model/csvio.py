@@ -46,6 +46,7 @@ class _Layout:
 def read_csv_strict(
     source: bytes | str | Path, *, max_bytes: int, max_rows: int,
     required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
+    max_columns: int | None = None, usecols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read an uploaded CSV, or raise ``CSVError`` with a message a person can act on.
 
@@ -55,15 +56,24 @@ def read_csv_strict(
     ``str`` with ``""`` read as missing (NaN), never type-guessed. Numeric columns present in the
     file are float64; empty cells are NaN, anything else must be a finite number. A numeric
     column absent from the file is only an error if it is also required.
+
+    ``max_columns`` caps the header's field count, checked before anything is parsed (a wide
+    header costs memory per column in every later step). ``usecols`` (matched like the required
+    columns, spelled as given, absent ones ignored) keeps only those columns: the others are
+    checked for shape but never converted.
     """
     body = _check_encoding(_read_bytes(source, max_bytes))
     if not body or body.isspace():
         raise CSVError("the file is empty; it needs a header line and at least one data row")
+    if max_columns is not None:
+        _check_width(body, max_columns)
     layout = _scan(body) or _scan_with_csv(body)
-    names = _check_header(layout, required_columns, numeric_columns)
+    names = _check_header(layout, required_columns, numeric_columns, usecols or ())
     _check_records(layout, max_rows)
+    keep = None if usecols is None else [n for n in names if _key(n) in {_key(c) for c in usecols}]
     wanted = {_key(c) for c in numeric_columns}
-    df = _parse(body, names, [n for n in names if _key(n) in wanted], layout)
+    floats = [n for n in (names if keep is None else keep) if _key(n) in wanted]
+    df = _parse(body, names, floats, layout, keep)
     logger.debug("read CSV: %d rows x %d columns", len(df), len(df.columns))
     return df
 
@@ -129,6 +139,23 @@ def _check_encoding(data: bytes) -> bytes:
     if problem:
         raise CSVError(f"{problem}; the file must be UTF-8 text: {_SAVE_AS}")
     return body
+
+
+def _check_width(body: bytes, max_columns: int) -> None:
+    """Refuse a header with more than `max_columns` fields, before the file is scanned or parsed."""
+    head = body.lstrip(b" \t\r\n")  # pandas skips blank lines before the header
+    end = head.find(b"\n")
+    line = head if end < 0 else head[:end]
+    width = line.count(b",") + 1
+    if width <= max_columns:
+        return
+    if b'"' in line:  # quoted commas (or a header spanning lines): count the real fields
+        width = len(next(csv.reader(io.StringIO(head.decode("utf-8"), newline=""))))
+        if width <= max_columns:
+            return
+    where = _line_at(body, len(body) - len(head))
+    raise CSVError(f"line {where} (header): the file has {width:,} columns; the limit is {max_columns:,}. "
+                   "Keep the columns the model needs (and an id column) and upload again")
 
 
 def _line_at(body: bytes, offset: int) -> int:
@@ -206,7 +233,8 @@ def _key(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
 
-def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str]) -> list[str]:
+def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str],
+                  optional: Sequence[str] = ()) -> list[str]:
     """Validate the header; return the column names to use (stripped, requested spellings)."""
     header, at = layout.header, f"line {layout.header_line} (header)"
     if len(header) == 1:
@@ -228,7 +256,7 @@ def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[st
         found = ", ".join(echo(h.strip()) for h in header[:20]) + (" ..." if len(header) > 20 else "")
         raise CSVError(f"missing required column(s): {missing}; columns found: {found}")
     names = [h.strip() for h in header]
-    for wanted in (*required, *numeric):
+    for wanted in (*required, *numeric, *optional):
         if _key(wanted) in positions:
             names[positions[_key(wanted)][0]] = wanted
     return names
@@ -250,17 +278,18 @@ def _check_records(layout: _Layout, max_rows: int) -> None:
         )
 
 
-def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout) -> pd.DataFrame:
+def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout,
+           usecols: list[str] | None = None) -> pd.DataFrame:
     """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text."""
     try:
-        df = _read(body, names, float_columns, len(layout.fields))
+        df = _read(body, names, float_columns, len(layout.fields), usecols)
         if _floats_trustworthy(df, float_columns, body):
             return df
     except CSVError:
         raise
     except ValueError:  # a numeric cell the C parser refused: diagnose from the text below
         pass
-    df = _read(body, names, [], len(layout.fields))
+    df = _read(body, names, [], len(layout.fields), usecols)
     problems = []
     for name in float_columns:
         df[name], problem = _to_numbers(df[name], name, layout.lines)
@@ -270,13 +299,15 @@ def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Lay
     return df
 
 
-def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int) -> pd.DataFrame:
+def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int,
+          usecols: list[str] | None = None) -> pd.DataFrame:
     floats = set(float_columns)
+    used = names if usecols is None else usecols
     try:
         df = pd.read_csv(
-            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False,
-            dtype={n: ("float64" if n in floats else "str") for n in names},
-            keep_default_na=False, na_values={n: [""] for n in names}, encoding="utf-8",
+            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False, usecols=usecols,
+            dtype={n: ("float64" if n in floats else "str") for n in used},
+            keep_default_na=False, na_values={n: [""] for n in used}, encoding="utf-8",
         )
     except pd.errors.ParserError as exc:  # the scan found nothing wrong, so this is unexpected
         raise CSVError(f"the file could not be parsed as CSV: {str(exc).strip()[:200]}") from None

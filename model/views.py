@@ -6,6 +6,7 @@ segment names and category levels come from a user's CSV.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any, Callable, Sequence
 
@@ -18,6 +19,9 @@ VERDICT_WORDS = {
     "none": "These segments split customers into groups of similar size, but the data has no natural "
             "clusters: treat them as a grid, not as personas.",
 }
+
+
+_MD_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")  # every ASCII punctuation character
 
 
 def _e(x: Any) -> str:
@@ -104,7 +108,7 @@ def model_overview(manifest: dict[str, Any], source: dict[str, Any]) -> str:
     m = manifest["metrics"]
     tr = manifest["training"]
     lines = [f"### Cluster structure: **{verdict}**", words, "",
-             f"### k = {manifest['k']}", sel.get("reason", ""), ""]
+             f"### k = {_md(manifest['k'])}", sel.get("reason", ""), ""]
     if sel.get("rule"):
         lines += [f"*Rule:* {sel['rule']}", ""]
     lines += ["### Final model", "| metric | value |", "|---|---|"]
@@ -179,8 +183,11 @@ def batch_summary(summary: dict[str, Any]) -> str:
 
 
 def _md(text: str) -> str:
-    """Escape user text for Markdown (Gradio sanitises HTML, this keeps tables intact)."""
-    return escape(str(text)).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+    """User text as literal Markdown text: line breaks become spaces and every ASCII punctuation
+    character is backslash-escaped (CommonMark allows it for all of them), so a cell cannot make a
+    link, an image, code, emphasis, HTML, a table cell or a bare-URL autolink."""
+    flat = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\g<0>", flat)
 
 
 def example_rows(p: Any) -> list[list[Any]]:

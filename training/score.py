@@ -18,6 +18,6 @@ def score_file(bundle: Path, data: Path, out: Path) -> dict[str, Any]:
     whole is unusable (encoding, header, missing columns); bad rows are reported per row."""
     predictor = Predictor.from_dir(bundle)
     payload, summary = score_table(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
-                                   max_rows=MAX_SCORE_ROWS, keep_columns="all")
+                                   max_rows=MAX_SCORE_ROWS, keep_columns="all", max_columns=None)
     Path(out).write_bytes(payload)
     return summary
