@@ -46,6 +46,7 @@ class BatchFiles:
             raise ValueError(f"max_disk_bytes must be positive, got {max_disk_bytes}")
         self.max_disk_bytes, self.max_age_s = max_disk_bytes, max_age_s
         self._mutex = threading.Lock()
+        self._writing: set[Path] = set()
         parent = Path(parent)
         parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
@@ -59,24 +60,25 @@ class BatchFiles:
 
     def write(self, payload: bytes, *, stem: str) -> Path:
         """Write one call's scored file atomically into a folder of its own; returns its path."""
-        with self._mutex:
-            self.prune(incoming=len(payload))
-            folder = Path(tempfile.mkdtemp(prefix="call-", dir=self.root))
-        final = folder / f"scored_{_safe_stem(stem)}.csv"
-        fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".csv", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return final
+        for attempt in range(3):
+            with self._mutex:
+                self.prune(incoming=len(payload))
+                folder = Path(tempfile.mkdtemp(prefix="call-", dir=self.root))
+                self._writing.add(folder)  # not pruned while being written
+            try:
+                return _write_atomically(folder / f"scored_{_safe_stem(stem)}.csv", payload)
+            except FileNotFoundError:  # the folder was deleted from outside meanwhile: start again
+                if attempt == 2:
+                    raise
+            finally:
+                with self._mutex:
+                    self._writing.discard(folder)
+        raise AssertionError("unreachable")
 
     def prune(self, *, incoming: int = 0) -> None:
         """Delete calls older than `max_age_s`, then the oldest until `incoming` more bytes fit in
         the budget. Safe against concurrent deletion of anything under the root."""
-        calls = sorted(self._calls(), key=lambda c: c[1])  # oldest first
+        calls = sorted((c for c in self._calls() if c[0] not in self._writing), key=lambda c: c[1])  # oldest first
         cutoff = time.time() - self.max_age_s
         total = sum(size for _, _, size in calls)
         for folder, mtime, size in calls:
@@ -171,6 +173,19 @@ def uploaded_file(value: Any, *, upload_dir: Path | str, uploaded: Collection[st
         if real not in {os.path.realpath(p) for p in list(uploaded)}:
             raise refusal
     return Path(real)
+
+
+def _write_atomically(final: Path, payload: bytes) -> Path:
+    """Write under a temporary name in the same folder, then rename: readers see all or nothing."""
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".csv", dir=final.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
 
 
 def _safe_stem(stem: str) -> str:
