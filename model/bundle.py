@@ -197,14 +197,16 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> None:
     files = manifest.get("files")
     if not isinstance(files, dict) or MODEL_SKOPS not in files:
         raise BundleError(f"{path}: the manifest lists no files to verify")
+    for name in files:  # refuse an oversized data file before hashing anything
+        fpath = Path(path) / name
+        if fpath.suffix in (".json", ".csv") and ".." not in Path(name).parts and fpath.is_file():
+            check_size(fpath)
     for name, expected in files.items():
         fpath = Path(path) / name
         if name in NOT_LOADED and not fpath.exists():
             continue
         if ".." in Path(name).parts or not fpath.is_file():
             raise BundleError(f"{path}: {name} is listed in the manifest but missing")
-        if fpath.suffix in (".json", ".csv"):
-            check_size(fpath)
         actual = sha256_file(fpath)
         if actual != expected:
             raise BundleError(f"{path}: {name} does not match the manifest (sha256 {actual[:12]}… "

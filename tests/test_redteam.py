@@ -356,6 +356,20 @@ def test_f8_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
     assert "click me" in html and "pixel.png" in html  # shown as text
 
 
+@pytest.mark.parametrize("text", ["![x](http://127.0.0.1:9/p.png)", "[a](javascript:alert(1))", "<b>x</b>",
+                                  "www.example.com", "line\n# heading", "a | b", "&lt;img&gt;", "\\*x*", "~~s~~"])
+def test_f8_summary_text_renders_as_literal_text(text):
+    from markdown_it import MarkdownIt
+
+    from model.views import batch_summary
+    summary = {"rows": 2, "scored": 1, "rejected": 1, "unlike_training": 0, "per_segment": {text: 1},
+               "errors": [{"line": 3, "error": text}]}
+    html = MarkdownIt("commonmark").enable("table").render(batch_summary(summary))
+    for tag in ("<img", "<a ", "<b>", "<h1", "<del", "<em"):
+        assert tag not in html, (tag, html)
+    assert html.count("<td") == 2  # the table keeps its two columns
+
+
 # -- F9: smaller ones -----------------------------------------------------------------------------
 def test_f9_upload_without_a_file_name_is_a_4xx(app_url):
     r = httpx.post(app_url + "/gradio_api/upload", files={"files": ("", b"age\n1\n", "text/csv")})  # was a 500
@@ -455,6 +469,32 @@ def test_f9_bad_model_dir_falls_back_to_the_default_and_says_why(default_bundle,
         assert "summary.json" in source["fallback_reason"] and "MB" in source["fallback_reason"]
         assert_no_leak(source["fallback_reason"])
         assert "summary.json" in httpx.get(url + "/config").text  # the banner
+
+
+def test_f9_bundle_json_files_are_capped_before_hashing_or_parsing(default_bundle, tmp_path, monkeypatch):
+    import model.bundle
+    from model.errors import BundleError
+    bad = tmp_path / "b"
+    shutil.copytree(default_bundle, bad)
+    with open(bad / "summary.json", "r+b") as fh:
+        fh.truncate(171 * 2**20)  # sparse: no disk used
+    monkeypatch.setattr(model.bundle, "sha256_file", lambda p: pytest.fail(f"hashed {p.name} first"))
+    with pytest.raises(BundleError, match=r"summary.json is 179,306,496 bytes \(171.0 MB\).*at most 8 MB"):
+        model.bundle.read_bundle(bad)
+    with open(bad / "manifest.json", "r+b") as fh:
+        fh.truncate(9 * 2**20)
+    with pytest.raises(BundleError, match=r"manifest.json is .* at most 8 MB"):
+        model.bundle.read_manifest(bad)
+
+
+def test_f9_a_bad_model_dir_falls_back_in_the_loader(tmp_path):
+    from model.loader import load_live
+    from model.settings import load_settings
+    (tmp_path / "nothing").mkdir()
+    live = load_live(load_settings({"MODEL_DIR": str(tmp_path / "nothing")}))
+    assert live.source["path"] == "model/artifacts/default" and live.predictor.k >= 2
+    assert live.source["fallback_reason"].startswith("local bundle nothing not used: ")
+    assert str(tmp_path) not in live.source["fallback_reason"]
 
 
 def test_error_bodies_of_the_new_answers_leak_nothing(app_url):
