@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from model.csvio import read_csv_strict, to_safe_csv
+from model.memory import release_free_memory
 from model.predictor import Predictor
 
 OUTPUT_COLUMNS = ["segment_id", "segment_name", "confidence", "unlike_training", "notes", "error"]
@@ -20,6 +21,14 @@ def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: 
     schema's columns and the id column (matched like them: `ID`, ` Id ` → `id`); an uploaded
     file's other columns are neither converted nor echoed back. "all" keeps every input column
     (the CLI, working on the user's own file)."""
+    payload, summary = _score(predictor, data, max_bytes=max_bytes, max_rows=max_rows,
+                              keep_columns=keep_columns, max_columns=max_columns)
+    release_free_memory()  # the frames are gone by now: give their pages back
+    return payload, summary
+
+
+def _score(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+           keep_columns: Literal["all", "schema"], max_columns: int | None) -> tuple[bytes, dict[str, Any]]:
     schema = predictor.schema
     ids = [schema.id_column] if schema.id_column else []
     frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,

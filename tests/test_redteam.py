@@ -177,6 +177,28 @@ def test_f1_malformed_file_references_get_a_clear_4xx(api, value, app_url):
     assert_clear(json.loads(text)["error"])
 
 
+def test_f1_foreign_files_elsewhere_in_the_body_and_scored_outputs_are_refused(app_url, predictor, secret_csv):
+    body = {"data": ["age"], "fn_index": 2, "session_hash": "s", "event_data": {"x": [ref(str(secret_csv))]}}
+    r = httpx.post(app_url + "/gradio_api/queue/join", json=body)
+    assert r.status_code == 403 and "hunter2" not in r.text
+    kind, out = gradio_call(app_url, "predict_batch", [ref(upload(app_url, customers(predictor, 3, tag="mine")))])
+    assert kind == "complete", out
+    scored = out[0]["path"]  # inside the upload folder, but nobody uploaded it
+    kind, message = gradio_call(app_url, "predict_batch", [ref(scored)])
+    assert kind == "error" and "was not uploaded to this app" in message
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
+                                   None])
+def test_f1_other_content_types_never_reach_a_handler(ctype, app_url, secret_csv):
+    """The gate passes form posts through unparsed; FastAPI parses JSON only for JSON types."""
+    headers = {"content-type": ctype} if ctype else {}
+    r = httpx.post(app_url + "/gradio_api/call/predict_batch", headers=headers,
+                   content=json.dumps({"data": [ref(str(secret_csv))]}))
+    assert r.status_code in (400, 403, 422), (ctype, r.status_code, r.text[:200])
+    assert "hunter2" not in r.text and SECRET_HEADER not in r.text
+
+
 def test_f1_stream_and_component_server_routes_are_closed(app_url, predictor, secret_csv):
     """This app has no streaming inputs and no component server functions: POST /stream/<event>
     would replace a queued event's data (a way round the gate), /component_server answered 500."""
