@@ -13,12 +13,14 @@ reference in them, at any depth, must name an uploaded file (403); in a call it 
 where the event takes a file (422). Calls get their arity, keywords and dropdown choices checked
 (404/422 naming the field). `/stream/<event>` (would replace a queued event's data) and
 `/component_server` are closed when no event streams and no component has server functions.
-Uploads must declare a Content-Length within a total per request (411/413), and a part without a
-file name is a 400 (Gradio raised a TypeError: 500). An event stream for an unknown session or
+Uploads must declare a Content-Length within a total per request (411/413), may not pause longer
+than 3 body deadlines (408), and a part without a file name is a 400 (Gradio raised a TypeError:
+500). An event stream for an unknown session or
 event ends cleanly instead of logging a traceback per request.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -35,6 +37,7 @@ Problem = tuple[int, str, list[dict[str, str]]]
 
 _CALL = re.compile(r"^/call/(?:(v2)/)?([^/]+)/?$")
 _FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
+UPLOAD_IDLE_FACTOR = 3  # an upload may pause this many body deadlines between two chunks
 
 
 class GradioGate:
@@ -144,19 +147,35 @@ class GradioGate:
                                         f"{self.max_upload:,} bytes in all")
                 return
         held: list[Message] = []  # a 500 is held back: Gradio's own error middleware sends it, then raises
+        forwarded = stalled = False
+        idle_s = UPLOAD_IDLE_FACTOR * self.timeout
+
+        async def patient() -> Message:  # a slow upload is fine; one that stops sending is not
+            nonlocal stalled
+            try:
+                return await asyncio.wait_for(receive(), idle_s)
+            except asyncio.TimeoutError:
+                stalled = True
+                return {"type": "http.disconnect"}
 
         async def watch(message: Message) -> None:
+            nonlocal forwarded
             if held or (message["type"] == "http.response.start" and message.get("status") == 500):
                 held.append(message)
             else:
+                forwarded = True
                 await send(message)
         try:
-            await self.app(scope, receive, watch)
-        except TypeError:  # Gradio's upload route on a part that is not a file (no file name)
-            if not held:
+            await self.app(scope, patient, watch)
+        except Exception as exc:
+            if forwarded or not (stalled or (held and isinstance(exc, TypeError))):
                 raise
-            log.info("refused POST %s: a part without a file name", rest)
-            await answer(send, 400, "every part named 'files' must be a file with a file name")
+            if stalled:
+                log.info("refused POST %s: no data for %g s", rest, idle_s)
+                await answer(send, 408, f"the upload stopped: no data for {idle_s:g} s")
+            else:  # Gradio's upload route on a part that is not a file (no file name)
+                log.info("refused POST %s: a part without a file name", rest)
+                await answer(send, 400, "every part named 'files' must be a file with a file name")
             return
         for message in held:
             await send(message)

@@ -304,6 +304,21 @@ def test_f4_a_body_that_never_arrives_gets_408_on_both_doors(tight_url):
         assert answer.startswith("HTTP/1.1 408"), (path, answer[:200])
 
 
+def test_f4_a_stalled_upload_is_cut_off(tight_url, artifacts_dir):
+    """An upload that stops sending holds a socket and a parser; after 3 x BODY_TIMEOUT_S without a
+    byte it gets 408, and nothing is logged as a crash."""
+    host, port = urlsplit(tight_url).hostname, urlsplit(tight_url).port
+    before = log_tracebacks(artifacts_dir / "app-tight.log")
+    with socket.create_connection((host, port), timeout=30) as s:
+        s.sendall(b"POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                  b"Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"files\"; "
+                  b"filename=\"a.csv\"\r\n\r\nage\n1\n")
+        answer = s.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 408"), answer[:300]
+    time.sleep(0.5)
+    assert log_tracebacks(artifacts_dir / "app-tight.log") == before
+
+
 @pytest.mark.parametrize("ctype, status", [
     ("text/plain; x=json", 415), ("text/plain", 415), ("application/jsonx", 415), ("application/x-json", 415),
     ("json", 415), ("multipart/form-data; boundary=json", 415), (None, 415),
