@@ -61,7 +61,10 @@ class GradioGate:
             await self.app(scope, receive, send)
             return
         rest = path[len(self.prefix):]
-        if scope.get("method") != "POST":
+        closed = self._closed(rest) if scope.get("method") == "POST" else None
+        if closed:
+            await answer(send, 404, closed)
+        elif scope.get("method") != "POST":
             await self._pass(scope, receive, send, rest)
         elif rest.rstrip("/") == "/upload":
             await self._upload(scope, receive, send, rest)
@@ -102,8 +105,6 @@ class GradioGate:
             if not self._uploaded(ref["path"]):
                 return 403, (f"file {echo(ref['path'])} was not uploaded to this app: upload it first "
                              f"(POST {self.prefix}/upload, or gradio_client.handle_file on a local path)"), []
-        if rest.startswith("/stream/") and not self.streams:
-            return 404, "this app has no streaming inputs", []
         if rest.rstrip("/") == "/component_server":
             component = body.get("component_id") if isinstance(body, dict) else None
             if component not in self.server_components:
@@ -128,6 +129,14 @@ class GradioGate:
             if endpoint is None:
                 return 404, f"no event with fn_index {echo(body['fn_index'])}", []
             return endpoint.problem(body.get("data"))
+        return None
+
+    def _closed(self, rest: str) -> str | None:
+        """Why a POST route this app does not use is closed, whatever the body (any content type)."""
+        if rest.startswith("/stream/") and not self.streams:
+            return "this app has no streaming inputs"
+        if rest.rstrip("/") == "/component_server" and not self.server_components:
+            return "this app has no components with server functions"
         return None
 
     def _uploaded(self, path: str) -> bool:

@@ -208,6 +208,24 @@ def test_f1_stream_and_component_server_routes_are_closed(app_url, predictor, se
     r = httpx.post(app_url + "/gradio_api/component_server",
                    json={"data": 1, "component_id": 99999, "session_hash": "s", "fn_name": "x"})
     assert r.status_code == 404, r.text[:300]
+    r = httpx.post(app_url + "/gradio_api/component_server", files={"f": ("a", b"x")},
+                   data={"component_id": "1", "session_hash": "s", "fn_name": "x"})  # multipart: was a 500
+    assert r.status_code == 404, r.text[:300]
+
+
+def test_f1_a_queued_event_cannot_get_its_data_replaced(app_url, predictor, secret_csv):
+    """Found while testing the gate: POST /stream/<event id> replaced a queued event's data after
+    the gate had checked it, so a foreign file was scored. Busy workers keep the victim queued."""
+    busy = upload(app_url, customers(predictor, 100_000, tag="busy"))
+    for _ in range(6):
+        httpx.post(app_url + "/gradio_api/call/predict_batch", json={"data": [ref(busy)]}).raise_for_status()
+    victim = httpx.post(app_url + "/gradio_api/call/predict_batch",
+                        json={"data": [ref(upload(app_url, customers(predictor, 3, tag="mine")))]}).json()["event_id"]
+    r = httpx.post(f"{app_url}/gradio_api/stream/{victim}",
+                   json={"data": [ref(str(secret_csv))], "fn_index": 4, "session_hash": victim})
+    assert r.status_code == 404, r.text[:300]
+    stream = httpx.get(f"{app_url}/gradio_api/call/predict_batch/{victim}", timeout=120).text
+    assert "event: complete" in stream and "db_password" not in stream and "hunter2" not in stream
 
 
 def test_f1_batch_handler_checks_its_file_without_the_gate(secret_csv, predictor):
