@@ -2,7 +2,8 @@
 
 Each test names the finding it covers (F1 … F9). The session app (`app_url`) serves the default
 bundle; `tight_url` runs with small caps and a short body deadline; two more servers serve a
-tampered and a broken bundle. All traffic goes to 127.0.0.1, in loops that stop by themselves."""
+tampered and a broken bundle; one test builds the app in process without the gate. All traffic
+goes to 127.0.0.1, in loops that stop by themselves."""
 from __future__ import annotations
 
 import asyncio
@@ -53,6 +54,10 @@ def customers(predictor, n: int, *, tag: str, id_header: str = "id") -> bytes:
     for i in range(n):
         w.writerow([f"{tag}-{i}", *ex.values()])
     return buf.getvalue().encode()
+
+
+def fn_index(base: str, api_name: str) -> int:
+    return next(d["id"] for d in httpx.get(base + "/config").json()["dependencies"] if d.get("api_name") == api_name)
 
 
 def server_pid(base: str) -> int:
@@ -107,7 +112,7 @@ def _body(route: str, path: str) -> dict:
     if route.startswith("call/v2"):
         return {"file": ref(path)}
     if route == "queue/join":
-        return {"data": [ref(path)], "fn_index": 4, "session_hash": "redteam"}
+        return {"data": [ref(path)], "fn_index": 0, "session_hash": "redteam"}  # refused before the index matters
     return {"data": [ref(path)]}
 
 
@@ -178,7 +183,8 @@ def test_f1_malformed_file_references_get_a_clear_4xx(api, value, app_url):
 
 
 def test_f1_foreign_files_elsewhere_in_the_body_and_scored_outputs_are_refused(app_url, predictor, secret_csv):
-    body = {"data": ["age"], "fn_index": 2, "session_hash": "s", "event_data": {"x": [ref(str(secret_csv))]}}
+    body = {"data": ["age"], "fn_index": fn_index(app_url, "segment_plot"), "session_hash": "s",
+            "event_data": {"x": [ref(str(secret_csv))]}}
     r = httpx.post(app_url + "/gradio_api/queue/join", json=body)
     assert r.status_code == 403 and "hunter2" not in r.text
     kind, out = gradio_call(app_url, "predict_batch", [ref(upload(app_url, customers(predictor, 3, tag="mine")))])
@@ -202,14 +208,13 @@ def test_f1_other_content_types_never_reach_a_handler(ctype, app_url, secret_csv
 def test_f1_stream_and_component_server_routes_are_closed(app_url, predictor, secret_csv):
     """This app has no streaming inputs and no component server functions: POST /stream/<event>
     would replace a queued event's data (a way round the gate), /component_server answered 500."""
-    r = httpx.post(app_url + "/gradio_api/stream/anything", json={"data": [ref(str(secret_csv))], "fn_index": 4,
-                                                                   "session_hash": "s"})
-    assert r.status_code in (403, 404)
+    r = httpx.post(app_url + "/gradio_api/stream/anything", json={"data": [], "session_hash": "s"})
+    assert r.status_code == 404 and "streaming" in r.json()["error"]
     r = httpx.post(app_url + "/gradio_api/component_server",
                    json={"data": 1, "component_id": 99999, "session_hash": "s", "fn_name": "x"})
     assert r.status_code == 404, r.text[:300]
     r = httpx.post(app_url + "/gradio_api/component_server", files={"f": ("a", b"x")},
-                   data={"component_id": "1", "session_hash": "s", "fn_name": "x"})  # multipart: was a 500
+                   data={"component_id": "99999", "session_hash": "s", "fn_name": "x"})  # multipart: was a 500
     assert r.status_code == 404, r.text[:300]
 
 
@@ -221,8 +226,8 @@ def test_f1_a_queued_event_cannot_get_its_data_replaced(app_url, predictor, secr
         httpx.post(app_url + "/gradio_api/call/predict_batch", json={"data": [ref(busy)]}).raise_for_status()
     victim = httpx.post(app_url + "/gradio_api/call/predict_batch",
                         json={"data": [ref(upload(app_url, customers(predictor, 3, tag="mine")))]}).json()["event_id"]
-    r = httpx.post(f"{app_url}/gradio_api/stream/{victim}",
-                   json={"data": [ref(str(secret_csv))], "fn_index": 4, "session_hash": victim})
+    r = httpx.post(f"{app_url}/gradio_api/stream/{victim}", json={
+        "data": [ref(str(secret_csv))], "fn_index": fn_index(app_url, "predict_batch"), "session_hash": victim})
     assert r.status_code == 404, r.text[:300]
     stream = httpx.get(f"{app_url}/gradio_api/call/predict_batch/{victim}", timeout=120).text
     assert "event: complete" in stream and "db_password" not in stream and "hunter2" not in stream
@@ -356,7 +361,8 @@ def test_f5_batch_output_stays_within_the_disk_budget(tight_url, predictor):
     """MAX_BATCH_DISK_BYTES=200000; each scored file here is ~60 kB."""
     folders, sizes = set(), []
     for i in range(8):
-        kind, out = gradio_call(tight_url, "predict_batch", [ref(upload(tight_url, customers(predictor, 400, tag=f"d{i}")))])
+        path = upload(tight_url, customers(predictor, 400, tag=f"d{i}"))
+        kind, out = gradio_call(tight_url, "predict_batch", [ref(path)])
         assert kind == "complete", out
         path = Path(out[0]["path"])
         sizes.append(path.stat().st_size)
@@ -385,7 +391,8 @@ def test_f5_uploads_have_a_total_per_request(tight_url):
 # -- F6: ids ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("header", ["ID", "Id", " id ", "iD"])
 def test_f6_id_column_is_matched_like_the_features(header, app_url, predictor):
-    kind, out = gradio_call(app_url, "predict_batch", [ref(upload(app_url, customers(predictor, 5, tag="c", id_header=header)))])
+    path = upload(app_url, customers(predictor, 5, tag="c", id_header=header))
+    kind, out = gradio_call(app_url, "predict_batch", [ref(path)])
     assert kind == "complete", out
     rows = list(csv.DictReader(io.StringIO(served(app_url, out[0]["path"]).decode())))
     assert [r["id"] for r in rows] == [f"c-{i}" for i in range(5)]
@@ -487,7 +494,8 @@ def tampered_bundle(default_bundle, tmp_path_factory):
     return out
 
 
-def test_f5_f7_tampered_bundle_is_escaped_and_batch_files_go_at_shutdown(tampered_bundle, tmp_path, artifacts_dir, predictor):
+def test_f5_f7_tampered_bundle_is_escaped_and_batch_files_go_at_shutdown(tampered_bundle, tmp_path, artifacts_dir,
+                                                                         predictor):
     cache = tmp_path / "gradio-cache"
     orphan = cache / "segments-batch-orphan"  # left by a server that was killed
     (orphan / "call-1").mkdir(parents=True)
