@@ -206,7 +206,7 @@ class GradioGate:
         except RuntimeError as exc:
             if not state["started"] or getattr(exc.__cause__, "status_code", None) != 404:
                 raise
-            log.info("%s %s: unknown session or event", scope.get("method"), rest[:100])
+            log.debug("%s %s: unknown session or event", scope.get("method"), rest[:100])
             if not state["ended"]:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
