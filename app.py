@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -43,9 +41,11 @@ def build_demo(live: Any, settings: Any) -> Any:
     """The Blocks UI for one live bundle. Builds plots' backgrounds once; launches nothing."""
     import gradio as gr
     from gradio.components.plot import PlotData
+    from gradio.utils import get_upload_folder
 
     from model import figures, views
-    from model.batch import score_table
+    from model.batch import score_upload
+    from model.batch_files import BatchFiles, uploaded_file
     from model.schema import NumericFeature, param_name
 
     p = live.predictor
@@ -53,7 +53,8 @@ def build_demo(live: Any, settings: Any) -> Any:
     labels = {f.name: f.label for f in schema.features}
     choices = [(f.label, f.name) for f in schema.features]
     map_fig = figures.MapFigure(p.bundle.sample, p.segments)
-    batch_dir = Path(tempfile.mkdtemp(prefix="segments-batch-"))
+    # inside Gradio's cache, so Gradio serves the scored file without copying it
+    files = BatchFiles(get_upload_folder(), max_disk_bytes=settings.max_batch_disk_bytes)
 
     def plot(fig: Any) -> Any:
         return None if fig is None else PlotData(type="plotly", plot=fig if isinstance(fig, str) else fig.to_json())
@@ -87,16 +88,13 @@ def build_demo(live: Any, settings: Any) -> Any:
     def predict_batch(file: Any) -> tuple[str, str]:
         if file is None:
             raise ValueError("choose a CSV file first")
-        path = Path(file if isinstance(file, str) else file.name)
+        path = uploaded_file(file, upload_dir=demo.GRADIO_CACHE, uploaded=getattr(demo, "upload_file_set", None))
         size = path.stat().st_size
         if size > settings.max_upload_bytes:
             raise ValueError(f"the file is {size:,} bytes; the limit is {settings.max_upload_bytes:,}")
-        payload, result = score_table(p, path.read_bytes(), max_bytes=settings.max_upload_bytes,
+        payload, result = score_upload(p, path.read_bytes(), max_bytes=settings.max_upload_bytes,
                                       max_rows=settings.max_batch_rows)
-        _prune(batch_dir, max_age_s=3600)
-        out = batch_dir / f"scored_{time.strftime('%Y%m%d_%H%M%S')}_{path.stem[:40]}.csv"
-        out.write_bytes(payload)
-        return str(out), views.batch_summary(result)
+        return str(files.write(payload, stem=path.stem)), views.batch_summary(result)
 
     def segment_plot(feature: str) -> Any:
         return plot(figures.segment_feature_figure(summary, schema.feature(feature), p.segments))
@@ -178,6 +176,7 @@ def build_demo(live: Any, settings: Any) -> Any:
         gr.api(_guard(predict_api), api_name="predict")
         gr.api(_guard(segments_api), api_name="segments")
         gr.api(ping, api_name="ping")
+    demo.batch_files = files  # create_app deletes them at shutdown
     return demo
 
 
@@ -202,13 +201,6 @@ def _card_body(path: Path) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("!["))
 
 
-def _prune(folder: Path, *, max_age_s: float) -> None:
-    cutoff = time.time() - max_age_s
-    for f in folder.glob("*.csv"):
-        if f.stat().st_mtime < cutoff:
-            f.unlink(missing_ok=True)
-
-
 def create_app(settings: Any = None) -> Any:
     """FastAPI app: JSON routes first, then the Gradio UI mounted at "/" with safe launch settings."""
     from model.loader import load_live
@@ -224,16 +216,20 @@ def create_app(settings: Any = None) -> Any:
     from fastapi.middleware.cors import CORSMiddleware
 
     from model.api import add_routes
+    from model.gradio_endpoints import server_components_of
     from model.gradio_gate import GradioGate, endpoints_of
     demo = build_demo(live, settings)
     demo.queue(api_open=False, max_size=settings.queue_size,
                default_concurrency_limit=settings.gradio_concurrency)
     app = FastAPI(title="Customer segments API", version=live.predictor.manifest.created_at,
-                  description="Segment and offers for a customer. The Gradio UI is served at /.")
+                  description="Segment and offers for a customer. The Gradio UI is served at /.",
+                  lifespan=demo.batch_files.lifespan)
     add_routes(app, live, settings)
     # inside CORS, so its 4xx answers carry the CORS headers too
     app.add_middleware(GradioGate, endpoints=endpoints_of(demo, live.predictor.schema),
-                       max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE)
+                       max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE,
+                       max_upload=settings.max_upload_request_bytes, body_timeout_s=settings.body_timeout_s,
+                       server_components=server_components_of(demo))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
     app = gr.mount_gradio_app(

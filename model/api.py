@@ -6,21 +6,19 @@ turns its errors into 4xx answers, in exactly one place (`_error`).
 """
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from model.asgi import BodyProblem, read_body, strict_json
 from model.errors import SchemaError, echo, envelope
 from model.loader import Live
 from model.schema import NumericFeature, Schema
 from model.settings import Settings
 
 log = logging.getLogger(__name__)
-BODY_TIMEOUT_S = 10.0  # a customer is a few hundred bytes; slower than this is a stuck or hostile client
 
 
 ERROR_SCHEMA = {"type": "object", "properties": {
@@ -34,18 +32,29 @@ def _error(status: int, message: str, detail: list[dict[str, str]] | None = None
     return JSONResponse(envelope(message, detail), status_code=status, headers=headers)
 
 
-class _Gate:
-    """At most `limit` JSON predictions in flight; the rest get 503 at once (the route has no queue)."""
+class _Slots:
+    """At most `limit` JSON predictions being computed at once; the rest get 503 at once (the
+    route has no queue). A slot is taken only once the body has arrived: a slow sender costs a
+    socket until the body deadline, never a slot."""
 
     def __init__(self, limit: int):
         self.limit, self.busy = limit, 0
+
+    def take(self) -> bool:
+        if self.busy >= self.limit:
+            return False
+        self.busy += 1
+        return True
+
+    def give_back(self) -> None:
+        self.busy -= 1
 
 
 def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
     """Register the JSON routes on `app` (before Gradio is mounted at "/", or they are shadowed)."""
     predictor = live.predictor
-    gate = _Gate(settings.json_concurrency)
-    max_body = settings.max_body_bytes
+    slots = _Slots(settings.json_concurrency)
+    max_body, timeout_s = settings.max_body_bytes, settings.body_timeout_s
     ok_schema = {"type": "object", "required": ["cluster", "segment_id", "segment_name", "margin", "runner_up",
                                                 "why", "offers"]}
 
@@ -61,22 +70,20 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
                                 "422": {"description": "invalid fields", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
                                 "503": {"description": "busy, retry"}}})
     async def predict(request: Request) -> Any:
-        if gate.busy >= gate.limit:
+        body = await _read_body(request, max_body, timeout_s)
+        if isinstance(body, JSONResponse):
+            return body
+        if not slots.take():
             return _error(503, "busy: too many requests in flight; retry shortly", headers={"Retry-After": "1"})
-        gate.busy += 1
         try:
-            body = await _read_body(request, max_body)
-            if isinstance(body, JSONResponse):
-                return body
-            try:
-                return predictor.predict_one(body)
-            except SchemaError as exc:
-                return JSONResponse(exc.envelope(), status_code=422)
-            except Exception:  # a bug, not bad input: log it, never send internals to the client
-                log.exception("POST /predict failed")
-                return _error(500, "something went wrong on our side; it has been logged")
+            return predictor.predict_one(body)
+        except SchemaError as exc:
+            return JSONResponse(exc.envelope(), status_code=422)
+        except Exception:  # a bug, not bad input: log it, never send internals to the client
+            log.exception("POST /predict failed")
+            return _error(500, "something went wrong on our side; it has been logged")
         finally:
-            gate.busy -= 1
+            slots.give_back()
 
     @app.get("/segments", tags=["segments"], summary="All segments with their offers")
     def segments() -> Any:
@@ -97,38 +104,32 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
                                  headers={"Content-Disposition": 'attachment; filename="example_customers.csv"'})
 
 
-async def _read_body(request: Request, max_body: int) -> Any:
+async def _read_body(request: Request, max_body: int, timeout_s: float) -> Any:
     """The parsed JSON body, or a 4xx response saying what is wrong with it."""
     ctype = request.headers.get("content-type", "")
-    if ctype and "json" not in ctype.lower():
-        return _error(415, f"send the customer as application/json; got content-type {echo(ctype)}")
+    if not _is_json(ctype):
+        # text/plain, forms and a missing type are what a browser sends cross-site without a preflight
+        return _error(415, f"send the customer as application/json; got content-type {echo(ctype or None)}")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         return _error(413, f"body is {int(declared):,} bytes; the limit is {max_body:,}")
-
-    async def receive() -> bytes | None:
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
     try:
-        # a body trickling in holds one of the few concurrency slots: do not let it hold it forever
-        raw = await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
-    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
-        return _error(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s")
-    if raw is None:
-        return _error(413, f"body exceeds the limit of {max_body:,} bytes")
-    try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+        raw = await read_body(request.receive, limit=max_body, timeout_s=timeout_s)
+        if raw is None:
+            return _error(400, "the client disconnected before the body arrived")
+        return strict_json(raw, object_pairs_hook=_no_duplicate_keys)
+    except BodyProblem as exc:
+        return _error(exc.status, exc.message)
     except _DuplicateKey as exc:
         return _error(400, f"body is not valid JSON: field {echo(exc.key)} appears more than once",
                       [{"field": str(exc.key)[:60], "message": "sent more than once; send each field once"}])
-    # ValueError covers JSONDecodeError, UnicodeDecodeError and integers longer than 4300 digits
-    except (ValueError, RecursionError) as exc:
-        return _error(400, f"body is not valid JSON ({type(exc).__name__}: {echo(str(exc))})")
+
+
+def _is_json(ctype: str) -> bool:
+    """application/json or application/<anything>+json, parameters allowed (as FastAPI reads them)."""
+    media = ctype.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or (subtype.endswith("+json") and len(subtype) > 5))
 
 
 class _DuplicateKey(Exception):

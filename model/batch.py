@@ -18,20 +18,24 @@ import numpy as np
 import pandas as pd
 
 from model.csvio import read_csv_strict, read_csv_table, to_safe_csv
+from model.memory import release_free_memory
 from model.predictor import Predictor
 from model.transactions import ID_COLUMN, customer_features
 
 OUTPUT_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "offers", "unlike_training",
                   "notes", "error"]
 SHOWN_ERRORS = 20
+MAX_COLUMNS = 1_000  # header fields of an uploaded file; a customer table needs far fewer
 
 
 def score_upload(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
-                 keep_columns: Literal["all", "schema"] = "schema") -> tuple[bytes, dict[str, Any]]:
+                 keep_columns: Literal["all", "schema"] = "schema",
+                 max_columns: int | None = MAX_COLUMNS) -> tuple[bytes, dict[str, Any]]:
     """A customer table, or — for a bundle trained on an order log — the order log itself."""
     if predictor.manifest.transactions is not None and not _has_columns(data, predictor.schema.names):
-        return score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows)
-    return score_table(predictor, data, max_bytes=max_bytes, max_rows=max_rows, keep_columns=keep_columns)
+        return score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+    return score_table(predictor, data, max_bytes=max_bytes, max_rows=max_rows, keep_columns=keep_columns,
+                       max_columns=max_columns)
 
 
 def _has_columns(data: bytes, names: list[str]) -> bool:
@@ -41,10 +45,18 @@ def _has_columns(data: bytes, names: list[str]) -> bool:
     return all(" ".join(n.split()).casefold() in header for n in names)
 
 
-def score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int) -> tuple[bytes, dict[str, Any]]:
+def score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+              max_columns: int | None = MAX_COLUMNS) -> tuple[bytes, dict[str, Any]]:
     """An order log → one scored row per customer: customer_id, the features, the segment."""
+    payload, summary = _score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+    release_free_memory()  # the frames are gone by now: give their pages back
+    return payload, summary
+
+
+def _score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+               max_columns: int | None) -> tuple[bytes, dict[str, Any]]:
     tx = predictor.manifest.transactions
-    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows)
+    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
     columns = set(frame.columns)
     same = {role: col for role, col in (tx.columns.items() if tx else ()) if col in columns}
     result = customer_features(frame, **same)
@@ -63,13 +75,25 @@ def score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: in
 
 
 def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
-                keep_columns: Literal["all", "schema"] = "schema") -> tuple[bytes, dict[str, Any]]:
-    """Returns (scored CSV bytes, summary). `keep_columns="schema"` echoes only the schema's
-    columns and the id column (an uploaded file's other columns are not echoed back);
-    "all" keeps every input column (the CLI, working on the user's own file)."""
+                keep_columns: Literal["all", "schema"] = "schema",
+                max_columns: int | None = MAX_COLUMNS) -> tuple[bytes, dict[str, Any]]:
+    """Returns (scored CSV bytes, summary). `keep_columns="schema"` reads and echoes only the
+    schema's columns and the id column (matched like them: `ID`, ` Id ` → `id`); an uploaded
+    file's other columns are neither converted nor echoed back. "all" keeps every input column
+    (the CLI, working on the user's own file)."""
+    payload, summary = _score(predictor, data, max_bytes=max_bytes, max_rows=max_rows,
+                              keep_columns=keep_columns, max_columns=max_columns)
+    release_free_memory()  # the frames are gone by now: give their pages back
+    return payload, summary
+
+
+def _score(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+           keep_columns: Literal["all", "schema"], max_columns: int | None) -> tuple[bytes, dict[str, Any]]:
     schema = predictor.schema
-    table = read_csv_table(data, max_bytes=max_bytes, max_rows=max_rows, required_columns=schema.names,
-                           numeric_columns=[f.name for f in schema.numeric])
+    ids = [schema.id_column] if schema.id_column else []
+    table = read_csv_table(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
+                           required_columns=schema.names, numeric_columns=[f.name for f in schema.numeric],
+                           usecols=[*ids, *schema.names] if keep_columns == "schema" else None)
     frame = table.frame
     scored = predictor.predict_frame(frame)
     if keep_columns == "schema":
@@ -109,13 +133,13 @@ def summarise(predictor: Predictor, scored: pd.DataFrame, *, lines: np.ndarray |
     """Counts per segment (largest first, ties in order of first appearance), the first
     `SHOWN_ERRORS` rejected rows with their line in the file (or their customer id, for rows made
     from an order log) and their errors."""
-    ids = scored["segment_id"].to_numpy(dtype=np.int64, na_value=-1)  # NA ⇔ the row has an error
-    ok = ids[ids >= 0]
+    seg = scored["segment_id"].to_numpy(dtype=np.int64, na_value=-1)  # NA ⇔ the row has an error
+    ok = seg[seg >= 0]
     counts = np.bincount(ok, minlength=predictor.k)
     present = [j for j in range(len(counts)) if counts[j]]
     first = {j: int(np.argmax(ok == j)) for j in present}
     order = sorted(present, key=lambda j: (-counts[j], first[j]))
-    bad = np.flatnonzero(ids < 0)
+    bad = np.flatnonzero(seg < 0)
     return {
         "rows": int(len(scored)), "scored": int(len(ok)), "rejected": int(len(bad)),
         "per_segment": {predictor.segments[j].name: int(counts[j]) for j in order},

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from model.constraints import text_numbers
+from model.csvbytes import check_encoding, check_width, line_at, read_bytes
 from model.csvexport import safe_csv_bytes
 from model.errors import CSVError, echo
 
@@ -31,7 +32,6 @@ _SHOW = 5  # offending lines named per message
 _COMMA, _QUOTE, _LF, _CR = 44, 34, 10, 13
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
 _BOOL_TOKEN = re.compile(rb"(?i)\b(?:true|false)\b")
-_SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'"
 _UNCLOSED = "a quoted field is never closed (unbalanced '\"')"
 
 
@@ -54,15 +54,17 @@ class CsvTable:
 def read_csv_strict(
     source: bytes | str | Path, *, max_bytes: int, max_rows: int,
     required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
+    max_columns: int | None = None, usecols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """`read_csv_table(...).frame`."""
     return read_csv_table(source, max_bytes=max_bytes, max_rows=max_rows, required_columns=required_columns,
-                          numeric_columns=numeric_columns).frame
+                          numeric_columns=numeric_columns, max_columns=max_columns, usecols=usecols).frame
 
 
 def read_csv_table(
     source: bytes | str | Path, *, max_bytes: int, max_rows: int,
     required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
+    max_columns: int | None = None, usecols: Sequence[str] | None = None,
 ) -> CsvTable:
     """Read an uploaded CSV, or raise ``CSVError`` when the file as a whole cannot be used.
 
@@ -73,15 +75,24 @@ def read_csv_table(
     file is float64 when every cell is empty or a finite number, else it stays text so that
     `model.schema.Schema.check_frame` can give each bad cell its row's error. A numeric column
     absent from the file is only an error if it is also required.
+
+    ``max_columns`` caps the header's field count, checked before anything is parsed (a wide
+    header costs memory per column in every later step). ``usecols`` (matched like the required
+    columns, spelled as given, absent ones ignored) keeps only those columns: the others are
+    checked for shape but never converted.
     """
-    body = _check_encoding(_read_bytes(source, max_bytes))
+    body = check_encoding(read_bytes(source, max_bytes))
     if not body or body.isspace():
         raise CSVError("the file is empty; it needs a header line and at least one data row")
+    if max_columns is not None:
+        check_width(body, max_columns)
     layout = _scan(body) or _scan_with_csv(body)
-    names = _check_header(layout, required_columns, numeric_columns)
+    names = _check_header(layout, required_columns, numeric_columns, usecols or ())
     _check_records(layout, max_rows)
+    keep = None if usecols is None else [n for n in names if _key(n) in {_key(c) for c in usecols}]
     wanted = {_key(c) for c in numeric_columns}
-    df = _parse(body, names, [n for n in names if _key(n) in wanted], layout)
+    floats = [n for n in (names if keep is None else keep) if _key(n) in wanted]
+    df = _parse(body, names, floats, layout, keep)
     logger.debug("read CSV: %d rows x %d columns", len(df), len(df.columns))
     return CsvTable(df, layout.lines)
 
@@ -101,58 +112,6 @@ def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
     return safe_csv_bytes(df, text_columns=text_columns)
 
 
-def _read_bytes(source: bytes | str | Path, max_bytes: int) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        path = Path(source)
-        size = path.stat().st_size
-        if size > max_bytes:  # refuse before reading anything
-            raise CSVError(_too_big(size, max_bytes))
-        with path.open("rb") as handle:
-            data = handle.read(size + 1)
-            if len(data) > size:  # it grew since stat(): read on, but never past the limit
-                data += handle.read(max_bytes + 1 - len(data))
-    if len(data) > max_bytes:
-        raise CSVError(_too_big(len(data), max_bytes))
-    return data
-
-
-def _too_big(size: int, limit: int) -> str:
-    def show(n: int) -> str:
-        return f"{n:,} bytes" + (f" ({n / 1e6:.1f} MB)" if n >= 100_000 else "")
-
-    return f"the file is {show(size)}; the limit is {show(limit)}"
-
-
-def _check_encoding(data: bytes) -> bytes:
-    """Return the body without a UTF-8 byte-order mark, or refuse anything that is not UTF-8 text."""
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    problem = ""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, and UTF-32 little-endian
-        problem = "the file is UTF-16 encoded (byte-order mark)"
-    elif body.startswith(b"PK\x03\x04"):
-        problem = "the file is an Excel workbook or a zip archive, not CSV text"
-    elif (nul := body.find(b"\x00")) >= 0:
-        head = body[:4096]  # ASCII stored as UTF-16 has a NUL byte next to every letter
-        utf16 = head.count(b"\x00") * 3 >= len(head)
-        problem = ("the file looks UTF-16 encoded (NUL bytes between letters)" if utf16
-                   else f"line {_line_at(body, nul)}: the file contains binary data (a NUL byte)")
-    elif not body.isascii():
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            where, byte = _line_at(body, exc.start), f"0x{body[exc.start]:02x}"
-            problem = f"line {where}: byte {byte} is not UTF-8 (Latin-1 or Windows-1252?)"
-    if problem:
-        raise CSVError(f"{problem}; the file must be UTF-8 text: {_SAVE_AS}")
-    return body
-
-
-def _line_at(body: bytes, offset: int) -> int:
-    return body.count(b"\n", 0, offset) + 1
-
-
 def _scan(body: bytes) -> _Layout | None:
     """Count fields per record with numpy; None when the quoting is too irregular to trust."""
     arr = np.frombuffer(body, dtype=np.uint8)
@@ -166,7 +125,7 @@ def _scan(body: bytes) -> _Layout | None:
         if not np.isin(arr[openers[openers > 0] - 1], (_COMMA, _LF, _CR, _QUOTE)).all():
             return None
         if len(quotes) % 2:
-            raise CSVError(f"line {_line_at(body, int(quotes[-1]))}: {_UNCLOSED}")
+            raise CSVError(f"line {line_at(body, int(quotes[-1]))}: {_UNCLOSED}")
         outside = np.bitwise_xor.accumulate(is_quote.view(np.uint8)) == 0
         newlines = np.flatnonzero((arr == _LF) & outside)
         commas = np.flatnonzero((arr == _COMMA) & outside)
@@ -224,7 +183,8 @@ def _key(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
 
-def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str]) -> list[str]:
+def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str],
+                  optional: Sequence[str] = ()) -> list[str]:
     """Validate the header; return the column names to use (stripped, requested spellings)."""
     header, at = layout.header, f"line {layout.header_line} (header)"
     if len(header) == 1:
@@ -246,7 +206,7 @@ def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[st
         found = ", ".join(echo(h.strip()) for h in header[:20]) + (" ..." if len(header) > 20 else "")
         raise CSVError(f"missing required column(s): {missing}; columns found: {found}")
     names = [h.strip() for h in header]
-    for wanted in (*required, *numeric):
+    for wanted in (*required, *numeric, *optional):
         if _key(wanted) in positions:
             names[positions[_key(wanted)][0]] = wanted
     return names
@@ -268,18 +228,19 @@ def _check_records(layout: _Layout, max_rows: int) -> None:
         )
 
 
-def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout) -> pd.DataFrame:
+def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout,
+           usecols: list[str] | None = None) -> pd.DataFrame:
     """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text,
     and each becomes float64 again when all its cells are numbers."""
     try:
-        df = _read(body, names, float_columns, len(layout.fields))
+        df = _read(body, names, float_columns, len(layout.fields), usecols)
         if _floats_trustworthy(df, float_columns, body):
             return df
     except CSVError:
         raise
     except ValueError:  # a numeric cell the C parser refused: the validator reports it per row
         pass
-    df = _read(body, names, [], len(layout.fields))
+    df = _read(body, names, [], len(layout.fields), usecols)
     for name in float_columns:
         values, not_number = text_numbers(df[name])
         if not not_number.any() and np.isfinite(values[~np.isnan(values)]).all():
@@ -287,13 +248,15 @@ def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Lay
     return df
 
 
-def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int) -> pd.DataFrame:
+def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int,
+          usecols: list[str] | None = None) -> pd.DataFrame:
     floats = set(float_columns)
+    used = names if usecols is None else usecols
     try:
         df = pd.read_csv(
-            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False,
-            dtype={n: ("float64" if n in floats else "str") for n in names},
-            keep_default_na=False, na_values={n: [""] for n in names}, encoding="utf-8",
+            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False, usecols=usecols,
+            dtype={n: ("float64" if n in floats else "str") for n in used},
+            keep_default_na=False, na_values={n: [""] for n in used}, encoding="utf-8",
         )
     except pd.errors.ParserError as exc:  # the scan found nothing wrong, so this is unexpected
         raise CSVError(f"the file could not be parsed as CSV: {str(exc).strip()[:200]}") from None

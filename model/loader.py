@@ -1,8 +1,9 @@
 """Which bundle is live: the Hub revision when one is configured and it verifies, else the local one.
 
 Start-up never hangs on the Hub and never serves an unverified file: any failure (unreachable, repo
-or revision missing, tampered file, version mismatch) falls back to the local bundle, and the reason
-is kept so the UI and /health can say which bundle is live and why.
+or revision missing, tampered file, version mismatch) falls back to the local bundle (MODEL_DIR),
+and a MODEL_DIR that fails too falls back to the embedded default; the reasons are kept so the UI
+and /health can say which bundle is live and why.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from model.errors import BundleError
 from model.manifest import LiveSource
 from model.predictor import Predictor
-from model.settings import Settings
+from model.settings import DEFAULT_BUNDLE_DIR, Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,20 @@ def load_live(settings: Settings) -> Live:
             hub_seconds = round(time.perf_counter() - t0, 3)
             reason = f"Hub bundle {settings.model_repo}@{revision} not used: {type(exc).__name__}"
             log.exception("unexpected error loading the Hub bundle; falling back")
-    predictor = Predictor.from_dir(settings.model_dir)
-    return Live(predictor, LiveSource(kind="local", path=_shown(settings.model_dir), repo=settings.model_repo,
+    path = settings.model_dir
+    try:
+        predictor = Predictor.from_dir(path)
+    except Exception as exc:  # a bad MODEL_DIR must not keep the Space from starting
+        if Path(path).resolve() == DEFAULT_BUNDLE_DIR.resolve():
+            raise  # the embedded default is broken: nothing to fall back to
+        why = str(exc) if isinstance(exc, BundleError) else type(exc).__name__
+        for spelled in {str(Path(path).resolve()), str(path)}:  # no server paths on /health
+            why = why.replace(spelled, _shown(path))
+        local = f"local bundle {_shown(path)} not used: {why}"
+        reason = f"{reason}; {local}" if reason else local
+        log.error("%s; serving the embedded default bundle", local, exc_info=not isinstance(exc, BundleError))
+        path = DEFAULT_BUNDLE_DIR
+        predictor = Predictor.from_dir(path)
+    return Live(predictor, LiveSource(kind="local", path=_shown(path), repo=settings.model_repo,
                                       revision=settings.model_revision, fallback_reason=reason,
                                       hub_seconds=hub_seconds, load_seconds=round(time.perf_counter() - t0, 3)))

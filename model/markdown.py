@@ -1,13 +1,14 @@
 """User text as literal Markdown (names, levels and cells come from a user's CSV)."""
 from __future__ import annotations
 
-from html import escape
+import re
 from typing import Any
 
-_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~"})
+_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")  # every ASCII punctuation character
 
 
 def md_literal(text: Any) -> str:
-    """HTML escaped and every Markdown control character backslash-escaped, on one line: a cell
-    can render neither a link, an image, a heading nor a table break."""
-    return escape(str(text), quote=False).translate(_SPECIAL).replace("\n", " ").replace("\r", " ")
+    """User text as literal Markdown text: line breaks become spaces and every ASCII punctuation
+    character is backslash-escaped (CommonMark allows it for all of them), so a cell cannot make a
+    link, an image, code, emphasis, HTML, a table cell or a bare-URL autolink."""
+    return _SPECIAL.sub(r"\\\g<0>", " ".join(str(text).split()))

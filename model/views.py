@@ -19,6 +19,8 @@ ALGORITHMS = {"kmeans": "KMeans (served)", "dbscan": "DBSCAN", "hdbscan": "HDBSC
               "gaussian_mixture": "Gaussian mixture"}
 
 
+
+
 def _e(x: Any) -> str:
     return escape(str(x), quote=True)
 

@@ -102,7 +102,7 @@ def _crafted(path: Path) -> Path:
 def test_skops_file_needing_an_untrusted_type_is_refused(tmp_path):
     path = _crafted(tmp_path / "model.skops")
     assert f"{__name__}._triple" in sio.get_untrusted_types(file=path)
-    with pytest.raises(BundleError, match=rf"model\.skops needs types this app does not trust: .*_triple"):
+    with pytest.raises(BundleError, match=r"model\.skops needs types this app does not trust: .*_triple"):
         load_skops(path)
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.csvio import read_csv_strict, to_safe_csv
-from model.errors import MAX_ECHO, CSVError
+from model.errors import CSVError
 
 LIMITS = {"max_bytes": 1_000_000, "max_rows": 1_000}
 
@@ -46,6 +46,35 @@ def test_over_max_bytes_on_disk_is_refused_before_reading(tmp_path, monkeypatch)
 
     monkeypatch.setattr(Path, "open", no_reading)
     assert "limit is 50 bytes" in refused(path, max_bytes=50)
+
+
+@pytest.mark.parametrize("data, width", [
+    (b"a,b,c,d,e,f\n1,2,3,4,5,6\n", 6),
+    (b"\n\n  \na,b,c,d,e,f\n1,2,3,4,5,6\n", 6),  # blank lines before the header do not hide it
+    (b'"a,x",b,c,d,e,f\n1,2,3,4,5,6\n', 6),
+])
+def test_over_max_columns_is_refused_before_parsing(data, width, monkeypatch):
+    import model.csvio
+    monkeypatch.setattr(model.csvio, "_scan", lambda body: pytest.fail("scanned a file that is too wide"))
+    message = refused(data, max_columns=5)
+    assert f"{width} columns; the limit is 5" in message and "(header)" in message
+
+
+def test_quoted_commas_do_not_count_as_columns():
+    frame = read(b'"a,1,2,3,4,5,6",b\n1,2\n', max_columns=2)
+    assert list(frame.columns) == ["a,1,2,3,4,5,6", "b"]
+
+
+def test_usecols_keeps_only_those_columns_spelled_as_asked():
+    data = b" ID ,Age,notes,Secret\n7,31,hi,pw1\n8,,yo,pw2\n"
+    frame = read(data, required_columns=["age"], numeric_columns=["age"], usecols=["id", "age", "absent"])
+    assert list(frame.columns) == ["id", "age"] and frame["id"].tolist() == ["7", "8"]
+    assert frame["age"].tolist()[0] == 31.0 and math.isnan(frame["age"].tolist()[1])
+
+
+def test_usecols_still_checks_the_shape_of_every_column():
+    assert "line 3 has 5" in refused(b"id,age,x,y\n1,2,3,4\n1,2,3,4,5\n", usecols=["id", "age"])
+    assert "must hold numbers" in refused(b"id,age,x\n1,old,3\n", numeric_columns=["age"], usecols=["age"])
 
 
 def test_over_max_rows_gives_count_and_limit():

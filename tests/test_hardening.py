@@ -178,7 +178,7 @@ def test_gradio_call_wrong_number_of_values(api, n_values, app_url, predictor):
 
 
 @pytest.mark.parametrize("api, body, status", [
-    ("predict", "not json", "http 422"), ("predict", '{"data": {"age": 3}}', "http 422"),
+    ("predict", "not json", "http 400"), ("predict", '{"data": {"age": 3}}', "http 422"),
     ("predict", '[1, 2]', "http 422"), ("predict", "", "http 422"),
     ("predict_form", '{"data": "x"}', "http 422"), ("nonexistent", '{"data": [1]}', "http 404"),
     ("v2", '{"data": [1]}', "http 404"), ("v2/predict_form", '{"age": 3}', "http 404"),

@@ -21,6 +21,6 @@ def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False) -> dic
                                      max_rows=MAX_SCORE_ROWS)
     else:
         payload, summary = score_table(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
-                                       max_rows=MAX_SCORE_ROWS, keep_columns="all")
+                                       max_rows=MAX_SCORE_ROWS, keep_columns="all", max_columns=None)
     Path(out).write_bytes(payload)
     return summary
