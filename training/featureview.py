@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from model.constraints import MISSING, finite_numbers, level_codes
+from model.constraints import MISSING, UNKNOWN, finite_numbers, level_codes  # noqa: F401  (re-exported)
 from model.schema import category_key
 
 
