@@ -107,7 +107,7 @@ def build_demo(live: Any, settings: Any) -> Any:
     with gr.Blocks(title=manifest.title, delete_cache=(1800, 3600), analytics_enabled=False) as demo:
         gr.HTML(views.header(manifest, manifest.training.rows))
         if live.source.fallback_reason:
-            gr.Markdown(f"⚠ {source_note}", elem_classes=["banner-warn"])
+            gr.HTML(f'<div class="banner-warn" role="alert">⚠ {views._e(source_note)}</div>')
         with gr.Tabs():
             with gr.Tab("Predict", id="predict"):
                 with gr.Row(equal_height=False):

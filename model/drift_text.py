@@ -39,7 +39,7 @@ def render_markdown(report: Mapping[str, Any], *, plots: list[str] = ()) -> str:
     mig = report.get("migration")
     if mig:
         k = len(mig["segments"])
-        lines += [f"## Migration (by {mig['id_column']}): {mig['stayed']:,} stayed, {mig['moved']:,} moved", "",
+        lines += [f"## Migration (by {_cell(mig['id_column'])}): {mig['stayed']:,} stayed, {mig['moved']:,} moved", "",
                   "| before \\ now | " + " | ".join(map(str, range(k))) + " | left | now in error |",
                   "|---|" + "---:|" * (k + 2)]
         for i, row in enumerate(mig["matrix"]):

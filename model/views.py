@@ -15,6 +15,7 @@ from model.markdown import md_literal
 from model.manifest import Cleaning, Comparison, LiveSource, Manifest, Segment, Summary
 from model.schema import NumericFeature, Schema, param_name
 
+DEFAULT_SHOWN = "model/artifacts/default"  # how model.loader shows the embedded default bundle
 ALGORITHMS = {"kmeans": "KMeans (served)", "dbscan": "DBSCAN", "hdbscan": "HDBSCAN",
               "gaussian_mixture": "Gaussian mixture"}
 
@@ -106,7 +107,7 @@ def model_overview(manifest: Manifest, source: LiveSource) -> str:
         lines += [f"*Rule:* {_md(sel.rule)}", ""]
     lines += ["### Final model", "| metric | value |", "|---|---|"]
     lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in manifest.metrics.as_dict().items() if v is not None]
-    lines += ["", "### Bundle in use", live_source_text(source), "",
+    lines += ["", "### Bundle in use", _md(live_source_text(source)), "",
               f"Trained on {tr.rows:,} rows from *{_md(tr.source)}* on {_md(manifest.created_at)}, seed {tr.seed:d}, "
               f"engine {_md(manifest.engine.name)}. Data fingerprint `{_md(tr.data_fingerprint[:16])}…`.", "",
               "Library versions: " + ", ".join(f"{_md(k)} {_md(v)}" for k, v in manifest.library_versions.items())]
@@ -114,13 +115,14 @@ def model_overview(manifest: Manifest, source: LiveSource) -> str:
 
 
 def live_source_text(source: LiveSource) -> str:
+    """Which bundle is live and why, as plain text (callers escape it for HTML or Markdown)."""
     if source.kind == "hub":
-        pin = "pinned commit" if source.pinned else "⚠ branch, not pinned"
-        return (f"Hub model [{_md(source.repo)}](https://huggingface.co/{_e(source.repo)}/tree/{_e(source.revision)}) "
-                f"at `{_md(source.revision)}` ({pin}).")
-    text = "Local bundle (the default shipped with the app)"
+        pin = "pinned commit" if source.pinned else "branch, not pinned"
+        return f"Hub model {source.repo} at {source.revision} ({pin})."
+    text = "Local bundle (the default shipped with the app)" if source.path == DEFAULT_SHOWN else \
+        f"Local bundle {source.path}"
     if source.fallback_reason:
-        text += f". ⚠ {_md(source.fallback_reason)}"
+        text += f". ⚠ {source.fallback_reason}"
     return text + "."
 
 

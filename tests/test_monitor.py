@@ -188,7 +188,7 @@ def test_write_report_writes_json_markdown_and_plots(tmp_path):
     assert json.loads((tmp_path / "a" / "report.json").read_text()) == json.loads(json.dumps(report))
     md = (tmp_path / "a" / "report.md").read_text()
     assert md.startswith("# Drift report: **re-train**")
-    assert "| Annual Income \\(k$\\) |" in md and "## Migration (by CustomerID)" in md
+    assert "| Annual Income \\(k\\$\\) |" in md and "## Migration (by CustomerID)" in md
     assert "PSI < 0.1 stable" in md
     for p in paths:
         if p.suffix == ".png":

@@ -9,7 +9,7 @@ import doctest
 import pytest
 
 from training.__main__ import main
-from training.playbook import PlaybookError, assign_offers, load_playbook, offers_for_segment
+from training.offers import CatalogueError as PlaybookError, assign_offers, load_catalogue as load_playbook, offers_for_segment
 from training.roles import ROLES, RoleError, infer_roles, parse_role_flags, readable_label, trait_text
 
 TELECOM = ["State", "Account Length", "Area Code", "Phone", "Int'l Plan", "VMail Plan", "VMail Message",

@@ -256,8 +256,7 @@ def test_editing_the_offer_catalogue_changes_offers(synth_csv, tmp_path):
     from training.offers import DEFAULT_CATALOGUE
     cat = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
     cat["default"][0]["title"] = "Edited newsletter"
-    cat["traits"] = []
-    cat["archetypes"] = {}
+    cat["rules"] = []
     path = tmp_path / "offers.yaml"
     path.write_text(yaml.safe_dump(cat))
     m = fit(FitOptions(data=synth_csv[0], out=tmp_path / "b", seed=3, offers=path, compare=False)).manifest.as_dict()
