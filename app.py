@@ -1,19 +1,49 @@
 """Customer segments → offers: the Gradio Space.
 
-`python app.py` serves the UI and the JSON routes on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT
-(default 0.0.0.0:7860) from the committed default bundle, or from MODEL_DIR, or from the Hub when
-MODEL_REPO (+ MODEL_REVISION) is set. Wiring only: every handler is a plain function over the
-Predictor and `model.views` / `model.figures`; validation errors become `gr.Error` in one place.
+`python app.py` serves the UI, the JSON routes and an MCP server on GRADIO_SERVER_NAME:
+GRADIO_SERVER_PORT (default 0.0.0.0:7860) from the committed default bundle, or from MODEL_DIR, or
+from the Hub when MODEL_REPO (+ MODEL_REVISION) is set. Wiring only: handlers are plain functions
+over the Predictor and `model.views*` / `model.figures`; validation errors become `gr.Error` in one
+place (`_guard`), or — for the form — a marked field and an error card.
 """
 from __future__ import annotations
 
 import inspect
 import logging
+import os
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Optional, TypedDict
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 log = logging.getLogger("app")
+# Runs in the browser before the form is scored: bring the result card into view on a phone,
+# where it sits below the form (on a desktop it is beside it and nothing moves).
+SCROLL_TO_RESULT = """(...args) => {
+  const card = document.querySelector('#result-block');
+  if (card) { const top = card.getBoundingClientRect().top;
+    if (top > window.innerHeight * 0.5 || top < 0) card.scrollIntoView({behavior: 'smooth', block: 'start'}); }
+  return args; }"""
+
+
+class CsvScores(TypedDict):
+    summary: dict[str, Any]  # rows, scored, rejected, per_segment, errors (line and reason), unlike_training
+    columns: list[str]
+    rows: list[list[str]]  # the scored rows (at most 200)
+    rows_shown: int
+
+
+class _Json(dict):
+    """A dict whose text is JSON: MCP tools answer with str(value), and agents read JSON best."""
+
+    def __str__(self) -> str:
+        import json
+        return json.dumps(self, ensure_ascii=False)
+
+
+class _JsonList(list):
+    def __str__(self) -> str:
+        import json
+        return json.dumps(self, ensure_ascii=False)
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,9 +54,9 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     import gradio as gr
 
     @functools.wraps(fn)
-    def inner(*args: Any) -> Any:
+    def inner(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except gr.Error:
             raise
         except ValueError as exc:  # SchemaError, CSVError, BundleError: written for people
@@ -43,58 +73,114 @@ def build_demo(live: Any, settings: Any) -> Any:
     from gradio.components.plot import PlotData
     from gradio.utils import get_upload_folder
 
-    from model import figures, views
+    from model import figures, views, views_io, views_model
     from model.batch import score_upload
     from model.batch_files import BatchFiles, uploaded_file
-    from model.schema import NumericFeature, param_name
+    from model.drift_text import render_markdown
+    from model.errors import CSVError, SchemaError
+    from model.monitoring import monitor_upload
+    from model.predictor import SegmentInfo
+    from model.schema import NumericFeature
 
     p = live.predictor
     schema, manifest, summary = p.schema, p.manifest, p.bundle.summary
     labels = {f.name: f.label for f in schema.features}
     choices = [(f.label, f.name) for f in schema.features]
     map_fig = figures.MapFigure(p.bundle.sample, p.segments)
-    # inside Gradio's cache, so Gradio serves the scored file without copying it
     files = BatchFiles(get_upload_folder(), max_disk_bytes=settings.max_batch_disk_bytes)
+    infos = {f.name: _info(f) for f in schema.features}
 
     def plot(fig: Any) -> Any:
         return None if fig is None else PlotData(type="plotly", plot=fig if isinstance(fig, str) else fig.to_json())
 
     # -- handlers (plain functions) --------------------------------------------------------------
-    def predict_ui(*values: Any) -> tuple[str, str, Any]:
-        result = p.predict_one(dict(zip(schema.names, values)))
+    def score_form(record: dict[str, Any], *, fill: bool = False) -> list[Any]:
+        """Result card, offers, map and every field's state: an invalid input clears the result,
+        keeps the map and marks the field with its message. `fill` also puts the values in the form."""
+        values = [{"value": record[n]} if fill else {} for n in schema.names]
+        try:
+            result = p.predict_one(record)
+        except SchemaError as exc:
+            errors = {e.field: e.message for e in exc.errors}
+            fields = [gr.update(info=f"⚠ {errors[n]}" if n in errors else infos[n],
+                                elem_classes=["field-invalid"] if n in errors else [], **v)
+                      for n, v in zip(schema.names, values)]
+            return [views.error_card(errors, labels), "", plot(map_fig.background()), *fields]
         seg = result["segment_id"]
-        return (views.result_card(result, manifest), views.offer_cards(result["offers"], seg),
-                plot(map_fig.with_point(result["pca"]["x"], result["pca"]["y"], seg)))
+        fields = [gr.update(info=infos[n], elem_classes=[], **v) for n, v in zip(schema.names, values)]
+        return [views.result_card(result, manifest), views.offer_cards(result["offers"], seg),
+                plot(map_fig.with_point(result["pca"]["x"], result["pca"]["y"], seg)), *fields]
 
-    def predict_api(*values: Any) -> dict:
-        return p.predict_one(dict(zip(schema.names, values)))
+    def predict_ui(*values: Any) -> list[Any]:
+        return score_form(dict(zip(schema.names, values)))
 
-    predict_api.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(param_name(f.name), inspect.Parameter.POSITIONAL_OR_KEYWORD)
-         for f in schema.features], return_annotation=dict)
-    predict_api.__annotations__ = {
-        param_name(f.name): (float if isinstance(f, NumericFeature) else Literal[tuple(f.levels)])  # type: ignore[misc]
-        for f in schema.features} | {"return": dict}
-    predict_api.__doc__ = ("Segment, margin over the runner-up, why, offers and PCA point for one customer. "
-                           "Fields: " + ", ".join(f"{param_name(f.name)} ({f.label})" for f in schema.features))
+    def from_link(request: gr.Request) -> list[Any]:
+        """A deep link (`?age=34&income=…`) fills the form and scores it on load."""
+        record = views_io.query_record(schema, dict(request.query_params) if request else {})
+        if record is None:
+            return [gr.skip()] * (3 + len(schema.names))
+        return score_form(record, fill=True)
 
-    def segments_api() -> list[dict]:
-        return p.segments_payload()
+    segment_customer = _typed_predict(p.predict_one, schema, NumericFeature)
+
+    def list_segments() -> list[SegmentInfo]:
+        """Every segment: id, name, size, share, what sets it apart and its offers with their rationale."""
+        return _JsonList(p.segments_payload())
+
+    def score_csv(csv_text: str) -> dict:
+        """Score a small customer CSV (header + rows; for a bundle trained on an order log, the log itself).
+        Every row gets a segment or the reason it got none.
+
+        Args:
+            csv_text: the CSV file's text, UTF-8, comma-separated, with a header naming the columns.
+        """
+        data = str(csv_text).encode("utf-8")
+        payload, result = score_upload(p, data, max_bytes=settings.max_body_bytes, max_rows=settings.max_batch_rows)
+        header, rows = views_io.preview(payload, limit=200)
+        return _Json(summary=result, columns=header, rows=rows, rows_shown=len(rows))
 
     def ping() -> str:
         """Trivial endpoint: the queue's own round trip, for monitoring and benchmarks."""
         return "ok"
 
-    def predict_batch(file: Any) -> tuple[str, str]:
+    def score_batch(file: Any) -> tuple[bytes, dict[str, Any], str]:
         if file is None:
             raise ValueError("choose a CSV file first")
         path = uploaded_file(file, upload_dir=demo.GRADIO_CACHE, uploaded=getattr(demo, "upload_file_set", None))
         size = path.stat().st_size
         if size > settings.max_upload_bytes:
-            raise ValueError(f"the file is {size:,} bytes; the limit is {settings.max_upload_bytes:,}")
+            raise CSVError(f"the file is {size:,} bytes; the limit is {settings.max_upload_bytes:,}")
         payload, result = score_upload(p, path.read_bytes(), max_bytes=settings.max_upload_bytes,
-                                      max_rows=settings.max_batch_rows)
-        return str(files.write(payload, stem=path.stem)), views.batch_summary(result)
+                                       max_rows=settings.max_batch_rows)
+        return payload, result, str(files.write(payload, stem=path.stem))
+
+    def predict_batch(file: Any) -> tuple[str, str]:
+        """Score an uploaded customer CSV (for a bundle trained on an order log, the log itself): the scored
+        file — every row in order with its segment, runner-up, why and offers, or the reason it got none —
+        and a summary. A file that cannot be read as a table raises an error naming the problem."""
+        _, result, out = score_batch(file)
+        return out, views_io.batch_summary(result)
+
+    def batch_ui(file: Any) -> tuple[Any, str, Any]:
+        """The page: the same, plus a preview; a file that cannot be used is said on the page."""
+        try:
+            payload, result, out = score_batch(file)
+        except (CSVError, ValueError) as exc:
+            return None, views_io.batch_error(str(exc)), gr.update(value=None, visible=False)
+        header, rows = views_io.preview(payload)
+        return out, views_io.batch_summary(result), gr.update(value=rows, headers=header, visible=True)
+
+    def monitor_ui(file: Any, previous: Any) -> tuple[str, Any, Any]:
+        if file is None:
+            raise ValueError("choose a CSV file of new customers (or an order log) first")
+        upload_dir, uploaded = demo.GRADIO_CACHE, getattr(demo, "upload_file_set", None)
+        data = uploaded_file(file, upload_dir=upload_dir, uploaded=uploaded).read_bytes()
+        earlier = None if previous is None else uploaded_file(previous, upload_dir=upload_dir,
+                                                              uploaded=uploaded).read_bytes()
+        report = monitor_upload(p, data, previous=earlier, max_bytes=settings.max_upload_bytes,
+                                max_rows=settings.max_batch_rows)
+        psi, shares = figures.drift_figures(report, p.segments)
+        return render_markdown(report), plot(psi), plot(shares)
 
     def segment_plot(feature: str) -> Any:
         return plot(figures.segment_feature_figure(summary, schema.feature(feature), p.segments))
@@ -102,28 +188,45 @@ def build_demo(live: Any, settings: Any) -> Any:
     def data_plot(feature: str) -> Any:
         return plot(figures.distribution_figure(summary, schema.feature(feature)))
 
+    def api_page(request: gr.Request) -> str:
+        return views_io.api_help(schema, _base_url(request), space_id=os.environ.get("SPACE_ID") or None)
+
+    # gradio reads these hints (the request, the API's documented types): as objects, not strings
+    for handler in (from_link, api_page):
+        handler.__annotations__["request"] = gr.Request
+    list_segments.__annotations__["return"] = list[SegmentInfo]
+    score_csv.__annotations__.update({"csv_text": str, "return": CsvScores})
+
     # -- layout -------------------------------------------------------------------------------
-    source_note = views.live_source_text(live.source)
     with gr.Blocks(title=manifest.title, delete_cache=(1800, 3600), analytics_enabled=False) as demo:
         gr.HTML(views.header(manifest, manifest.training.rows))
         if live.source.fallback_reason:
-            gr.HTML(f'<div class="banner-warn" role="alert">⚠ {views._e(source_note)}</div>')
-        with gr.Tabs():
+            gr.HTML(f'<div class="banner-warn" role="alert">⚠ {views._e(views.live_source_text(live.source))}</div>')
+        with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Predict", id="predict"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=280):
-                        inputs = [_input(gr, f) for f in schema.features]
+                        inputs = [_input(gr, f, infos[f.name]) for f in schema.features]
                         go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
-                        gr.Examples(examples=views.example_rows(p.segments, schema), inputs=inputs,
-                                    label="Example customers",
-                                    cache_examples=False, elem_id="examples")
                     with gr.Column(scale=6, min_width=300):
-                        result_html = gr.HTML(views.empty_result(), label="Segment")
+                        result_html = gr.HTML(views.empty_result(), label="Segment", elem_id="result-block")
                         offers_html = gr.HTML("", label="Offers")
-                        map_plot = gr.Plot(plot(map_fig.background()), label="Customers on the PCA map",
-                                           elem_id="pca-map")
+                        map_plot = gr.Plot(plot(map_fig.background()), label="Where this customer sits among "
+                                           "everyone (the map squeezes all features into two directions; nearby "
+                                           "points are similar customers)", elem_id="pca-map")
+                with gr.Accordion("Example customers: one typical member of each segment", open=True):
+                    gr.Examples(examples=views.example_rows(p.segments, schema), inputs=inputs, label=None,
+                                cache_examples=False, elem_id="examples")
             with gr.Tab("Segments", id="segments"):
-                gr.HTML(views.segment_cards(p.segments, schema), label="Segment cards")
+                gr.HTML(views.segment_cards(p.segments, schema, manifest.rules), label="Segment cards")
+                if manifest.rules is not None:
+                    with gr.Accordion(f"Segments as rules for a CRM or a database ({manifest.rules.fidelity:.1%} "
+                                      "agree with the model)", open=False):
+                        gr.Code(views.rules_text(manifest.rules, p.segments), language=None, label="Rules",
+                                interactive=False, elem_id="rules-text")
+                        gr.Code(_bundle_text(p.bundle.path, "segment_rules.sql"), language="sql",
+                                label="segment_rules.sql (SQLite, DuckDB, PostgreSQL)", interactive=False,
+                                elem_id="rules-sql")
                 seg_feature = gr.Dropdown(choices, value=schema.names[0], label="Feature by segment")
                 seg_plot = gr.Plot(segment_plot(schema.names[0]), label="Feature by segment plot")
             with gr.Tab("Data", id="data"):
@@ -134,58 +237,133 @@ def build_demo(live: Any, settings: Any) -> Any:
                 corr = figures.correlation_figure(summary, labels)
                 if corr is not None:
                     gr.Plot(plot(corr), label="Correlations")
-                gr.Dataframe(views.outlier_rows(summary, schema),
+                gr.Dataframe(views_model.outlier_rows(summary, schema),
                              headers=["feature", "median", "IQR range", "outliers (1.5×IQR)"],
                              label="Outliers", interactive=False)
             with gr.Tab("Model", id="model"):
-                gr.Markdown(views.model_overview(manifest, live.source))
+                gr.Markdown(views_model.model_overview(manifest, live.source))
                 gr.Plot(plot(figures.selection_figure(manifest.selection)), label="k selection")
-                header, rows = views.comparison_rows(manifest.comparison)
+                header, rows = views_model.evidence_rows(manifest)
+                gr.Dataframe(rows, headers=header, label="Evidence for each k", interactive=False)
+                header, rows = views_model.comparison_rows(manifest.comparison)
                 if rows and manifest.comparison is not None:
                     gr.Markdown("### Clustering algorithms compared on the same data\n"
-                                + views._md(manifest.comparison.why))
+                                + views.md_literal(manifest.comparison.why))
                     gr.Dataframe(rows, headers=header, label="Algorithm comparison", interactive=False)
                 kd = figures.kdistance_figure(manifest.comparison)
                 if kd is not None:
                     gr.Plot(plot(kd), label="k-distance")
-                gr.Markdown("### Cleaning report\n" + views.cleaning_text(manifest.cleaning))
+                gr.Markdown(views_model.GLOSSARY)
+                if manifest.transactions is not None:
+                    gr.Markdown(views_model.transactions_text(manifest.transactions))
+                gr.Markdown("### Cleaning report\n" + views_model.cleaning_text(manifest.cleaning))
                 with gr.Accordion("Model card", open=False):
                     gr.Markdown(_card_body(p.bundle.path))
+            with gr.Tab("Monitor", id="monitor"):
+                gr.Markdown("Has the customer base changed since training? Upload new customers (the same "
+                            "columns" + (", or a new order log" if manifest.transactions else "") + "): each feature "
+                            "is compared with the training data (population stability index), segment shares then "
+                            "and now, and the share unlike the training data, with a verdict. Add an earlier scored "
+                            "file (with the id column) to see who moved between segments.")
+                with gr.Row():
+                    new_file = gr.File(label="New customers (CSV)", file_types=[".csv"], file_count="single")
+                    old_file = gr.File(label="Earlier scored file (optional)", file_types=[".csv"], file_count="single")
+                monitor_btn = gr.Button("Compare with training", variant="primary")
+                monitor_md = gr.Markdown(label="Drift report")
+                psi_plot = gr.Plot(label="Drift per feature")
+                shares_plot = gr.Plot(label="Segment shares then and now")
             with gr.Tab("Batch", id="batch"):
-                gr.Markdown(f"Upload a CSV with the columns **{', '.join(schema.names)}** "
-                            f"(up to {settings.max_batch_rows:,} rows, {settings.max_upload_bytes // 2**20} MB). "
-                            "You get the same rows back with their segment; rows that cannot be scored say why. "
-                            "[Download an example file](example.csv).")
+                cols = ", ".join(f.label for f in schema.features)
+                gr.Markdown(f"Upload a CSV with the columns **{views.md_literal(', '.join(schema.names))}** "
+                            f"({views.md_literal(cols)})"
+                            + (" — or an order log" if manifest.transactions else "")
+                            + f", up to {settings.max_batch_rows:,} rows and {settings.max_upload_bytes // 2**20} MB. "
+                            "You get the same rows back with their segment, the runner-up, why, and the offers; "
+                            "rows that cannot be scored say why. [Download an example file](example.csv).")
                 upload = gr.File(label="Customer CSV", file_types=[".csv"], file_count="single")
                 score_btn = gr.Button("Score file", variant="primary")
+                api_batch = gr.Button(visible=False)  # /predict_batch for programs: errors raise
+                batch_md = gr.Markdown(label="Batch summary", elem_id="batch-summary")
                 scored = gr.File(label="Scored CSV", interactive=False)
-                batch_md = gr.Markdown(label="Batch summary")
+                preview = gr.Dataframe(label="Scored rows (first 20)", interactive=False, visible=False,
+                                       elem_id="batch-preview")
             with gr.Tab("API", id="api"):
-                gr.Markdown(views.api_help(schema, "http://127.0.0.1:7860/"))
+                api_md = gr.Markdown(views_io.api_help(schema, "http://127.0.0.1:7860/"))
 
         # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
         # crash, and gr.Dropdown refuses " female " without naming the field; model.schema sees
         # the raw values, as on every other surface.
-        go.click(_guard(predict_ui), inputs, [result_html, offers_html, map_plot], api_name="predict_form",
-                 api_visibility="undocumented", preprocess=False)
+        form_out = [result_html, offers_html, map_plot, *inputs]
+        go.click(_guard(predict_ui), inputs, form_out, api_name="predict_form", api_visibility="undocumented",
+                 preprocess=False, js=SCROLL_TO_RESULT)
+        for box in inputs:
+            if isinstance(box, gr.Number):  # Enter in a field scores the form
+                box.submit(_guard(predict_ui), inputs, form_out, api_visibility="private", preprocess=False,
+                           js=SCROLL_TO_RESULT)
         seg_feature.change(_guard(segment_plot), seg_feature, seg_plot, api_name="segment_plot",
                            api_visibility="undocumented")
         data_feature.change(_guard(data_plot), data_feature, data_plot_out, api_name="data_plot",
                             api_visibility="undocumented")
-        score_btn.click(_guard(predict_batch), upload, [scored, batch_md], api_name="predict_batch")
-        gr.api(_guard(predict_api), api_name="predict")
-        gr.api(_guard(segments_api), api_name="segments")
-        gr.api(ping, api_name="ping")
+        score_btn.click(_guard(batch_ui), upload, [scored, batch_md, preview], api_name="score_file",
+                        api_visibility="undocumented")
+        api_batch.click(_guard(predict_batch), upload, [scored, batch_md], api_name="predict_batch")
+        monitor_btn.click(_guard(monitor_ui), [new_file, old_file], [monitor_md, psi_plot, shares_plot],
+                          api_name="monitor", api_visibility="undocumented")
+        gr.api(_guard(segment_customer), api_name="predict")
+        gr.api(_guard(list_segments), api_name="segments")
+        gr.api(_guard(score_csv), api_name="score_csv")
+        gr.api(ping, api_name="ping", api_visibility="private")
+        demo.load(api_page, None, api_md, api_visibility="private")
+        demo.load(_guard(from_link), None, form_out, api_visibility="private", preprocess=False)
     demo.batch_files = files  # create_app deletes them at shutdown
     return demo
 
 
-def _input(gr: Any, f: Any) -> Any:
+def _typed_predict(predict_one: Callable[[dict], dict], schema: Any, numeric_type: type) -> Callable[..., dict]:
+    """`predict_one` with one keyword per feature, typed and described from the bundle: the API
+    docs, gradio_client and the MCP tool `segment_customer` all read this signature and docstring."""
+    from model.predictor import Prediction
+    from model.schema import param_name
+
+    def segment_customer(*args: Any, **kwargs: Any) -> dict:
+        bound = segment_customer.__signature__.bind(*args, **kwargs)  # type: ignore[attr-defined]
+        bound.apply_defaults()
+        return _Json(predict_one(dict(zip(schema.names, bound.arguments.values()))))
+
+    params, hints = [], {}
+    for f in schema.features:
+        name = param_name(f.name)
+        hint = Optional[float] if isinstance(f, numeric_type) else Optional[Literal[tuple(f.levels)]]  # type: ignore[misc]
+        params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=hint))
+        hints[name] = hint
+    segment_customer.__signature__ = inspect.Signature(params, return_annotation=Prediction)  # type: ignore[attr-defined]
+    segment_customer.__annotations__ = {**hints, "return": Prediction}
+    args = "\n".join(f"    {param_name(f.name)}: {f.label}: {f.constraint}"
+                     + (f" (training customers: {f.min:g} to {f.max:g})" if isinstance(f, numeric_type) else "")
+                     + "; null = unknown, filled like training filled it." for f in schema.features)
+    segment_customer.__doc__ = (
+        "Find a customer's segment. Returns the segment (id and name), the margin over the runner-up "
+        "segment (1 - d1/d2: 0 on the border, 1 at the centre; not a probability), why (the features "
+        "that put the customer there, in original units), the offers for the segment (each saying "
+        "whether it fits this customer), the point on the map and flags (unlike_training, imputed).\n\n"
+        f"Args:\n{args}\n")
+    return segment_customer
+
+
+def _info(f: Any) -> str:
     from model.schema import NumericFeature
     if isinstance(f, NumericFeature):
-        return gr.Number(value=int(f.median) if f.integer else f.median, label=f.label, precision=0 if f.integer else None,
-                         info=f"training range {f.min:g} – {f.max:g}", elem_id=f"field-{_slug(f.name)}")
-    return gr.Dropdown(list(f.levels), value=f.mode, label=f.label, elem_id=f"field-{_slug(f.name)}")
+        return f"training customers: {f.min:g} to {f.max:g}"
+    return f"one of {len(f.levels)} levels"
+
+
+def _input(gr: Any, f: Any, info: str) -> Any:
+    from model.schema import NumericFeature
+    elem = f"field-{_slug(f.name)}"
+    if isinstance(f, NumericFeature):
+        value = int(f.median) if f.integer and float(f.median).is_integer() else f.median
+        return gr.Number(value=value, label=f.label, precision=0 if f.integer else None, info=info, elem_id=elem)
+    return gr.Dropdown(list(f.levels), value=f.mode, label=f.label, info=info, elem_id=elem)
 
 
 def _slug(name: str) -> str:
@@ -193,8 +371,21 @@ def _slug(name: str) -> str:
     return param_name(name).replace("_", "-")
 
 
+def _base_url(request: Any) -> str:
+    """This page's own address as the visitor reached it (behind the Spaces proxy too)."""
+    headers = request.headers if request is not None else {}
+    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
+    scheme = headers.get("x-forwarded-proto") or (request.url.scheme if request is not None else "http")
+    return f"{scheme.split(',')[0].strip()}://{host.split(',')[0].strip()}/"
+
+
+def _bundle_text(path: Path, name: str) -> str:
+    target = Path(path) / name
+    return target.read_text(encoding="utf-8") if target.is_file() else ""
+
+
 def _card_body(path: Path) -> str:
-    text = (Path(path) / "README.md").read_text(encoding="utf-8")
+    text = _bundle_text(path, "README.md")
     if text.startswith("---"):
         text = text.split("---", 2)[2]
     # images in the card point at files of the Hub repo; the app shows its own interactive plots
@@ -202,20 +393,18 @@ def _card_body(path: Path) -> str:
 
 
 def create_app(settings: Any = None) -> Any:
-    """FastAPI app: JSON routes first, then the Gradio UI mounted at "/" with safe launch settings."""
+    """FastAPI app: JSON routes first, then the Gradio UI (and its MCP server) mounted at "/"."""
     from model.loader import load_live
     from model.settings import load_settings
 
     settings = settings or load_settings()
-    # Load the bundle before importing gradio: skops scans every loaded module when it is imported,
-    # so importing it after gradio costs ~1.4 s more (measured).
     live = load_live(settings)
 
     import gradio as gr
     from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
 
-    from model.api import add_routes
+    from model.api import add_routes, add_embed_route
     from model.gradio_endpoints import server_components_of
     from model.gradio_gate import GradioGate, endpoints_of
     demo = build_demo(live, settings)
@@ -225,6 +414,7 @@ def create_app(settings: Any = None) -> Any:
                   description="Segment and offers for a customer. The Gradio UI is served at /.",
                   lifespan=demo.batch_files.lifespan)
     add_routes(app, live, settings)
+    add_embed_route(app, Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js")
     # inside CORS, so its 4xx answers carry the CORS headers too
     app.add_middleware(GradioGate, endpoints=endpoints_of(demo, live.predictor.schema),
                        max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE,
@@ -235,9 +425,10 @@ def create_app(settings: Any = None) -> Any:
     app = gr.mount_gradio_app(
         app, demo, path="/", show_error=False, run_history=False, enable_monitoring=False,
         max_file_size=settings.max_upload_bytes, footer_links=["api"], ssr_mode=False,
-        css_paths=[ASSETS / "app.css"], theme=gr.themes.Soft(), mcp_server=False,
+        css_paths=[ASSETS / "app.css"], theme=gr.themes.Soft(), mcp_server=True,
         # Gradio's page has no viewport tag: phones would lay it out 980 px wide and zoom out.
-        head='<meta name="viewport" content="width=device-width, initial-scale=1">')
+        head='<meta name="viewport" content="width=device-width, initial-scale=1">'
+             f'<script>{(ASSETS / "a11y.js").read_text(encoding="utf-8")}</script>')
     app.state.live = live
     return app
 

@@ -7,6 +7,7 @@ turns its errors into 4xx answers, in exactly one place (`_error`).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,8 +16,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from model.asgi import BodyProblem, read_body, strict_json
 from model.errors import SchemaError, echo, envelope
 from model.loader import Live
-from model.schema import NumericFeature, Schema
 from model.settings import Settings
+from model.views_io import example_csv_text
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
     @app.get("/example.csv", tags=["batch"], summary="An example file for batch scoring",
              response_class=PlainTextResponse)
     def example_csv() -> Any:
-        return PlainTextResponse(example_csv_text(predictor.schema), media_type="text/csv",
+        return PlainTextResponse(example_csv_text(predictor.manifest), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="example_customers.csv"'})
 
 
@@ -148,24 +149,12 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def example_csv_text(schema: Schema) -> str:
-    """A few plausible customers spread over the training range, plus one with a missing cell."""
-    import csv
-    import io
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    cols = ([schema.id_column] if schema.id_column else []) + schema.names
-    w.writerow(cols)
-    for i, q in enumerate((0.1, 0.3, 0.5, 0.7, 0.9)):
-        row = [i + 1] if schema.id_column else []
-        for j, f in enumerate(schema.features):
-            if isinstance(f, NumericFeature):
-                v = f.min + ((q + 0.37 * j) % 1.0) * (f.max - f.min)
-                row.append(int(round(v)) if f.integer else round(v, 2))
-            else:
-                row.append(f.levels[(i + j) % len(f.levels)])
-        w.writerow(row)
-    last = [6] if schema.id_column else []
-    w.writerow(last + ["" if j == 0 else (f.median if isinstance(f, NumericFeature) else f.mode)
-                       for j, f in enumerate(schema.features)])
-    return buf.getvalue()
+def add_embed_route(app: FastAPI, gradio_js: Path) -> None:
+    """`GET /gradio.js`: the `<gradio-app>` web component's loader, served by this app itself, so a
+    page (or a mobile wrapper) can embed it without the CDN: ``<script type="module"
+    src="https://…/gradio.js"></script><gradio-app src="https://…"></gradio-app>``."""
+    text = gradio_js.read_text(encoding="utf-8").replace('"./assets/', '"/assets/')
+
+    @app.get("/gradio.js", include_in_schema=False)
+    def gradio_loader() -> Any:
+        return PlainTextResponse(text, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})

@@ -41,12 +41,13 @@ SAMPLE = "pca_sample.csv"
 SUMMARY = "summary.json"
 CARD = "README.md"
 CONFIG = "config.json"
-SERVED = (MANIFEST, SERVING, SAMPLE, SUMMARY, CARD)  # what the app needs, nothing more
+RULES_SQL = "segment_rules.sql"
+SERVED = (MANIFEST, SERVING, SAMPLE, SUMMARY, CARD, RULES_SQL)  # what the app needs, nothing more
 # Files are refused above these sizes before they are hashed or parsed: the default bundle's largest
 # data file is ~60 kB, and a 171 MB summary.json took 9 s and +470 MB to load.
 MAX_DATA_FILE_BYTES = 8 * 2**20
 CAPS = {MANIFEST: MAX_DATA_FILE_BYTES, SUMMARY: MAX_DATA_FILE_BYTES, SAMPLE: MAX_DATA_FILE_BYTES,
-        CARD: MAX_DATA_FILE_BYTES, SERVING: 64 * 2**20}
+        CARD: MAX_DATA_FILE_BYTES, RULES_SQL: MAX_DATA_FILE_BYTES, SERVING: 64 * 2**20}
 # Types outside skops' defaults that our pipelines need, listed by hand — never taken from the file.
 # numpy.dtype: SimpleImputer records the dtype it was fitted on; numpy.log1p: the "log" branch's
 # FunctionTransformer. Neither runs code of the file's choosing. Anything else is refused.

@@ -9,7 +9,7 @@ each original column contributes (its "pull"):
                           = Σ_i (c_b,i² − c_a,i²) − 2 (c_b,l − c_a,l)     for the customer's level l
 
 A positive pull draws the customer toward their segment. The features with the largest pulls are
-told in original units: "income 148,000 — Premium average 149,000; Potential 118,000".
+told in original units: 'Income 148,000 (“Premium” average 149,000, “Potential” average 118,000)'.
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class Explainer:
             value = values.get(f.name)
             pa, pb = sa.profile.numeric[f.name].mean, sb.profile.numeric[f.name].mean
             shown = "not given (filled with the median)" if value is None else number_text(round(value, 2))
-            text = f"{f.label} {shown} — {na} average {_avg(pa)}; {nb} average {_avg(pb)}"
+            text = f"{f.label} {shown} (“{na}” average {_avg(pa)}, “{nb}” average {_avg(pb)})"
         else:
             f = self.schema.categorical[j - self.p]
             value = values.get(f.name)
@@ -75,7 +75,7 @@ class Explainer:
             share_a = sa.profile.categorical.get(f.name, {}).get(level, 0.0)
             share_b = sb.profile.categorical.get(f.name, {}).get(level, 0.0)
             shown = f"{level}" + (" (not given: the most frequent level)" if value is None else "")
-            text = f"{f.label} {shown} — {share_a:.0%} of {na}; {share_b:.0%} of {nb}"
+            text = f"{f.label} {shown} ({share_a:.0%} of “{na}”, {share_b:.0%} of “{nb}”)"
         return {"feature": f.name, "label": f.label, "value": value, "pull": round(pull, 4), "text": text}
 
     # -- a frame ------------------------------------------------------------------------------

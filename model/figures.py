@@ -18,7 +18,8 @@ from model.schema import Feature
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B",
            "#9D755D", "#FF9DA6", "#79706E", "#1F77B4", "#BCBD22")
 _LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=10, t=40, b=40), height=380,
-               font=dict(size=12), legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
+               font=dict(size=12), legend=dict(orientation="h", yanchor="top", y=-0.15, x=0),
+               paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
 
 
 def colour(seg_id: int) -> str:
@@ -26,26 +27,31 @@ def colour(seg_id: int) -> str:
 
 
 class MapFigure:
-    """The training sample in PCA coordinates, coloured by segment; `with_point` adds one customer."""
+    """The training sample in PCA coordinates, coloured by segment; `with_point` adds one customer.
+
+    Built for phones as much as desktops: no zoom or pan (a swipe over the map scrolls the page and
+    the star cannot leave the view), a short legend entry per segment (its id and the head of its
+    name; the full name is in the hover), transparent backgrounds (the page's theme shows through)."""
 
     def __init__(self, sample: pd.DataFrame, segments: Sequence[Segment]):
         fig = go.Figure()
         for seg in segments:
             part = sample[sample["segment"] == seg.id]
             fig.add_trace(go.Scatter(
-                x=part["pc1"].tolist(), y=part["pc2"].tolist(), mode="markers", name=seg.name,
+                x=part["pc1"].tolist(), y=part["pc2"].tolist(), mode="markers", name=legend_name(seg),
                 marker=dict(size=5, color=colour(seg.id), opacity=0.45),
                 hovertemplate=f"{_esc(seg.name)}<extra></extra>"))
         # no title: the component's label names the plot (a title would be pushed under it)
         fig.update_layout(**{**_LAYOUT, "height": 460, "margin": dict(l=40, r=10, t=10, b=40)},
-                          xaxis_title="PC1", yaxis_title="PC2")
+                          xaxis=dict(title="map axis 1 (PC1)", fixedrange=True),
+                          yaxis=dict(title="map axis 2 (PC2)", fixedrange=True), dragmode=False)
         base = json.loads(fig.to_json())
         self._data = json.dumps(base["data"], separators=(",", ":"))[1:-1]
         self._layout = json.dumps(base["layout"], separators=(",", ":"))
         self._segments = {s.id: s.name for s in segments}
 
-    # the mode bar would sit on top of the component's label on a phone; zoom still works by gesture
-    _CONFIG = ',"config":{"displayModeBar":false}}'
+    _CONFIG = (',"config":{"displayModeBar":false,"scrollZoom":false,"doubleClick":false,'
+               '"showTips":false,"responsive":true}}')
 
     def background(self) -> str:
         return '{"data":[' + self._data + '],"layout":' + self._layout + self._CONFIG
@@ -58,6 +64,11 @@ class MapFigure:
                  "hovertemplate": f"This customer → {_esc(self._segments.get(seg_id, ''))}<extra></extra>"}
         return ('{"data":[' + self._data + "," + json.dumps(point, separators=(",", ":"))
                 + '],"layout":' + self._layout + self._CONFIG)
+
+
+def legend_name(seg: Segment, limit: int = 26) -> str:
+    head = seg.name.split(" · ")[0]
+    return f"{seg.id} · {head if len(head) <= limit else head[:limit - 1] + '…'}"
 
 
 def _esc(text: str) -> str:
@@ -158,3 +169,22 @@ def correlation_figure(summary: Summary, labels: dict[str, str]) -> go.Figure | 
                                texttemplate="%{text}"))
     fig.update_layout(**{**_LAYOUT, "height": 420}, title=dict(text="Correlation between numeric features", x=0.01))
     return fig
+
+
+def drift_figures(report: dict, segments: Sequence[Segment]) -> tuple[go.Figure, go.Figure]:
+    """PSI per feature against the thresholds, and segment shares at training and now."""
+    feats = report["features"]
+    psi = go.Figure(go.Bar(x=[f["feature"] for f in feats], y=[f["psi"] for f in feats],
+                           marker_color=[PALETTE[3] if f["psi"] > 0.25 else PALETTE[1] if f["psi"] >= 0.1
+                                         else PALETTE[2] for f in feats]))
+    for y, text in ((0.1, "drifting"), (0.25, "re-train")):
+        psi.add_hline(y=y, line_dash="dash", line_color=PALETTE[9], annotation_text=text)
+    psi.update_layout(**_LAYOUT, title=dict(text="Population stability index per feature", x=0.01),
+                      yaxis_title="PSI", xaxis_title="feature")
+    names = [legend_name(s) for s in segments]
+    seg = report["segments"]
+    shares = go.Figure([go.Bar(name="training", x=names, y=seg["then"], marker_color=PALETTE[9]),
+                        go.Bar(name="now", x=names, y=seg["now"], marker_color=PALETTE[0])])
+    shares.update_layout(**_LAYOUT, barmode="group", yaxis_tickformat=".0%", yaxis_title="share of customers",
+                         title=dict(text="Segment shares: training vs now", x=0.01))
+    return psi, shares

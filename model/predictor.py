@@ -6,7 +6,7 @@ bundle's arrays). One record runs in plain Python (microseconds), a frame in num
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,57 @@ from model.manifest import Manifest, Segment
 from model.rfm import score_with_edges
 from model.schema import Schema
 from model.serving import margin
+
+class RunnerUp(TypedDict):
+    segment_id: int
+    segment_name: str
+
+
+class Reason(TypedDict):
+    feature: str
+    label: str
+    value: Any
+    pull: float
+    text: str
+
+
+class OfferForCustomer(TypedDict):
+    title: str
+    rationale: str
+    source: str
+    fits: bool
+    note: str
+
+
+class Prediction(TypedDict, total=False):
+    """One customer's answer (`Predictor.predict_one`): the documented shape of /predict."""
+    cluster: int
+    segment_id: int
+    segment_name: str
+    share: float
+    margin: float
+    runner_up: RunnerUp
+    why: list[Reason]
+    pca: dict[str, float]
+    offers: list[OfferForCustomer]
+    description: str
+    unlike_training: bool
+    unlike_reasons: list[str]
+    imputed: list[str]
+    input: dict[str, Any]
+    rfm: dict[str, Any]
+
+
+class SegmentInfo(TypedDict):
+    id: int
+    name: str
+    size: int
+    share: float
+    archetype: str | None
+    description: str
+    traits: list[str]
+    offers: list[dict[str, str]]
+
 
 FRAME_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "pca_x", "pca_y",
                  "unlike_training", "notes", "error"]  # + "rfm_label" for a bundle with RFM meaning
@@ -38,7 +89,10 @@ class Predictor:
         self._num_names = [f.name for f in self.schema.numeric]
         self._coders = [(f.name, m) for f, m in zip(self.schema.categorical, self._codes)]
         # what predict_one copies into every answer, read once
-        self._offers = [[o.as_dict() for o in s.offers] for s in self.segments]
+        self._offers = [[{"title": o.title, "rationale": o.rationale, "source": o.source} for o in s.offers]
+                        for s in self.segments]
+        self._basis = [[o.basis for o in s.offers] for s in self.segments]
+        self._features = {f.name: f for f in self.schema.features}
         # one note per feature left empty, in schema order; the last bit is "unlike the training data"
         self._notes = [f"{f.name} missing: filled with the training median {f.median:g}" for f in self.schema.numeric]
         self._notes += [f"{f.name} missing: filled with the most frequent level {f.mode}"
@@ -76,13 +130,37 @@ class Predictor:
             "runner_up": {"segment_id": other.id, "segment_name": other.name},
             "why": self.explainer.why_one(vals, z, codes, label, runner),
             "pca": {"x": round(x, 5), "y": round(y, 5)},
-            "offers": self._offers[label],
+            "offers": self._fitted_offers(label, vals),
             "description": seg.description,
             "unlike_training": bool(reasons), "unlike_reasons": reasons,
             "imputed": list(checked.imputed),
             "input": dict(vals),
             **({"rfm": self._rfm_one(vals)} if self.rfm else {}),
         }
+
+    def _fitted_offers(self, label: int, vals: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The segment's offers, each saying whether it fits *this* customer: an offer earned by a
+        trait (spending above average, prefers Sports) that the customer's own value contradicts
+        is kept but marked, with the reason — the segment's offers, read against the customer."""
+        out = []
+        for offer, basis in zip(self._offers[label], self._basis[label]):
+            against = [why for b in basis if (why := self._contradiction(b, vals))]
+            out.append({**offer, "fits": not against, "note": "; ".join(against)})
+        return sorted(out, key=lambda o: not o["fits"])  # stable: fitting offers first, in their order
+
+    def _contradiction(self, basis: Any, vals: Mapping[str, Any]) -> str:
+        f = self._features.get(basis.feature)
+        value = vals.get(basis.feature)
+        if f is None or value is None:
+            return ""
+        if basis.level is not None:
+            return "" if value == basis.level else f"offered for {basis.level}; this customer's {f.label.lower()} is {value}"
+        median = f.median  # type: ignore[union-attr]
+        if basis.direction == "high" and value < median:
+            return f"offered for high {f.label.lower()}; this customer's {value:g} is below the median {median:g}"
+        if basis.direction == "low" and value > median:
+            return f"offered for low {f.label.lower()}; this customer's {value:g} is above the median {median:g}"
+        return ""
 
     def _rfm_one(self, vals: Mapping[str, Any]) -> dict[str, Any]:
         r, f, m, label = score_with_edges(*(f.median if vals[f.name] is None else vals[f.name]

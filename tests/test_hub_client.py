@@ -43,6 +43,7 @@ def write_bundle_dir(path: Path, *, version: int = 1, plots: bool = True) -> Pat
         "serving.npz": b"PK\x03\x04arrays-v%d" % version,
         "pca_sample.csv": b"pc1,pc2,segment\n0.1,0.2,0\n",
         "summary.json": json.dumps({"version": version}).encode(),
+        "segment_rules.sql": b"SELECT 1 -- v%d" % version,
         "sklearn_model.joblib": b"\x80\x04joblib-pickle-v%d" % version,
     }
     if plots:
@@ -58,7 +59,7 @@ def local_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-SERVED = {"manifest.json", "serving.npz", "pca_sample.csv", "summary.json", "README.md"}
+SERVED = {"manifest.json", "serving.npz", "pca_sample.csv", "summary.json", "README.md", "segment_rules.sql"}
 
 
 def expected(bundle: Path) -> dict[str, bytes]:

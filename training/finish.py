@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from model.bundle import CONFIG, dumps_json, library_versions, write_bundle
+from model.bundle import CONFIG, RULES_SQL, dumps_json, library_versions, write_bundle
 from model.manifest import FORMAT_VERSION, Manifest, Summary
 from model.rfm import rfm_edges
 from model.schema import Schema
@@ -26,7 +26,6 @@ from training.rules_sql import rules_sql
 from training.segments import describe_segments
 from training.summary import data_summary, pca_sample
 
-RULES_SQL = "segment_rules.sql"
 RFM_ROLES = ("recency", "frequency", "monetary")
 
 
