@@ -12,7 +12,7 @@ import inspect
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional, TypedDict
+from typing import Any, Callable, Optional, TypedDict
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 log = logging.getLogger("app")
@@ -30,20 +30,6 @@ class CsvScores(TypedDict):
     columns: list[str]
     rows: list[list[str]]  # the scored rows (at most 200)
     rows_shown: int
-
-
-class _Json(dict):
-    """A dict whose text is JSON: MCP tools answer with str(value), and agents read JSON best."""
-
-    def __str__(self) -> str:
-        import json
-        return json.dumps(self, ensure_ascii=False)
-
-
-class _JsonList(list):
-    def __str__(self) -> str:
-        import json
-        return json.dumps(self, ensure_ascii=False)
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,7 +111,7 @@ def build_demo(live: Any, settings: Any) -> Any:
 
     def list_segments() -> list[SegmentInfo]:
         """Every segment: id, name, size, share, what sets it apart and its offers with their rationale."""
-        return _JsonList(p.segments_payload())
+        return p.segments_payload()
 
     def score_csv(csv_text: str) -> dict:
         """Score a small customer CSV (header + rows; for a bundle trained on an order log, the log itself).
@@ -137,7 +123,7 @@ def build_demo(live: Any, settings: Any) -> Any:
         data = str(csv_text).encode("utf-8")
         payload, result = score_upload(p, data, max_bytes=settings.max_body_bytes, max_rows=settings.max_batch_rows)
         header, rows = views_io.preview(payload, limit=200)
-        return _Json(summary=result, columns=header, rows=rows, rows_shown=len(rows))
+        return {"summary": result, "columns": header, "rows": rows, "rows_shown": len(rows)}
 
     def ping() -> str:
         """Trivial endpoint: the queue's own round trip, for monitoring and benchmarks."""
@@ -328,12 +314,15 @@ def _typed_predict(predict_one: Callable[[dict], dict], schema: Any, numeric_typ
     def segment_customer(*args: Any, **kwargs: Any) -> dict:
         bound = segment_customer.__signature__.bind(*args, **kwargs)  # type: ignore[attr-defined]
         bound.apply_defaults()
-        return _Json(predict_one(dict(zip(schema.names, bound.arguments.values()))))
+        return predict_one(dict(zip(schema.names, bound.arguments.values())))
 
     params, hints = [], {}
     for f in schema.features:
         name = param_name(f.name)
-        hint = Optional[float] if isinstance(f, numeric_type) else Optional[Literal[tuple(f.levels)]]  # type: ignore[misc]
+        # a category is any text: its levels are in the description, and the validation core names
+        # the field when a value is no level (an enum in the schema would be refused by MCP clients
+        # with a message that names no field)
+        hint = Optional[float] if isinstance(f, numeric_type) else Optional[str]
         params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=hint))
         hints[name] = hint
     segment_customer.__signature__ = inspect.Signature(params, return_annotation=Prediction)  # type: ignore[attr-defined]
@@ -421,7 +410,7 @@ def create_app(settings: Any = None) -> Any:
                        max_upload=settings.max_upload_request_bytes, body_timeout_s=settings.body_timeout_s,
                        server_components=server_components_of(demo))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
-                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
+                       allow_methods=["GET", "POST"], allow_headers=["*"])  # no credentials: any header is harmless
     app = gr.mount_gradio_app(
         app, demo, path="/", show_error=False, run_history=False, enable_monitoring=False,
         max_file_size=settings.max_upload_bytes, footer_links=["api"], ssr_mode=False,
@@ -429,8 +418,26 @@ def create_app(settings: Any = None) -> Any:
         # Gradio's page has no viewport tag: phones would lay it out 980 px wide and zoom out.
         head='<meta name="viewport" content="width=device-width, initial-scale=1">'
              f'<script>{(ASSETS / "a11y.js").read_text(encoding="utf-8")}</script>')
+    _json_tool_results(demo)
     app.state.live = live
     return app
+
+
+def _json_tool_results(demo: Any) -> None:
+    """MCP tools answer with the text of each output: make a dict or a list JSON (Gradio writes
+    Python's repr), so agents read the same document as POST /predict. Files stay files."""
+    import json
+
+    from gradio_client.utils import is_file_obj_with_meta
+    server = getattr(demo, "mcp_server_obj", None)
+    if server is None:
+        return
+    original = server.postprocess_output_data
+
+    def as_json(data: Any, root_url: str) -> Any:
+        return original([json.dumps(d, ensure_ascii=False) if isinstance(d, (dict, list)) and not is_file_obj_with_meta(d)
+                         else d for d in data], root_url)
+    server.postprocess_output_data = as_json
 
 
 def main() -> None:

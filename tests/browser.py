@@ -68,3 +68,14 @@ CONTRAST_JS = """() => {
   }
   return {checked, bad};
 }"""
+
+
+def open_app(browser: Any, url: str, device: dict) -> Any:
+    """A new page on `url`, once the app has rendered (a load under CPU contention may take a
+    while; waiting for the network to go idle is fragile with Gradio's open streams)."""
+    from playwright.sync_api import expect
+    page = browser.new_page(**device)
+    page.goto(url, wait_until="domcontentloaded", timeout=90_000)
+    expect(page.locator("#predict-btn")).to_be_visible(timeout=90_000)
+    page.wait_for_timeout(300)
+    return page

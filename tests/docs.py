@@ -9,11 +9,14 @@ line just above it:
 * ``<!-- doc-test: skip: <why> -->`` — not run here, with the reason (e.g. ``make test`` is what CI
   itself runs). Every other block runs; a block of another language must say why it is skipped.
 
+``json`` blocks (configuration to paste elsewhere) are parsed: they must be valid JSON.
+
 Addresses, Space ids and interpreter paths in the text are replaced by the test's own
 (`Context.subs`) before running, the only change made to a block.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -71,6 +74,9 @@ def run_block(block: Block, ctx: Context, *, timeout: float = 300) -> subprocess
     env = {**ctx.env, "PYTHONPATH": str(ROOT)}
     if block.directive == "serves":
         return _serve(code, ctx, env, timeout=timeout)
+    if block.lang == "json":
+        json.loads(code)  # raises on invalid JSON
+        return subprocess.CompletedProcess(["json"], 0, stdout=code, stderr="")
     if block.lang == "python":
         cmd = [sys.executable, "-c", code]
     elif block.lang in ("bash", "sh", "shell"):

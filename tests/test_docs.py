@@ -33,7 +33,7 @@ def test_every_readme_block_is_run_or_says_why_not():
     found = blocks(README.read_text(encoding="utf-8"), "README.md")
     assert len(found) >= 8
     for b in found:
-        assert b.lang in ("python", "bash") or b.directive.startswith("skip:"), b.id
+        assert b.lang in ("python", "bash", "json") or b.directive.startswith("skip:"), b.id
         if b.directive.startswith("skip:"):
             assert len(b.directive) > len("skip: ") + 10, f"{b.id}: say why it is not run"
     skipped = [b for b in found if b.directive.startswith("skip:")]
@@ -95,13 +95,15 @@ def test_model_card_names_the_space_it_was_pushed_with(app_url, default_bundle, 
 
 
 def test_api_tab_snippets_run(app_url, predictor, tmp_path):
-    from model.views import api_help
+    from model.views_io import api_help
     found = blocks(api_help(predictor.schema, app_url + "/"), "API tab")
-    assert [b.lang for b in found] == ["python", "bash"]
+    assert [b.lang for b in found] == ["python", "bash", "json", "python"]
     ctx = Context(cwd=tmp_path, env=_env())
-    run_block(found[0], ctx)
-    out = run_block(found[1], ctx)
-    assert '"segment_id"' in out.stdout
+    outputs = [run_block(b, ctx) for b in found]
+    assert predictor.predict_one(predictor.schema.example())["segment_name"] in outputs[0].stdout
+    assert '"segment_id"' in outputs[1].stdout
+    assert app_url + "/gradio_api/mcp/" in outputs[2].stdout
+    assert "segment_customer" in outputs[3].stdout and "cluster" in outputs[3].stdout
 
 
 def test_substitution_changes_only_addresses():

@@ -4,7 +4,9 @@ raw `POST /gradio_api/call/<name>` JSON (which can carry NaN/Infinity). Every ba
 an AppError naming the field and what is allowed, echoing ≤ ~100 characters, never a segment."""
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import httpx
 import pytest
@@ -49,6 +51,8 @@ def _submit(surface: str, app_url: str, gradio, record: dict) -> tuple[bool, str
         kind, out = gradio_call(app_url, "predict" if surface == "call_predict" else "predict_form",
                                 [record[n] for n in names])
         assert kind in ("complete", "error"), (kind, out)
+        if surface == "call_form" and kind == "complete":
+            return _form_answer(out)
         return kind == "complete", out if kind == "error" else "", out
     api = "/predict" if surface == "client_predict" else "/predict_form"
     try:
@@ -56,7 +60,16 @@ def _submit(surface: str, app_url: str, gradio, record: dict) -> tuple[bool, str
     except Exception as exc:
         assert type(exc).__name__ == "AppError", f"{type(exc).__name__}: {exc}"
         return False, str(exc), None
-    return True, "", out
+    return _form_answer(out) if surface == "client_form" else (True, "", out)
+
+
+def _form_answer(out) -> tuple[bool, str, object]:
+    """The form answers a refused value with an error card (the field is marked, the result
+    cleared), not with an exception: its text is the message."""
+    card = out[0]
+    if "result-card invalid" not in card:
+        return True, "", out
+    return False, html.unescape(re.sub(r"<[^>]+>", " ", card)), out
 
 
 # gradio_client cannot send NaN/Infinity (httpx refuses allow_nan): those go raw only

@@ -422,7 +422,7 @@ def test_f8_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
 def test_f8_summary_text_renders_as_literal_text(text):
     from markdown_it import MarkdownIt
 
-    from model.views import batch_summary
+    from model.views_io import batch_summary
     summary = {"rows": 2, "scored": 1, "rejected": 1, "unlike_training": 0, "per_segment": {text: 1},
                "errors": [{"line": 3, "error": text}]}
     html = MarkdownIt("commonmark").enable("table").render(batch_summary(summary))
