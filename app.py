@@ -107,7 +107,7 @@ def build_demo(live: Any, settings: Any) -> Any:
             return [gr.skip()] * (3 + len(schema.names))
         return score_form(record, fill=True)
 
-    segment_customer = _typed_predict(p.predict_one, schema, NumericFeature)
+    segment_customer = _typed_predict(lambda record: p.predict_one(record), schema, NumericFeature)
 
     def list_segments() -> list[SegmentInfo]:
         """Every segment: id, name, size, share, what sets it apart and its offers with their rationale."""
@@ -414,7 +414,7 @@ def create_app(settings: Any = None) -> Any:
     app = gr.mount_gradio_app(
         app, demo, path="/", show_error=False, run_history=False, enable_monitoring=False,
         max_file_size=settings.max_upload_bytes, footer_links=["api"], ssr_mode=False,
-        css_paths=[ASSETS / "app.css"], theme=gr.themes.Soft(), mcp_server=True,
+        css_paths=[ASSETS / "app.css"], theme=gr.themes.Soft(), mcp_server=settings.mcp_server,
         # Gradio's page has no viewport tag: phones would lay it out 980 px wide and zoom out.
         head='<meta name="viewport" content="width=device-width, initial-scale=1">'
              f'<script>{(ASSETS / "a11y.js").read_text(encoding="utf-8")}</script>')

@@ -58,7 +58,7 @@ def baseline(frame: pd.DataFrame) -> pd.DataFrame:
 
 def run(smoke: bool = False) -> list[Result]:
     from model.csvio import read_csv_strict
-    from training.data import MAX_TRAIN_BYTES, MAX_TRAIN_ROWS
+    from model.chunks import MAX_TRAIN_BYTES, MAX_TRAIN_ROWS
     from model.transactions import customer_features
     lines = 20_000 if smoke else 1_000_000
     path = order_log_csv(lines)

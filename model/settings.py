@@ -49,6 +49,7 @@ class Settings:
     json_concurrency: int = 32
     queue_size: int = 64
     gradio_concurrency: int = 4
+    mcp_server: bool = True  # serve the MCP server at /gradio_api/mcp/ (MCP_SERVER=0 turns it off)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -77,4 +78,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         json_concurrency=_int(env, "JSON_CONCURRENCY", 32),
         queue_size=_int(env, "QUEUE_SIZE", 64),
         gradio_concurrency=_int(env, "GRADIO_CONCURRENCY", 4),
+        mcp_server=env.get("MCP_SERVER", "1").strip().lower() not in ("0", "false", "no", "off"),
     )

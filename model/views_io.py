@@ -27,7 +27,7 @@ def batch_summary(summary: Mapping[str, Any]) -> str:
         lines += ["", "| segment | customers |", "|---|---:|"]
         lines += [f"| {_md(name)} | {n:,} |" for name, n in summary["per_segment"].items()]
     if summary["errors"]:
-        lines += ["", f"**Rejected rows** (first {len(summary['errors'])}; each has its reason in the `error` column):", ""]
+        lines += ["", f"**Rejected rows** (first {len(summary['errors'])}; each has its reason in the error column):", ""]
         lines += [f"- {'line ' + str(e['line']) if 'line' in e else 'customer ' + _md(e['customer'])}: "
                   f"{_md(e['error'])}" for e in summary["errors"]]
     return "\n".join(lines)

@@ -50,7 +50,12 @@ def test_prediction_payload(predictor):
     r = predictor.predict_one(rec)
     seg = predictor.segments[r["segment_id"]]
     assert r["cluster"] == r["segment_id"] and r["segment_name"] == seg.name
-    assert r["offers"] == [o.as_dict() for o in seg.offers]
+    got = [{k: o[k] for k in ("title", "rationale", "source")} for o in r["offers"]]
+    assert sorted(got, key=str) == sorted(({"title": o.title, "rationale": o.rationale, "source": o.source}
+                                           for o in seg.offers), key=str)
+    fits = [o["fits"] for o in r["offers"]]
+    assert fits == sorted(fits, reverse=True)  # offers that fit this customer first
+    assert all(bool(o["note"]) != o["fits"] for o in r["offers"])  # a note exactly where one does not fit
     assert 0.0 <= r["margin"] <= 1.0 and np.isfinite([r["pca"]["x"], r["pca"]["y"]]).all()
     assert r["runner_up"]["segment_id"] != r["segment_id"]
     assert r["unlike_training"] is False and r["imputed"] == []
@@ -81,3 +86,18 @@ def test_single_prediction_rejects_unknown_category(predictor):
     cat = predictor.schema.categorical[0]
     with pytest.raises(SchemaError, match=f"{cat.name} must be one of"):
         predictor.predict_one({**predictor.schema.example(), cat.name: "fashion"})
+
+
+def test_offers_are_read_against_the_customer(predictor):
+    """An offer earned by a trait the customer's own values contradict is kept, marked and explained."""
+    seg = next(s for s in predictor.segments if any(o.basis and o.basis[0].level for o in s.offers))
+    offer = next(o for o in seg.offers if o.basis and o.basis[0].level)
+    cat = predictor.schema.feature(offer.basis[0].feature)
+    typical = {f.name: (seg.profile.numeric[f.name].median if f.kind == "numeric" else f.mode)
+               for f in predictor.schema.features}
+    same = predictor.predict_one({**typical, cat.name: offer.basis[0].level})
+    other_level = next(lv for lv in cat.levels if lv != offer.basis[0].level)
+    other = predictor.predict_one({**typical, cat.name: other_level})
+    assert next(o for o in same["offers"] if o["title"] == offer.title)["fits"] is True
+    marked = next(o for o in other["offers"] if o["title"] == offer.title)
+    assert marked["fits"] is False and other_level in marked["note"] and offer.basis[0].level in marked["note"]
