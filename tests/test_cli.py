@@ -67,3 +67,35 @@ def test_unusable_file_fails_with_a_clear_message(tmp_path, default_bundle):
 def test_bad_k_is_explained():
     res = run("fit", "--k", "1", check=False)
     assert res.returncode == 2 and "--k must be between 2 and 30, got 1" in res.stderr
+
+
+def test_order_log_fit_score_and_monitor(tmp_path):
+    """An order log end to end: synthetic log → fit (columns recognised) → one scored row per
+    customer, named as in the form, with the RFM label → a drift report."""
+    log = tmp_path / "log.csv"
+    res = run("synth", "--transactions", "--customers", "600", "--out", str(log), "--seed", "5")
+    assert "order lines of 600 customers" in res.stdout
+    bundle = tmp_path / "orders"
+    res = run("fit", "--transactions", str(log), "--out", str(bundle), "--no-compare", "--bootstrap", "10")
+    assert "customer:" in res.stdout and "lines in:" in res.stdout and "log1p for clustering" in res.stdout
+    assert "recency_days → recency" in res.stdout and "fidelity" in res.stdout
+    out = tmp_path / "customers.csv"
+    res = run("score", "--bundle", str(bundle), "--transactions", str(log), "--out", str(out))
+    assert "order log:" in res.stdout
+    rows = list(csv.DictReader(open(out)))
+    assert rows and {"customer_id", "recency_days", "frequency", "monetary", "segment_name", "rfm_label",
+                     "offers"} <= set(rows[0])
+    assert all(r["segment_name"] and r["rfm_label"] for r in rows if not r["error"])
+    report = tmp_path / "drift"
+    res = run("monitor", "--bundle", str(bundle), "--transactions", str(log), "--out", str(report))
+    assert "verdict: stable" in res.stdout
+    assert (report / "report.json").is_file() and (report / "report.md").is_file()
+
+
+def test_roles_are_set_by_flag_and_a_wrong_one_is_explained(tmp_path, shared_data):
+    data = shared_data / "customer_segmentation_data.csv"
+    res = run("fit", "--data", str(data), "--out", str(tmp_path / "b"), "--no-compare", "--bootstrap", "0",
+              "--role", "engagement=purchase_frequency", "--role", "none=last_purchase_amount")
+    assert "purchase_frequency → engagement" in res.stdout and "last_purchase_amount →" not in res.stdout
+    res = run("fit", "--data", str(data), "--out", str(tmp_path / "c"), "--role", "loyalty=age", check=False)
+    assert res.returncode == 2 and "unknown role 'loyalty'" in res.stderr and "recency" in res.stderr

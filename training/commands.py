@@ -31,8 +31,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from training.fit import FitOptions, fit
     from training.inputs import TxOptions
     step, done = progress(10 if not args.no_compare else 9)
-    tx = TxOptions(customer=args.customer, date=args.date, amount=args.amount, quantity=args.quantity,
-                   price=args.price, order=args.order, as_of=args.as_of, dayfirst=args.day_first)
+    flags = ("customer", "date", "amount", "quantity", "price", "order")
+    tx = TxOptions(columns={f: getattr(args, f) for f in flags if getattr(args, f)}, as_of=args.as_of,
+                   dayfirst=args.day_first)
     opts = FitOptions(data=args.data, transactions=args.transactions, tx=tx, out=args.out, features=args.features,
                       id_column=args.id_column, roles=args.role or (), k=args.k, seed=args.seed, offers=args.offers,
                       limits=dict(args.limit or []), compare=not args.no_compare, bootstrap=args.bootstrap,

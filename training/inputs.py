@@ -18,13 +18,10 @@ from training.roles import FEATURE_ROLES, infer_roles, parse_role_flags
 
 @dataclass
 class TxOptions:
-    """Column flags of an order log (None: recognised from names, types and cardinality)."""
-    customer: str | None = None
-    date: str | None = None
-    amount: str | None = None
-    quantity: str | None = None
-    price: str | None = None
-    order: str | None = None
+    """How to read an order log: the columns named by flags (customer, date, amount, quantity,
+    price, order → column; the others are recognised from names, types and cardinality), the day
+    recency is counted to, and whether numeric dates are day first (None: decided from the data)."""
+    columns: dict[str, str] = field(default_factory=dict)
     as_of: str | None = None
     dayfirst: bool | None = None
 
@@ -60,8 +57,7 @@ def load_input(*, data: Path | None, transactions: Path | None, tx: TxOptions, f
 
 
 def _from_log(path: Path, tx: TxOptions, role_flags: Sequence[str]) -> Input:
-    result = customer_features(path, customer=tx.customer, date=tx.date, amount=tx.amount, quantity=tx.quantity,
-                               price=tx.price, order=tx.order, as_of=tx.as_of, dayfirst=tx.dayfirst)
+    result = customer_features(path, **tx.columns, as_of=tx.as_of, dayfirst=tx.dayfirst)
     frame = result.frame[list(FEATURES)].reset_index(drop=True)
     roles = {**FEATURE_ROLES, **parse_role_flags(role_flags, list(FEATURES))}
     rep = result.report
