@@ -8,11 +8,10 @@ place (`_guard`), or — for the form — a marked field and an error card.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable, Optional, TypedDict
+from typing import Any, Callable
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 log = logging.getLogger("app")
@@ -23,13 +22,6 @@ SCROLL_TO_RESULT = """(...args) => {
   if (card) { const top = card.getBoundingClientRect().top;
     if (top > window.innerHeight * 0.5 || top < 0) card.scrollIntoView({behavior: 'smooth', block: 'start'}); }
   return args; }"""
-
-
-class CsvScores(TypedDict):
-    summary: dict[str, Any]  # rows, scored, rejected, per_segment, errors (line and reason), unlike_training
-    columns: list[str]
-    rows: list[list[str]]  # the scored rows (at most 200)
-    rows_shown: int
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,42 +52,31 @@ def build_demo(live: Any, settings: Any) -> Any:
     from gradio.utils import get_upload_folder
 
     from model import figures, views, views_io, views_model
-    from model.batch import score_upload
     from model.batch_files import BatchFiles, uploaded_file
-    from model.drift_text import render_markdown
-    from model.errors import CSVError, SchemaError
-    from model.monitoring import monitor_upload
+    from model.errors import CSVError
     from model.predictor import SegmentInfo
-    from model.schema import NumericFeature
+    from model.surface import CsvScores, Surface, base_url, bundle_text, card_body, typed_predict
 
     p = live.predictor
     schema, manifest, summary = p.schema, p.manifest, p.bundle.summary
-    labels = {f.name: f.label for f in schema.features}
     choices = [(f.label, f.name) for f in schema.features]
-    map_fig = figures.MapFigure(p.bundle.sample, p.segments)
-    files = BatchFiles(get_upload_folder(), max_disk_bytes=settings.max_batch_disk_bytes)
-    infos = {f.name: _info(f) for f in schema.features}
+    ui = Surface(p, settings, BatchFiles(get_upload_folder(), max_disk_bytes=settings.max_batch_disk_bytes))
 
     def plot(fig: Any) -> Any:
         return None if fig is None else PlotData(type="plotly", plot=fig if isinstance(fig, str) else fig.to_json())
 
-    # -- handlers (plain functions) --------------------------------------------------------------
+    def uploaded_path(file: Any) -> Path:
+        return uploaded_file(file, upload_dir=demo.GRADIO_CACHE, uploaded=getattr(demo, "upload_file_set", None))
+
+    # -- handlers: the Surface's answers as component values -------------------------------------
     def score_form(record: dict[str, Any], *, fill: bool = False) -> list[Any]:
-        """Result card, offers, map and every field's state: an invalid input clears the result,
-        keeps the map and marks the field with its message. `fill` also puts the values in the form."""
-        values = [{"value": record[n]} if fill else {} for n in schema.names]
-        try:
-            result = p.predict_one(record)
-        except SchemaError as exc:
-            errors = {e.field: e.message for e in exc.errors}
-            fields = [gr.update(info=f"⚠ {errors[n]}" if n in errors else infos[n],
-                                elem_classes=["field-invalid"] if n in errors else [], **v)
-                      for n, v in zip(schema.names, values)]
-            return [views.error_card(errors, labels), "", plot(map_fig.background()), *fields]
-        seg = result["segment_id"]
-        fields = [gr.update(info=infos[n], elem_classes=[], **v) for n, v in zip(schema.names, values)]
-        return [views.result_card(result, manifest), views.offer_cards(result["offers"], seg),
-                plot(map_fig.with_point(result["pca"]["x"], result["pca"]["y"], seg)), *fields]
+        """Result card, offers, map and every field's state (a refused value marks its field with
+        the message). `fill` also puts the values in the form (a deep link)."""
+        answer = ui.form(record)
+        fields = [gr.update(info=f"⚠ {answer.errors[n]}" if n in answer.errors else ui.infos[n],
+                            elem_classes=["field-invalid"] if n in answer.errors else [],
+                            **({"value": record[n]} if fill else {})) for n in schema.names]
+        return [answer.card, answer.offers, plot(answer.map_json), *fields]
 
     def predict_ui(*values: Any) -> list[Any]:
         return score_form(dict(zip(schema.names, values)))
@@ -107,50 +88,40 @@ def build_demo(live: Any, settings: Any) -> Any:
             return [gr.skip()] * (3 + len(schema.names))
         return score_form(record, fill=True)
 
-    segment_customer = _typed_predict(lambda record: p.predict_one(record), schema, NumericFeature)
+    segment_customer = typed_predict(lambda record: p.predict_one(record), schema)
 
     def list_segments() -> list[SegmentInfo]:
         """Every segment: id, name, size, share, what sets it apart and its offers with their rationale."""
         return p.segments_payload()
 
-    def score_csv(csv_text: str) -> dict:
+    def score_csv(csv_text: str) -> CsvScores:
         """Score a small customer CSV (header + rows; for a bundle trained on an order log, the log itself).
         Every row gets a segment or the reason it got none.
 
         Args:
             csv_text: the CSV file's text, UTF-8, comma-separated, with a header naming the columns.
         """
-        data = str(csv_text).encode("utf-8")
-        payload, result = score_upload(p, data, max_bytes=settings.max_body_bytes, max_rows=settings.max_batch_rows)
-        header, rows = views_io.preview(payload, limit=200)
-        return {"summary": result, "columns": header, "rows": rows, "rows_shown": len(rows)}
+        return ui.csv_scores(csv_text)
 
     def ping() -> str:
         """Trivial endpoint: the queue's own round trip, for monitoring and benchmarks."""
         return "ok"
 
-    def score_batch(file: Any) -> tuple[bytes, dict[str, Any], str]:
-        if file is None:
-            raise ValueError("choose a CSV file first")
-        path = uploaded_file(file, upload_dir=demo.GRADIO_CACHE, uploaded=getattr(demo, "upload_file_set", None))
-        size = path.stat().st_size
-        if size > settings.max_upload_bytes:
-            raise CSVError(f"the file is {size:,} bytes; the limit is {settings.max_upload_bytes:,}")
-        payload, result = score_upload(p, path.read_bytes(), max_bytes=settings.max_upload_bytes,
-                                       max_rows=settings.max_batch_rows)
-        return payload, result, str(files.write(payload, stem=path.stem))
-
     def predict_batch(file: Any) -> tuple[str, str]:
         """Score an uploaded customer CSV (for a bundle trained on an order log, the log itself): the scored
         file — every row in order with its segment, runner-up, why and offers, or the reason it got none —
         and a summary. A file that cannot be read as a table raises an error naming the problem."""
-        _, result, out = score_batch(file)
+        if file is None:
+            raise ValueError("choose a CSV file first")
+        _, result, out = ui.batch(uploaded_path(file))
         return out, views_io.batch_summary(result)
 
     def batch_ui(file: Any) -> tuple[Any, str, Any]:
         """The page: the same, plus a preview; a file that cannot be used is said on the page."""
         try:
-            payload, result, out = score_batch(file)
+            if file is None:
+                raise ValueError("choose a CSV file first")
+            payload, result, out = ui.batch(uploaded_path(file))
         except (CSVError, ValueError) as exc:
             return None, views_io.batch_error(str(exc)), gr.update(value=None, visible=False)
         header, rows = views_io.preview(payload)
@@ -159,23 +130,19 @@ def build_demo(live: Any, settings: Any) -> Any:
     def monitor_ui(file: Any, previous: Any) -> tuple[str, Any, Any]:
         if file is None:
             raise ValueError("choose a CSV file of new customers (or an order log) first")
-        upload_dir, uploaded = demo.GRADIO_CACHE, getattr(demo, "upload_file_set", None)
-        data = uploaded_file(file, upload_dir=upload_dir, uploaded=uploaded).read_bytes()
-        earlier = None if previous is None else uploaded_file(previous, upload_dir=upload_dir,
-                                                              uploaded=uploaded).read_bytes()
-        report = monitor_upload(p, data, previous=earlier, max_bytes=settings.max_upload_bytes,
-                                max_rows=settings.max_batch_rows)
-        psi, shares = figures.drift_figures(report, p.segments)
-        return render_markdown(report), plot(psi), plot(shares)
+        markdown, psi, shares = ui.monitor(uploaded_path(file).read_bytes(),
+                                           None if previous is None else uploaded_path(previous).read_bytes())
+        return markdown, plot(psi), plot(shares)
 
     def segment_plot(feature: str) -> Any:
-        return plot(figures.segment_feature_figure(summary, schema.feature(feature), p.segments))
+        return plot(ui.segment_plot(feature))
 
     def data_plot(feature: str) -> Any:
-        return plot(figures.distribution_figure(summary, schema.feature(feature)))
+        return plot(ui.data_plot(feature))
 
     def api_page(request: gr.Request) -> str:
-        return views_io.api_help(schema, _base_url(request), space_id=os.environ.get("SPACE_ID") or None)
+        url = base_url(request.headers if request else {}, request.url.scheme if request else "http")
+        return views_io.api_help(schema, url, space_id=os.environ.get("SPACE_ID") or None)
 
     # gradio reads these hints (the request, the API's documented types): as objects, not strings
     for handler in (from_link, api_page):
@@ -192,12 +159,12 @@ def build_demo(live: Any, settings: Any) -> Any:
             with gr.Tab("Predict", id="predict"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=280):
-                        inputs = [_input(gr, f, infos[f.name]) for f in schema.features]
+                        inputs = [_input(gr, f, ui.infos[f.name]) for f in schema.features]
                         go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
                     with gr.Column(scale=6, min_width=300):
                         result_html = gr.HTML(views.empty_result(), label="Segment", elem_id="result-block")
                         offers_html = gr.HTML("", label="Offers")
-                        map_plot = gr.Plot(plot(map_fig.background()), label="Where this customer sits among "
+                        map_plot = gr.Plot(plot(ui.map.background()), label="Where this customer sits among "
                                            "everyone (the map squeezes all features into two directions; nearby "
                                            "points are similar customers)", elem_id="pca-map")
                 with gr.Accordion("Example customers: one typical member of each segment", open=True):
@@ -210,7 +177,7 @@ def build_demo(live: Any, settings: Any) -> Any:
                                       "agree with the model)", open=False):
                         gr.Code(views.rules_text(manifest.rules, p.segments), language=None, label="Rules",
                                 interactive=False, elem_id="rules-text")
-                        gr.Code(_bundle_text(p.bundle.path, "segment_rules.sql"), language="sql",
+                        gr.Code(bundle_text(p.bundle.path, "segment_rules.sql"), language="sql",
                                 label="segment_rules.sql (SQLite, DuckDB, PostgreSQL)", interactive=False,
                                 elem_id="rules-sql")
                 seg_feature = gr.Dropdown(choices, value=schema.names[0], label="Feature by segment")
@@ -220,7 +187,7 @@ def build_demo(live: Any, settings: Any) -> Any:
                             "Only aggregates are kept in the bundle, never customer rows.")
                 data_feature = gr.Dropdown(choices, value=schema.names[0], label="Feature")
                 data_plot_out = gr.Plot(data_plot(schema.names[0]), label="Distribution")
-                corr = figures.correlation_figure(summary, labels)
+                corr = figures.correlation_figure(summary, ui.labels)
                 if corr is not None:
                     gr.Plot(plot(corr), label="Correlations")
                 gr.Dataframe(views_model.outlier_rows(summary, schema),
@@ -244,7 +211,7 @@ def build_demo(live: Any, settings: Any) -> Any:
                     gr.Markdown(views_model.transactions_text(manifest.transactions))
                 gr.Markdown("### Cleaning report\n" + views_model.cleaning_text(manifest.cleaning))
                 with gr.Accordion("Model card", open=False):
-                    gr.Markdown(_card_body(p.bundle.path))
+                    gr.Markdown(card_body(p.bundle.path))
             with gr.Tab("Monitor", id="monitor"):
                 gr.Markdown("Has the customer base changed since training? Upload new customers (the same "
                             "columns" + (", or a new order log" if manifest.transactions else "") + "): each feature "
@@ -301,49 +268,8 @@ def build_demo(live: Any, settings: Any) -> Any:
         gr.api(ping, api_name="ping", api_visibility="private")
         demo.load(api_page, None, api_md, api_visibility="private")
         demo.load(_guard(from_link), None, form_out, api_visibility="private", preprocess=False)
-    demo.batch_files = files  # create_app deletes them at shutdown
+    demo.batch_files = ui.files  # create_app deletes them at shutdown
     return demo
-
-
-def _typed_predict(predict_one: Callable[[dict], dict], schema: Any, numeric_type: type) -> Callable[..., dict]:
-    """`predict_one` with one keyword per feature, typed and described from the bundle: the API
-    docs, gradio_client and the MCP tool `segment_customer` all read this signature and docstring."""
-    from model.predictor import Prediction
-    from model.schema import param_name
-
-    def segment_customer(*args: Any, **kwargs: Any) -> dict:
-        bound = segment_customer.__signature__.bind(*args, **kwargs)  # type: ignore[attr-defined]
-        bound.apply_defaults()
-        return predict_one(dict(zip(schema.names, bound.arguments.values())))
-
-    params, hints = [], {}
-    for f in schema.features:
-        name = param_name(f.name)
-        # a category is any text: its levels are in the description, and the validation core names
-        # the field when a value is no level (an enum in the schema would be refused by MCP clients
-        # with a message that names no field)
-        hint = Optional[float] if isinstance(f, numeric_type) else Optional[str]
-        params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=hint))
-        hints[name] = hint
-    segment_customer.__signature__ = inspect.Signature(params, return_annotation=Prediction)  # type: ignore[attr-defined]
-    segment_customer.__annotations__ = {**hints, "return": Prediction}
-    args = "\n".join(f"    {param_name(f.name)}: {f.label}: {f.constraint}"
-                     + (f" (training customers: {f.min:g} to {f.max:g})" if isinstance(f, numeric_type) else "")
-                     + "; null = unknown, filled like training filled it." for f in schema.features)
-    segment_customer.__doc__ = (
-        "Find a customer's segment. Returns the segment (id and name), the margin over the runner-up "
-        "segment (1 - d1/d2: 0 on the border, 1 at the centre; not a probability), why (the features "
-        "that put the customer there, in original units), the offers for the segment (each saying "
-        "whether it fits this customer), the point on the map and flags (unlike_training, imputed).\n\n"
-        f"Args:\n{args}\n")
-    return segment_customer
-
-
-def _info(f: Any) -> str:
-    from model.schema import NumericFeature
-    if isinstance(f, NumericFeature):
-        return f"training customers: {f.min:g} to {f.max:g}"
-    return f"one of {len(f.levels)} levels"
 
 
 def _input(gr: Any, f: Any, info: str) -> Any:
@@ -358,27 +284,6 @@ def _input(gr: Any, f: Any, info: str) -> Any:
 def _slug(name: str) -> str:
     from model.schema import param_name
     return param_name(name).replace("_", "-")
-
-
-def _base_url(request: Any) -> str:
-    """This page's own address as the visitor reached it (behind the Spaces proxy too)."""
-    headers = request.headers if request is not None else {}
-    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
-    scheme = headers.get("x-forwarded-proto") or (request.url.scheme if request is not None else "http")
-    return f"{scheme.split(',')[0].strip()}://{host.split(',')[0].strip()}/"
-
-
-def _bundle_text(path: Path, name: str) -> str:
-    target = Path(path) / name
-    return target.read_text(encoding="utf-8") if target.is_file() else ""
-
-
-def _card_body(path: Path) -> str:
-    text = _bundle_text(path, "README.md")
-    if text.startswith("---"):
-        text = text.split("---", 2)[2]
-    # images in the card point at files of the Hub repo; the app shows its own interactive plots
-    return "\n".join(line for line in text.splitlines() if not line.startswith("!["))
 
 
 def create_app(settings: Any = None) -> Any:

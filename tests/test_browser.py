@@ -294,3 +294,24 @@ def test_batch_upload_shows_a_preview_and_errors_on_the_page(browser, app_url, p
     page.wait_for_timeout(1500)
     expect(summary).to_contain_text("The file was not scored")  # it stays: not a pop-up
     page.close()
+
+
+def test_monitor_tab_reports_drift(browser, app_url, predictor, tmp_path):
+    """Upload new customers whose first number is 1.5× larger: the page says re-train and why."""
+    import numpy as np
+    from tests.test_predictor import random_records
+    frame = random_records(predictor.schema, 800, seed=21)
+    f = predictor.schema.numeric[1]
+    frame[f.name] = np.clip(frame[f.name] * 1.5, f.hard_min, f.hard_max)
+    path = tmp_path / "new.csv"
+    frame.to_csv(path, index=False)
+    page = open_app(browser, app_url + "/", DESKTOP)
+    page.get_by_role("tab", name="Monitor").click()
+    page.locator("input[type=file]:visible, .tabitem:visible input[type=file]").first.set_input_files(str(path))
+    page.get_by_role("button", name="Compare with training").click()
+    expect(page.get_by_text("Drift report:", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.locator("h1", has_text="Drift report")).to_contain_text("re-train")
+    report = page.locator(".prose:visible", has_text="Drift report").first
+    expect(report).to_contain_text(f.name)  # the reason names the feature that moved
+    expect(page.locator(".tabitem:visible .js-plotly-plot")).to_have_count(2)
+    page.close()
