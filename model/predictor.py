@@ -18,6 +18,7 @@ from model.rfm import score_with_edges
 from model.schema import Schema
 from model.serving import margin
 
+
 class RunnerUp(TypedDict):
     segment_id: int
     segment_name: str
@@ -67,10 +68,6 @@ class SegmentInfo(TypedDict):
     description: str
     traits: list[str]
     offers: list[dict[str, str]]
-
-
-FRAME_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "pca_x", "pca_y",
-                 "unlike_training", "notes", "error"]  # + "rfm_label" for a bundle with RFM meaning
 
 
 class Predictor:

@@ -117,10 +117,10 @@ or call it from Python with the official `mcp` package:
 ```python
 import asyncio
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
+from mcp.client.streamable_http import streamable_http_client
 
 async def main():
-    async with streamablehttp_client({json.dumps(mcp_url)}) as (read, write, _):
+    async with streamable_http_client({json.dumps(mcp_url)}) as (read, write, _):
         async with ClientSession(read, write) as session:
             await session.initialize()
             print([tool.name for tool in (await session.list_tools()).tools])

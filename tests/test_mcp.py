@@ -11,18 +11,27 @@ import json
 import httpx
 import pytest
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
+from mcp.client.streamable_http import streamable_http_client
 
 from model.schema import param_name
 
 
 def _session(app_url: str, fn):
     async def run():
-        async with streamablehttp_client(app_url + "/gradio_api/mcp/") as (read, write, _):
+        async with streamable_http_client(app_url + "/gradio_api/mcp/") as (read, write, _):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 return await fn(session)
     return asyncio.run(run())
+
+
+def _flatten(exc: BaseException) -> str:
+    """The text of an exception and of everything inside it (exception groups, causes)."""
+    parts = [f"{type(exc).__name__}: {exc}"]
+    for inner in [*getattr(exc, "exceptions", ()), exc.__cause__, exc.__context__]:
+        if inner is not None and inner is not exc:
+            parts.append(_flatten(inner))
+    return " | ".join(parts)
 
 
 def test_tools_are_described_from_the_bundle(app_url, predictor):
@@ -91,5 +100,6 @@ def test_the_gate_covers_the_mcp_routes(app_url):
 @pytest.mark.parametrize("size", [70_000])
 def test_a_csv_over_the_body_cap_is_refused_by_the_tool(app_url, predictor, size):
     text = ",".join(predictor.schema.names) + "\n" + "x\n" * (size // 2)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as info:  # noqa: B017 - the client wraps the refusal; its text is checked
         _session(app_url, lambda s: s.call_tool("score_csv", {"csv_text": text}))
+    assert "413" in _flatten(info.value), _flatten(info.value)

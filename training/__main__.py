@@ -16,9 +16,9 @@ def _k(value: str) -> int | str:
     try:
         k = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--k must be 'auto' or an integer 2..30, got {value!r}")
+        raise argparse.ArgumentTypeError(f"--k must be 'auto' or an integer 2..30, got {value!r}") from None
     if not 2 <= k <= 30:
-        raise argparse.ArgumentTypeError(f"--k must be between 2 and 30, got {k}")
+        raise argparse.ArgumentTypeError(f"--k must be between 2 and 30, got {k}") from None
     return k
 
 
@@ -27,9 +27,9 @@ def _limit(value: str) -> tuple[str, tuple[float, float]]:
         col, rng = value.rsplit("=", 1)
         lo, hi = (float(x) for x in rng.split(":"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--limit must look like COLUMN=LOW:HIGH, got {value!r}")
+        raise argparse.ArgumentTypeError(f"--limit must look like COLUMN=LOW:HIGH, got {value!r}") from None
     if not lo < hi:
-        raise argparse.ArgumentTypeError(f"--limit {col}: LOW must be below HIGH, got {lo}:{hi}")
+        raise argparse.ArgumentTypeError(f"--limit {col}: LOW must be below HIGH, got {lo}:{hi}") from None
     return col, (lo, hi)
 
 
@@ -38,7 +38,7 @@ def _day(value: str):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--as-of must be a date like 2025-01-01, got {value!r}")
+        raise argparse.ArgumentTypeError(f"--as-of must be a date like 2025-01-01, got {value!r}") from None
 
 
 def _log_flags(p: argparse.ArgumentParser) -> None:
