@@ -146,15 +146,19 @@ def test_swiping_over_the_map_scrolls_the_page_and_the_legend_fits(browser, app_
              "return [g.layout.xaxis.range, g.layout.yaxis.range]; }"
     before, range_before = page.evaluate("() => window.scrollY"), page.evaluate(ranges)
     box = plot.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.6
-    cdp = page.context.new_cdp_session(page)  # a finger drawn upward over the map
+    # A finger drawn downward over the map: the page scrolls up. (The map sits near the end of the
+    # page, where an upward swipe may have no room left to scroll; there is always room above.)
+    top = max(box["y"], 0.0)
+    x, y = box["x"] + box["width"] / 2, top + 40
+    assert y + 250 < min(box["y"] + box["height"], PHONE["viewport"]["height"]) and before > 300, (box, before)
+    cdp = page.context.new_cdp_session(page)
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
     for i in range(1, 11):
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y - 25 * i}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y + 25 * i}]})
         page.wait_for_timeout(16)
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     page.wait_for_timeout(500)
-    assert page.evaluate("() => window.scrollY") > before + 100, "the swipe did not scroll the page"
+    assert page.evaluate("() => window.scrollY") < before - 100, "the swipe did not scroll the page"
     assert page.evaluate(ranges) == range_before, "the swipe zoomed or panned the map"
     right = plot.evaluate("g => g.getBoundingClientRect().right")
     for entry in page.locator("#pca-map .legendtext").all():
