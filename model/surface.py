@@ -111,6 +111,7 @@ def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callab
         hints[name] = hint
     segment_customer.__signature__ = inspect.Signature(params, return_annotation=Prediction)  # type: ignore[attr-defined]
     segment_customer.__annotations__ = {**hints, "return": Prediction}
+
     def seen(f: Any) -> str:
         return f" ({_seen(f)})" if isinstance(f, NumericFeature) else ""
     args = "\n".join(f"    {param_name(f.name)}: {f.label}: {f.constraint}{seen(f)}"
