@@ -55,11 +55,18 @@ def _limit(value: str) -> tuple[str, tuple[float, float]]:
 def cmd_fit(args: argparse.Namespace) -> int:
     from training.data import format_report
     from training.fit import FitOptions, fit
-    step, done = _progress(9 if not args.no_compare else 8)
-    opts = FitOptions(data=args.data, out=args.out, features=args.features, id_column=args.id_column,
+    spark = args.engine == "spark"
+    step, done = _progress((7 if spark else 9) - bool(args.no_compare))
+    data = args.data if spark or args.data is None else Path(args.data)  # Spark: URIs stay text
+    opts = FitOptions(data=data, out=args.out, features=args.features, id_column=args.id_column,
                       k=args.k, seed=args.seed, offers=args.offers, limits=dict(args.limit or []),
                       compare=not args.no_compare)
-    manifest = fit(opts, step=step)
+    if spark:
+        from training.engines import spark as spark_engine
+        manifest = spark_engine.fit(opts, master=args.spark_master, step=step,
+                                    data_format=args.data_format)
+    else:
+        manifest = fit(opts, step=step)
     done()
     print(format_report(manifest["cleaning"]))
     sel, clus = manifest["selection"], manifest.get("clusterability") or {}
@@ -69,6 +76,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     m = manifest["metrics"]
     print(f"silhouette {m['silhouette']}, Calinski–Harabasz {m['calinski_harabasz']}, "
           f"Davies–Bouldin {m['davies_bouldin']}")
+    if "silhouette_full_spark" in m:
+        agree = m["engine_agreement"]
+        print(f"Spark: silhouette on all {m['silhouette_full_rows']:,} rows {m['silhouette_full_spark']} "
+              f"(squared Euclidean); Spark and the bundle agree on {agree['same']:,} of "
+              f"{agree['rows']:,} rows ({agree['ties']} ties)")
     for s in manifest["segments"]:
         print(f"  [{s['id']}] {s['name']} — {s['share']:.1%} — offers: "
               + "; ".join(o["title"] for o in s["offers"]))
@@ -79,8 +91,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from training.score import score_file
-    summary = score_file(args.bundle, args.data, args.out)
+    if args.engine == "spark":
+        from training.engines import spark as spark_engine
+        summary = spark_engine.score(args.bundle, args.data, args.out, master=args.spark_master,
+                                     data_format=args.data_format)
+    else:
+        from training.score import score_file
+        summary = score_file(args.bundle, Path(args.data), Path(args.out))
     print(f"scored {summary['scored']:,} rows, rejected {summary['rejected']:,}; wrote {args.out}")
     for name, n in summary["per_segment"].items():
         print(f"  {name}: {n:,}")
@@ -115,6 +132,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    """--engine and its Spark options (training.engines.spark; needs requirements-spark.txt + Java)."""
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: scikit-learn on this machine (default); spark: PySpark MLlib on a cluster")
+    p.add_argument("--spark-master", default="local[*]", metavar="URL",
+                   help="with --engine spark: local[*] (default), local[N], spark://HOST:PORT, yarn, "
+                        "k8s://https://HOST:PORT")
+    p.add_argument("--data-format", choices=("csv", "parquet"),
+                   help="with --engine spark: format of --data (default: from its name; CSV otherwise)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step in detail")
@@ -123,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="train on a CSV and write a bundle",
                        description="Train on a customer CSV (default: the embedded synthetic data) and "
                                    "write a bundle (model, manifest, plots, model card).")
-    f.add_argument("--data", type=Path, help="customer CSV (default: embedded synthetic data)")
+    f.add_argument("--data", help="customer CSV (default: embedded synthetic data); with --engine "
+                                   "spark also Parquet, and any URI Spark reads (s3a://, abfss://, hdfs://)")
     f.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR, help=f"bundle folder (default: {DEFAULT_BUNDLE_DIR})")
     f.add_argument("--features", nargs="+", metavar="COL", help="use only these columns")
     f.add_argument("--id-column", metavar="COL", help="column identifying a customer (excluded from features)")
@@ -134,14 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hard limits for a numeric column (values outside are rejected when serving)")
     f.add_argument("--no-compare", action="store_true", help="skip the DBSCAN/HDBSCAN/GMM comparison")
     f.add_argument("--push-to-hub", metavar="OWNER/NAME", help="push the bundle to this Hub model repo")
+    _engine_args(f)
     f.add_argument("--private", action="store_true", help="create the Hub repo as private")
     f.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("score", help="score a CSV with a bundle",
                        description="Score every row of a CSV; invalid rows get an `error` instead of a segment.")
     s.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE_DIR)
-    s.add_argument("--data", type=Path, required=True)
-    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--data", required=True, help="CSV to score (with --engine spark also Parquet or a URI)")
+    s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or "
+                                                 "CSV parts when it ends in .csv)")
+    _engine_args(s)
     s.set_defaults(func=cmd_score)
 
     u = sub.add_parser("push", help="push a bundle to a Hub model repo",

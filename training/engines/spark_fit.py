@@ -1,0 +1,217 @@
+"""`fit` on Spark: the steps of `training.fit.fit`, distributed, writing the same bundle.
+
+Distributed over all rows: reading, cleaning, the Spark ML preprocessing, KMeans (k-means||), the
+full-data silhouette (ClusteringEvaluator), labelling and every aggregate of the profiles and the
+summary. On the driver, bounded by constants: the working sample (`SAMPLE_ROWS`) for the k
+evidence, the PCA and the sample metrics; the agreement check (`AGREEMENT_ROWS`); the map sample
+(`MAX_SAMPLE`); and aggregates whose size is set by the schema (features, levels, k).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from model.bundle import CONFIG, dumps_json, library_versions, write_bundle
+from training import compare, synthetic
+from training.card import render_card
+from training.engines import spark_model as M
+from training.engines import spark_stats as S
+from training.engines import spark_views as V
+from training.engines.spark_clean import SparkCleaned, clean
+from training.engines.spark_read import Source, read_table
+from training.fit import FitOptions, final_metrics
+from training.offers import load_catalogue, offers_for
+from training.plots import render_selection_plots
+from training.profile import assign_names, describe
+from training.select_k import SAMPLE_ROWS, select_k
+
+log = logging.getLogger(__name__)
+AGREEMENT_ROWS = 100_000
+TIE = 1e-9  # |d1 - d2| < TIE * max(1, d2): a tie, either segment is right
+
+
+@dataclass
+class SparkFit:
+    """What a Spark fit produced (the manifest is also written into the bundle)."""
+    manifest: dict[str, Any]
+    cleaned: SparkCleaned
+    prep: M.SparkPrep
+    kmeans: M.SparkKMeans
+    pipeline: Any
+    pca: PCA
+    sample: pd.DataFrame  # the working sample's feature values (named columns)
+    sample_z: np.ndarray
+
+
+def source_of(spark: Any, opts: FitOptions, data_format: str | None) -> tuple[Source, str]:
+    """The table to fit (the embedded synthetic data without --data) and how to name it."""
+    if opts.data is None:
+        frame, _ = synthetic.default_frame()
+        text = frame.astype("string").astype(object).where(frame.notna(), None)
+        df = spark.createDataFrame([tuple(r) for r in text.itertuples(index=False)],
+                                   ", ".join(f"c{i} string" for i in range(frame.shape[1])))
+        return (Source(frame=df, columns=[str(c) for c in frame.columns], fmt="memory", uri=""),
+                f"synthetic default data (seed {synthetic.DEFAULT_SEED}, {synthetic.DEFAULT_ROWS:,} rows)")
+    return read_table(spark, opts.data, fmt=data_format), str(opts.data).rstrip("/").rsplit("/", 1)[-1]
+
+
+def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.info,
+            data_format: str | None = None) -> SparkFit:
+    """Run the whole fit on `spark` and write the bundle to `opts.out`."""
+    from pyspark import StorageLevel
+    from pyspark.ml.evaluation import ClusteringEvaluator
+    t0 = time.perf_counter()
+    step("reading and cleaning data (Spark)")
+    src, source = source_of(spark, opts, data_format)
+    cleaned = clean(src, features=opts.features, id_column=opts.id_column)
+    numeric, categorical, n = cleaned.numeric, cleaned.categorical, cleaned.rows
+    cols = [cleaned.safe[c] for c in cleaned.features]
+    step("preprocessing (Spark ML)")
+    prep = M.fit_preprocess(cleaned.frame, numeric=numeric, categorical=categorical,
+                            safe=cleaned.safe, n_rows=n)
+    features = (prep.model.transform(cleaned.frame).select(*cols, "features")
+                .persist(StorageLevel.MEMORY_AND_DISK))
+    step("choosing k" if opts.k == "auto" else f"scoring k (forced k={opts.k})")
+    raw, z = V.working_sample(features, cols, rows=n, size=SAMPLE_ROWS, seed=opts.seed)
+    selection = select_k(z, seed=opts.seed, k=opts.k, n_numeric=len(numeric))
+    k = int(selection["k"])
+    step(f"fitting KMeans on all {n:,} rows (Spark MLlib, k={k})")
+    km = M.fit_kmeans(features.select("features"), k, seed=opts.seed)
+    silhouette = ClusteringEvaluator(featuresCol="features", predictionCol="cluster",
+                                     metricName="silhouette", distanceMeasure="squaredEuclidean"
+                                     ).evaluate(km.model.transform(features.select("features")))
+    pipeline = M.sklearn_pipeline(prep, km, seed=opts.seed)
+    pca = PCA(n_components=2, random_state=opts.seed).fit(z)
+    sample = raw.rename(columns={cleaned.safe[c]: c for c in cleaned.features})
+    labels = pipeline.named_steps["cluster"].predict(z)
+    agreement = check_agreement(features, km, pipeline, cleaned, rows=n, seed=opts.seed)
+    labelled = M.assign(features, km, keep=cols).persist(StorageLevel.MEMORY_AND_DISK)
+    labelled.count()
+    features.unpersist()
+    cleaned.frame.unpersist()
+    metrics = final_metrics(z, labels, km.cost, opts.seed)
+    metrics.update({"silhouette_full_spark": round(float(silhouette), 4), "silhouette_full_rows": n,
+                    "kmeans_iterations": km.iterations, "engine_agreement": agreement})
+    comparison = None
+    if opts.compare:
+        step("comparing clustering algorithms (driver sample)")
+        comparison = compare.compare_algorithms(z, kmeans_labels=labels, seed=opts.seed)
+    step("profiling segments (Spark aggregations)")
+    stats = S.overall(labelled, numeric, cleaned.safe, cleaned.features)
+    per_seg = S.by_segment(labelled, numeric, cleaned.safe, k)
+    seg_levels = S.level_counts(labelled, categorical, cleaned.safe)
+    schema = V.build_schema(stats["numeric"], cleaned.level_counts, numeric=numeric,
+                            categorical=categorical, medians=prep.num_fill.tolist(),
+                            modes=prep.cat_fill, id_column=cleaned.id_column, limits=opts.limits)
+    segments = V.profiles(per_seg, seg_levels, stats["numeric"], cleaned.level_counts,
+                          numeric=numeric, categorical=categorical, n=n, k=k)
+    assign_names(segments, numeric)
+    catalogue = load_catalogue(opts.offers)
+    labels_map = {f.name: f.label for f in schema.features}
+    for seg in segments:
+        seg["offers"] = offers_for(seg, catalogue)
+        seg["description"] = describe(seg, labels_map)
+        p99 = per_seg[seg["id"]]["distance_p99"]
+        seg["distance_p99"] = round(float(p99), 5) if seg["size"] and p99 is not None else None
+    step("summarising (Spark aggregations) and writing bundle")
+    spread = S.spread(labelled, numeric, cleaned.safe, stats["numeric"])
+    seg_spread = S.segment_spread(labelled, numeric, cleaned.safe, per_seg)
+    summary = V.summary(stats["numeric"], spread, stats["corr"], per_seg, seg_spread, seg_levels,
+                        cleaned.level_counts, cleaned.report["missing"], numeric=numeric,
+                        categorical=categorical, k=k, n=n)
+    map_rows = V.map_sample(labelled, cols, per_seg_sizes(per_seg, k), seed=opts.seed)
+    labelled.unpersist()
+    points = pca.transform(pipeline.named_steps["prep"].transform(
+        as_frame(map_rows, cleaned, cols)))
+    pca_points = pd.DataFrame({"pc1": np.round(points[:, 0], 4), "pc2": np.round(points[:, 1], 4),
+                               "segment": map_rows["segment"].to_numpy(dtype=int)})
+    fingerprint = hashlib.sha256(f"spark-v1|{','.join(cleaned.features)}|{stats['rows']}|"
+                                 f"{stats['hash_sum']}".encode()).hexdigest()
+    manifest: dict[str, Any] = {
+        "title": opts.title,
+        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "training": {"source": source, "rows": int(n), "seed": opts.seed,
+                     "features": list(schema.names), "id_column": cleaned.id_column,
+                     "data_fingerprint": fingerprint, "k_requested": opts.k,
+                     "engine": {"name": "spark", "spark_version": spark.version,
+                                "master": spark.sparkContext.master}},
+        "schema": schema.as_dict(), "example": schema.example(), "k": k,
+        "selection": selection, "clusterability": selection.get("clusterability"),
+        "comparison": comparison, "metrics": metrics, "cleaning": cleaned.report,
+        "segments": segments,
+    }
+    final = _write(opts, manifest, pipeline, pca, pca_points, summary, selection, comparison)
+    final["_seconds"] = round(time.perf_counter() - t0, 2)
+    log.info("Spark fit done in %.1f s", final["_seconds"])
+    return SparkFit(manifest=final, cleaned=cleaned, prep=prep, kmeans=km, pipeline=pipeline,
+                    pca=pca, sample=sample, sample_z=z)
+
+
+def per_seg_sizes(per_seg: dict[int, Any], k: int) -> list[int]:
+    return [int(per_seg[s]["size"]) for s in range(k)]
+
+
+def as_frame(rows: pd.DataFrame, cleaned: SparkCleaned, cols: list[str]) -> pd.DataFrame:
+    """Collected rows (Spark column names) as the frame the scikit-learn pipeline expects:
+    named columns, numeric float64 with NaN, categorical object with NaN for missing."""
+    out = rows[cols].rename(columns={cleaned.safe[c]: c for c in cleaned.features})
+    for c in cleaned.numeric:
+        out[c] = pd.to_numeric(out[c], errors="raise").astype(float)
+    for c in cleaned.categorical:
+        out[c] = pd.Series([v if isinstance(v, str) else np.nan for v in out[c]], dtype=object,
+                           index=out.index)
+    return out
+
+
+def check_agreement(features: Any, km: M.SparkKMeans, pipeline: Any, cleaned: SparkCleaned, *,
+                    rows: int, seed: int, size: int = AGREEMENT_ROWS) -> dict[str, Any]:
+    """Spark's own transform against the scikit-learn pipeline on up to `size` rows (a seeded
+    hash sample): how many get the same segment, and how many of the others are ties (the two
+    nearest centres within `TIE`, by the Spark features' own distances)."""
+    from pyspark.ml.functions import vector_to_array
+    cols = [cleaned.safe[c] for c in cleaned.features]
+    picked = V._prefilter(features, cols, seed + 1, size, rows).orderBy("_h", *cols).limit(size)
+    scored = M.assign(picked, km, keep=[*cols, vector_to_array("features").alias("_z")]).toPandas()
+    return agreement(pipeline.predict(as_frame(scored, cleaned, cols)), scored["segment"].to_numpy(),
+                     np.stack(scored["_z"].to_numpy()) if len(scored) else np.zeros((0, 1)), km.centres)
+
+
+def agreement(predicted: np.ndarray, spark_segment: np.ndarray, z: np.ndarray,
+              centres: np.ndarray) -> dict[str, Any]:
+    """Counts of same segment, ties and real disagreements (see `check_agreement`)."""
+    same = np.asarray(predicted) == np.asarray(spark_segment, dtype=int)
+    if len(z):
+        d = np.sort(np.sqrt(((z[:, None, :] - centres[None]) ** 2).sum(axis=2)), axis=1)
+        tie = np.abs(d[:, 0] - d[:, min(1, d.shape[1] - 1)]) < TIE * np.maximum(1.0, d[:, 0])
+    else:
+        tie = np.zeros(0, dtype=bool)
+    return {"rows": int(len(same)), "same": int(same.sum()), "ties": int(tie.sum()),
+            "differ_outside_ties": int((~same & ~tie).sum()),
+            "share": round(float(same.mean()), 6) if len(same) else None}
+
+
+def _write(opts: FitOptions, manifest: dict[str, Any], pipeline: Any, pca: PCA, sample: pd.DataFrame,
+           summary: dict[str, Any], selection: dict[str, Any], comparison: Any) -> dict[str, Any]:
+    """The bundle, exactly as `training.fit.fit` writes it (config, plots, card)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rel = render_selection_plots(selection, comparison, Path(tmp))
+        plots = {r: (Path(tmp) / r).read_bytes() for r in rel}
+    names = manifest["training"]["features"]
+    config = {"sklearn": {"model": {"file": "sklearn_model.joblib"}, "model_format": "skops",
+                          "safe_model": {"file": "model.skops"}, "columns": list(names),
+                          "example_input": {c: [v] for c, v in manifest["example"].items()},
+                          "task": "clustering"}}
+    extra = {CONFIG: dumps_json(config).encode(), **plots}
+    card = render_card(manifest, versions=library_versions(), plots=sorted(plots))
+    return write_bundle(opts.out, pipeline=pipeline, pca=pca, manifest=manifest, sample=sample,
+                        summary=summary, card=card, extra_files=extra)

@@ -1,0 +1,189 @@
+"""Preprocessing and KMeans in Spark ML, and the same model as a fitted scikit-learn pipeline.
+
+Spark stages (`fit_preprocess`): numeric — `Imputer(median)` → `VectorAssembler` →
+`StandardScaler(withMean, withStd)` → `ElementwiseProduct(√(n/(n-1)))`; categorical —
+`StringIndexer(alphabetAsc, keep)` (missing → an extra index, marked -1 by a `SQLTransformer`)
+→ `Imputer(mode)` on the index →
+`OneHotEncoder(dropLast=False)`; then one `VectorAssembler` in scikit-learn's column order
+(numeric block, then each categorical block in sorted level order).
+
+Why the `ElementwiseProduct`: Spark's StandardScaler divides by the *corrected sample* standard
+deviation, scikit-learn's by the *population* one (checked: [1, 2, 3, 4, 2] → 1.1402 in Spark,
+1.0198 in numpy). Multiplying by √(n/(n-1)) makes Spark's features exactly scikit-learn's
+(x - mean) / σ_pop, and the bundle stores σ_pop, so the served pipeline computes what was fitted.
+
+Spark's Imputer median is approxQuantile (`REL_ERROR`): an actual value of the column within that
+rank error, where pandas interpolates; the bundle stores Spark's value (and the schema reports it).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from training.preprocess import make_pipeline, make_preprocessor
+from training.select_k import make_kmeans
+
+REL_ERROR = 1e-4  # approxQuantile rank error of the median imputation
+MAX_ITER, TOL = 50, 1e-4
+
+
+@dataclass
+class SparkPrep:
+    """The fitted Spark preprocessing and the numbers a scikit-learn pipeline needs."""
+    model: Any  # pyspark.ml.PipelineModel: frame (f0…) → "features"
+    numeric: list[str]
+    categorical: list[str]
+    levels: list[list[str]]
+    num_fill: np.ndarray
+    num_mean: np.ndarray
+    num_var: np.ndarray  # population variance
+    num_scale: np.ndarray  # population std, 1 where the variance is 0 (as scikit-learn)
+    cat_fill: list[str]
+    n_rows: int
+
+    @property
+    def width(self) -> int:
+        return len(self.numeric) + sum(len(lv) for lv in self.levels)
+
+
+@dataclass
+class SparkKMeans:
+    """Spark's KMeans, segments numbered by size (0 = largest, as `training.fit._order_by_size`)."""
+    model: Any  # pyspark.ml.clustering.KMeansModel, prediction column "cluster"
+    centres: np.ndarray  # (k, d) in segment order
+    remap: list[int]  # Spark cluster index → segment id
+    sizes: list[int]  # rows per segment
+    cost: float
+    iterations: int
+
+
+def fit_preprocess(frame: Any, *, numeric: Sequence[str], categorical: Sequence[str],
+                   safe: dict[str, str], n_rows: int) -> SparkPrep:
+    """Fit the Spark stages of the module docstring on `frame` (columns `safe[name]`)."""
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.feature import (ElementwiseProduct, Imputer, OneHotEncoder, SQLTransformer,
+                                    StandardScaler, StringIndexer, VectorAssembler)
+    from pyspark.ml.linalg import Vectors
+    num = [safe[n] for n in numeric]
+    cat = [safe[n] for n in categorical]
+    stages: list[Any] = []
+    if num:
+        stages += [Imputer(strategy="median", relativeError=REL_ERROR, inputCols=num,
+                           outputCols=[f"{c}_i" for c in num]),
+                   VectorAssembler(inputCols=[f"{c}_i" for c in num], outputCol="_num"),
+                   StandardScaler(withMean=True, withStd=True, inputCol="_num", outputCol="_num_s")]
+    if cat:
+        stages.append(StringIndexer(inputCols=cat, outputCols=[f"{c}_x" for c in cat],
+                                    stringOrderType="alphabetAsc", handleInvalid="keep"))
+    fitted = Pipeline(stages=stages).fit(frame)
+    models = list(fitted.stages)
+    n_num = len(num)
+    fill = mean = var = scale = np.zeros(0)
+    tail: list[Any] = []
+    if num:
+        fill = np.array(models[0].surrogateDF.first(), dtype=float)
+        scaler = models[2]
+        mean = np.asarray(scaler.mean.toArray(), dtype=float)
+        sample_std = np.asarray(scaler.std.toArray(), dtype=float)
+        var = sample_std ** 2 * (n_rows - 1) / n_rows
+        scale = np.where(var > 0, np.sqrt(var), 1.0)
+        factor = math.sqrt(n_rows / (n_rows - 1))
+        tail.append(ElementwiseProduct(scalingVec=Vectors.dense([factor] * n_num),
+                                       inputCol="_num_s", outputCol="_num_z"))
+    levels: list[list[str]] = []
+    cat_fill: list[str] = []
+    if cat:
+        indexer = models[-1]
+        levels = [list(lv) for lv in indexer.labelsArray]
+        # handleInvalid="keep" puts missing cells at index len(levels): mark them -1 for Imputer
+        marks = ", ".join(f"CASE WHEN {c}_x = {float(len(lv))} THEN -1.0 ELSE {c}_x END AS {c}_y"
+                          for c, lv in zip(cat, levels))
+        mark = SQLTransformer(statement=f"SELECT *, {marks} FROM __THIS__")
+        indexed = mark.transform(indexer.transform(frame))
+        imputer = Imputer(strategy="mode", missingValue=-1.0, inputCols=[f"{c}_y" for c in cat],
+                          outputCols=[f"{c}_m" for c in cat]).fit(indexed)
+        cat_fill = [lv[int(v)] for lv, v in zip(levels, imputer.surrogateDF.first())]
+        onehot = OneHotEncoder(dropLast=False, inputCols=[f"{c}_m" for c in cat],
+                               outputCols=[f"{c}_o" for c in cat], handleInvalid="error")
+        onehot_model = onehot.fit(imputer.transform(indexed))
+        if list(onehot_model.categorySizes) != [len(lv) for lv in levels]:
+            raise RuntimeError(f"one-hot sizes {onehot_model.categorySizes} differ from the levels "
+                               f"{[len(lv) for lv in levels]}")
+        tail += [mark, imputer, onehot_model]
+    parts = (["_num_z"] if num else []) + [f"{c}_o" for c in cat]
+    tail.append(VectorAssembler(inputCols=parts, outputCol="features"))
+    return SparkPrep(model=PipelineModel(models + tail), numeric=list(numeric),
+                     categorical=list(categorical), levels=levels, num_fill=fill, num_mean=mean,
+                     num_var=var, num_scale=scale, cat_fill=cat_fill, n_rows=int(n_rows))
+
+
+def fit_kmeans(features: Any, k: int, *, seed: int) -> SparkKMeans:
+    """Spark MLlib KMeans (k-means||) on every row of `features` (column "features")."""
+    from pyspark.ml.clustering import KMeans
+    model = KMeans(k=int(k), seed=int(seed), initMode="k-means||", initSteps=2, maxIter=MAX_ITER,
+                   tol=TOL, featuresCol="features", predictionCol="cluster").fit(features)
+    raw = np.array([np.asarray(c, dtype=float) for c in model.clusterCenters()])
+    summary = model.summary
+    counts = np.zeros(len(raw), dtype=np.int64)
+    counts[: len(summary.clusterSizes)] = summary.clusterSizes
+    order = np.lexsort((np.arange(len(raw)), -counts))  # as training.fit._order_by_size
+    remap = np.empty(len(raw), dtype=np.int64)
+    remap[order] = np.arange(len(raw))
+    return SparkKMeans(model=model, centres=raw[order], remap=remap.tolist(),
+                       sizes=counts[order].tolist(), cost=float(summary.trainingCost),
+                       iterations=int(summary.numIter))
+
+
+def sklearn_pipeline(prep: SparkPrep, km: SparkKMeans, *, seed: int) -> Any:
+    """`training.preprocess.make_pipeline` holding Spark's fitted numbers, ready to `predict`.
+
+    The estimators are fitted on a two-row stub (that sets every structural attribute scikit-learn
+    checks: feature names, dtypes, counts), then their learned numbers are replaced by Spark's."""
+    prep_sk = sklearn_preprocessor(prep)
+    k, d = km.centres.shape
+    kmeans = make_kmeans(k, max(prep.n_rows, k + 1), seed=seed).fit(
+        np.arange(k * d, dtype=float).reshape(k, d))
+    kmeans.cluster_centers_ = np.ascontiguousarray(km.centres, dtype=float)
+    kmeans.labels_ = np.arange(k, dtype=np.int32)
+    kmeans.inertia_ = km.cost
+    kmeans.n_iter_ = km.iterations
+    return make_pipeline(prep_sk, kmeans)
+
+
+def sklearn_preprocessor(prep: SparkPrep) -> Any:
+    """The ColumnTransformer of `training.preprocess` with Spark's imputation, scaling and levels."""
+    stub = {n: pd.Series([0.0, 1.0]) for n in prep.numeric}
+    stub.update({c: pd.Series([lv[0], lv[-1]], dtype=object)
+                 for c, lv in zip(prep.categorical, prep.levels)})
+    ct = make_preprocessor(prep.numeric, prep.categorical, prep.levels).fit(pd.DataFrame(stub))
+    if prep.numeric:
+        num = ct.named_transformers_["num"]
+        num.named_steps["impute"].statistics_ = prep.num_fill.astype(float)
+        scaler = num.named_steps["scale"]
+        scaler.mean_ = prep.num_mean.astype(float)
+        scaler.var_ = prep.num_var.astype(float)
+        scaler.scale_ = prep.num_scale.astype(float)
+        scaler.n_samples_seen_ = np.int64(prep.n_rows)
+    if prep.categorical:
+        cat = ct.named_transformers_["cat"]
+        cat.named_steps["impute"].statistics_ = np.array(prep.cat_fill, dtype=object)
+    return ct
+
+
+def assign(features: Any, km: SparkKMeans, *, keep: Sequence[str] = ()) -> Any:
+    """Spark's own transform: `keep` columns, "segment" (the size-ordered id of Spark's
+    prediction) and "distance" to that segment's centre."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+    out = km.model.transform(features)
+    z = vector_to_array(F.col("features"))
+    remap = F.array(*[F.lit(int(r)) for r in km.remap])
+    segment = F.element_at(remap, F.col("cluster") + 1)
+    k, d = km.centres.shape
+    table = [F.array(*[F.lit(float(km.centres[j, i])) for j in range(k)]) for i in range(d)]
+    own = sum(((z[i] - F.element_at(table[i], segment + 1)) ** 2 for i in range(d)), F.lit(0.0))
+    return out.select(*keep, segment.alias("segment"), F.sqrt(own).alias("distance"))

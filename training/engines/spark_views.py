@@ -1,0 +1,186 @@
+"""The dicts the rest of `fit` consumes, built from Spark's aggregates (`spark_stats`) in the very
+shapes of `training.fit.build_schema`, `training.profile.profile_segments`,
+`training.summary.data_summary` and `training.summary.pca_sample`; and the two bounded samples
+pulled to the driver (the working sample for k and PCA, the stratified map sample)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from model.schema import CategoricalFeature, NumericFeature, Schema
+from training.fit import HARD_MARGIN
+from training.profile import CAT_LIFT, Z_TRAIT, _r, _short, display_label, numeric_trait_text
+from training.summary import MAX_SAMPLE, _f
+from training.engines import spark_rules as R
+from training.engines.spark_stats import QUANTILES, fences
+
+SUMMARY_QUANTILES = (0.0, *QUANTILES, 1.0)
+
+
+def build_schema(stats: dict[str, Any], level_counts: dict[str, dict[str, int]], *,
+                 numeric: Sequence[str], categorical: Sequence[str], medians: Sequence[float],
+                 modes: Sequence[str], id_column: str | None,
+                 limits: dict[str, tuple[float, float]] | None) -> Schema:
+    """`training.fit.build_schema` from aggregates; medians and modes are the served imputation
+    values (Spark's Imputer), so the form's defaults and the notes match what the model fills."""
+    feats: list[NumericFeature | CategoricalFeature] = []
+    for c, median in zip(numeric, medians):
+        st = stats[c]
+        lo, hi = st["min"], st["max"]
+        span = max(hi - lo, abs(hi), 1.0)
+        hard = (0.0 if lo >= 0 else lo - HARD_MARGIN * span, hi + HARD_MARGIN * span)
+        if limits and c in limits:
+            hard = limits[c]
+        integer = st["integer"]
+        feats.append(NumericFeature(name=c, label=display_label(c), min=lo, max=hi,
+                                    median=round(median) if integer else round(median, 4),
+                                    hard_min=hard[0], hard_max=hard[1], integer=integer))
+    for c, mode in zip(categorical, modes):
+        levels = tuple(sorted(level_counts[c]))
+        feats.append(CategoricalFeature(name=c, label=display_label(c), levels=levels, mode=mode))
+    return Schema(features=tuple(feats), id_column=id_column)
+
+
+def _shares(counts: dict[str, int]) -> list[tuple[str, float]]:
+    """value_counts(normalize=True): largest first (ties by level)."""
+    total = sum(counts.values())
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(lv, n / total) for lv, n in items] if total else []
+
+
+def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[str, int]]],
+             stats: dict[str, Any], level_counts: dict[str, dict[str, int]], *,
+             numeric: Sequence[str], categorical: Sequence[str], n: int, k: int) -> list[dict[str, Any]]:
+    """`training.profile.profile_segments` from aggregates (same keys, rounding and traits)."""
+    pop_mean = {c: stats[c]["mean"] for c in numeric}
+    pop_std = {c: (stats[c]["std"] or 1.0) for c in numeric}
+    pop_share = {c: dict(_shares(level_counts[c])) for c in categorical}
+    out = []
+    for seg in range(k):
+        entry = per_segment[seg]
+        size = entry["size"]
+        num_prof, traits = {}, []
+        for c in numeric:
+            p = entry["numeric"][c]
+            mean = p["mean"] if size else float("nan")
+            z = float((mean - pop_mean[c]) / pop_std[c]) if size else 0.0
+            num_prof[c] = {"mean": _r(mean), "median": _r(p["median"]), "q25": _r(p["q25"]),
+                           "q75": _r(p["q75"]), "overall_mean": _r(pop_mean[c]), "z": round(z, 3)}
+            if abs(z) > Z_TRAIT:
+                traits.append({"feature": c, "kind": "numeric", "direction": "high" if z > 0 else "low",
+                               "z": round(z, 3), "text": numeric_trait_text(c, z)})
+        cat_prof = {}
+        for c in categorical:
+            shares = _shares(seg_levels.get(seg, {}).get(c, {}))
+            cat_prof[c] = {str(lv): round(float(v), 4) for lv, v in shares}
+            for lv, v in shares:
+                base = float(pop_share[c].get(lv, 0.0))
+                if v >= 0.4 and base > 0 and v / base >= CAT_LIFT:
+                    traits.append({"feature": c, "kind": "categorical", "level": str(lv),
+                                   "share": round(float(v), 3), "lift": round(v / base, 2),
+                                   "text": f"mostly {lv}" if _short(c) == "gender" else f"prefers {lv}"})
+        traits.sort(key=lambda t: (0, -abs(t["z"])) if t["kind"] == "numeric" else (1, -t["lift"]))
+        out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
+                    "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
+    return out
+
+
+def _box(n: int, q: dict[float, float], mean: float, whiskers: dict[str, Any]) -> dict[str, Any]:
+    """`training.summary._box` from aggregates."""
+    if not n:
+        return {"n": 0}
+    return {"n": int(n), "q1": _f(q[0.25]), "median": _f(q[0.5]), "q3": _f(q[0.75]),
+            "whisker_low": _f(whiskers["whisker_low"]), "whisker_high": _f(whiskers["whisker_high"]),
+            "outliers": int(whiskers["outliers"]), "mean": _f(mean)}
+
+
+def summary(stats: dict[str, Any], spread: dict[str, Any], corr: dict[tuple[str, str], float],
+            per_segment: dict[int, Any], seg_spread: dict[int, Any],
+            seg_levels: dict[int, dict[str, dict[str, int]]], level_counts: dict[str, dict[str, int]],
+            missing: dict[str, int], *, numeric: Sequence[str], categorical: Sequence[str],
+            k: int, n: int) -> dict[str, Any]:
+    """`training.summary.data_summary` from aggregates (same keys and rounding)."""
+    feats: dict[str, Any] = {}
+    for c in numeric:
+        st, sp = stats[c], spread[c]
+        qs = {0.0: st["min"], **st["quantiles"], 1.0: st["max"]}
+        feats[c] = {"kind": "numeric", "missing": int(missing[c]),
+                    "histogram": {"counts": sp["counts"], "edges": [_f(e) for e in sp["edges"]]},
+                    "quantiles": {f"{q:g}": _f(qs[q]) for q in SUMMARY_QUANTILES},
+                    "mean": _f(st["mean"]), "std": _f(st["std"]),
+                    "box": _box(st["n"], st["quantiles"], st["mean"], sp)}
+    for c in categorical:
+        feats[c] = {"kind": "categorical", "missing": int(missing[c]),
+                    "counts": {str(k_): int(v) for k_, v in sorted(level_counts[c].items())}}
+    matrix = None
+    if len(numeric) > 1:
+        def r(a: str, b: str) -> float | None:
+            if a == b:
+                return 1.0 if stats[a]["std"] else None
+            return _f(corr.get((a, b), corr.get((b, a), float("nan"))))
+        matrix = {"columns": list(numeric), "matrix": [[r(a, b) for b in numeric] for a in numeric]}
+    by_seg: dict[str, Any] = {}
+    for seg in range(k):
+        entry = per_segment[seg]
+        boxes = {}
+        for c in numeric:
+            p = entry["numeric"][c]
+            boxes[c] = _box(p["n"], {0.25: p["q25"], 0.5: p["median"], 0.75: p["q75"]}, p["mean"],
+                            seg_spread.get(seg, {}).get(c, {}))
+        by_seg[str(seg)] = {
+            "numeric": boxes,
+            "categorical": {c: {str(k_): int(v) for k_, v in sorted(seg_levels.get(seg, {}).get(c, {}).items())}
+                            for c in categorical},
+        }
+    return {"rows": int(n), "features": feats, "correlation": matrix, "by_segment": by_seg}
+
+
+def _prefilter(frame: Any, columns: list[str], seed: int, want: int, have: int) -> Any:
+    """Rows whose hash falls below a share that keeps `want` of `have` rows with near certainty;
+    the caller then takes the `want` smallest hashes exactly."""
+    from pyspark.sql import functions as F
+    p = min(1.0, (want + 10 * math.sqrt(want) + 10) / max(have, 1))
+    h = R.row_hash(columns, seed)
+    out = frame.withColumn("_h", h)
+    return out if p >= 1.0 else out.where(R.unit_interval(F.col("_h")) < p)
+
+
+def working_sample(features: Any, columns: list[str], *, rows: int, size: int, seed: int
+                   ) -> tuple[pd.DataFrame, np.ndarray]:
+    """At most `size` rows chosen by a seeded hash of their values (the same rows on any master
+    and partitioning): their feature values (columns as in `features`) and Spark's features."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+    picked = (_prefilter(features, columns, seed, size, rows).orderBy("_h", *columns).limit(size)
+              .select(*columns, vector_to_array("features").alias("_z")).collect())
+    raw = pd.DataFrame([[r[c] for c in columns] for r in picked], columns=columns)
+    z = np.array([r["_z"] for r in picked], dtype=float).reshape(len(picked), -1)
+    return raw, z
+
+
+def map_sample(labelled: Any, columns: list[str], sizes: Sequence[int], *, seed: int,
+               limit: int = MAX_SAMPLE) -> pd.DataFrame:
+    """Feature values and segment of at most `limit` rows, stratified like
+    `training.summary.pca_sample` (each segment keeps its share, at least one row)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+    n = int(sum(sizes))
+    want = {seg: (size if n <= limit else max(1, int(round(limit * size / n))))
+            for seg, size in enumerate(sizes) if size}
+    share = {seg: min(1.0, (m + 10 * math.sqrt(m) + 10) / sizes[seg]) for seg, m in want.items()}
+
+    def lookup(table: dict[int, Any]) -> Any:
+        return F.element_at(F.create_map(*[F.lit(x) for kv in table.items() for x in kv]),
+                            F.col("segment"))
+
+    hashed = labelled.withColumn("_h", R.row_hash(columns, seed))
+    kept = hashed.where(R.unit_interval(F.col("_h")) < lookup(share))
+    rank = F.row_number().over(Window.partitionBy("segment").orderBy("_h", *columns))
+    rows = (kept.withColumn("_rank", rank).where(F.col("_rank") <= lookup(want))
+            .orderBy("segment", "_h", *columns).select(*columns, "segment")
+            .limit(max(limit, len(want))).collect())
+    return pd.DataFrame([[r[c] for c in columns] + [r["segment"]] for r in rows],
+                        columns=[*columns, "segment"])
