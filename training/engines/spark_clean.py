@@ -18,21 +18,23 @@ from typing import Any, Sequence
 import numpy as np
 
 from training.columns import as_numbers, unify_spellings
-from training.data import _ID_NAME, MAX_LEVELS
+from training.data import MAX_LEVELS
 from training.engines import spark_rules as R
+from training.engines.spark_model import concurrently
+from training.engines.spark_ids import id_column as _id_column
 from training.engines.spark_read import CORRUPT, Source, problem_columns, raise_problems
 
 log = logging.getLogger(__name__)
 
 LOW_CARD = 10_000  # distinct texts at or below which a column is decided on the driver
 MAX_DISTINCT = 1_000_000  # a categorical column (asked for with --features) with more is refused
-ID_MIN_ROWS = 20
 
 
 @dataclass
 class SparkCleaned:
     """As `training.data.Cleaned`; `frame` is a persisted Spark frame with one column per feature
-    (`safe[name]`: numeric double, categorical the canonical text, null = missing)."""
+    (`safe[name]`: numeric double, categorical the canonical text, null = missing) and `_row`,
+    the position of the row's first occurrence in the file (increasing, not contiguous)."""
     frame: Any
     numeric: list[str]
     categorical: list[str]
@@ -74,11 +76,12 @@ def clean(src: Source, *, features: Sequence[str] | None = None,
              .persist(StorageLevel.MEMORY_AND_DISK))
     counts = None
     try:
-        cols = _first_pass(src, dedup)
+        counts = _value_counts(src, dedup).persist(StorageLevel.MEMORY_AND_DISK)
+        cols, per_column = concurrently(lambda: _first_pass(src, dedup),
+                                        lambda: counts.groupBy("j").count().collect())
         head = cols.pop("_head")
         raise_problems(src, head["_ragged"], head["_bad_text"], frame=dedup)
-        counts = _value_counts(src, dedup).persist(StorageLevel.MEMORY_AND_DISK)
-        for r in counts.groupBy("j").count().collect():
+        for r in per_column:
             cols[src.columns[r["j"]]].distinct = int(r["count"])
         _pull_distinct(counts, [c for c in cols.values() if c.distinct <= low_card])
         return _clean(src, dedup, counts, cols, head, features, id_column)
@@ -142,7 +145,7 @@ def _clean(src: Source, dedup: Any, counts: Any, cols: dict[str, _Column], head:
     anything = F.lit(False)
     for name in order:
         anything = anything | exprs[name].isNotNull()
-    frame = (dedup.select(*[exprs[n].alias(safe[n]) for n in order]).where(anything)
+    frame = (dedup.select(*[exprs[n].alias(safe[n]) for n in order], "_row").where(anything)
              .persist(StorageLevel.MEMORY_AND_DISK))
     rows_out = frame.count()
     missing = {n: rows_out - present_of[n] for n in numeric}
@@ -250,64 +253,3 @@ def _counts_per_level(canon: np.ndarray, rows: np.ndarray) -> dict[str, int]:
         if isinstance(level, str):
             out[level] = out.get(level, 0) + int(n)
     return dict(sorted(out.items()))
-
-
-def _id_column(names: list[str], cols: dict[str, Any], dedup: Any, rows: int,
-               explicit: str | None) -> str | None:
-    """`training.data._id_column`: explicit, else named like an id, else the first column that
-    is unique per row and text or increasing whole numbers."""
-    if explicit:
-        if explicit not in cols:
-            raise ValueError(f"--id-column {explicit!r} is not a column; columns are: "
-                             f"{', '.join(names)}")
-        return explicit
-    for name in names:
-        if _ID_NAME.match(str(name).strip()):
-            return name
-    return next((n for n in names if _is_identifier(cols[n], dedup, rows)), None)
-
-
-def _is_identifier(c: _Column, dedup: Any, rows: int) -> bool:
-    if rows < ID_MIN_ROWS or c.nulls:
-        return False
-    if c.texts is not None:
-        if len(c.texts) != rows:  # some text repeats
-            return False
-        nums, not_number = as_numbers(c.texts)
-        if not_number.any():
-            return True
-        if np.isnan(nums).any() or (nums % 1 != 0).any():
-            return False
-    else:
-        if c.distinct != rows:
-            return False
-        if c.bad:
-            return True
-        if c.blank or c.fractional:
-            return False
-    return _non_decreasing(dedup, c.safe)
-
-
-def _non_decreasing(dedup: Any, column: str) -> bool:
-    """Whether the column's numbers never decrease in file order (the `_row` of each distinct
-    row): ranges of rows are checked in parallel, then the ranges' ends on the driver."""
-    from pyspark.sql import functions as F
-    parts = (dedup.select("_row", R.number(F.col(column)).alias("v"))
-             .repartitionByRange("_row").sortWithinPartitions("_row")
-             .rdd.mapPartitions(_range_summary).collect())
-    parts.sort()
-    return all(p[3] for p in parts) and all(a[2] <= b[1] for a, b in zip(parts, parts[1:]))
-
-
-def _range_summary(rows: Any) -> Any:
-    """(first row, first value, last value, ordered) of one sorted range of rows."""
-    first = last = start = None
-    ok = True
-    for row, value in rows:
-        if first is None:
-            start, first = row, value
-        elif value < last:
-            ok = False
-        last = value
-    if first is not None:
-        yield (start, first, last, ok)

@@ -79,7 +79,7 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     step("preprocessing (Spark ML)")
     prep = M.fit_preprocess(cleaned.frame, numeric=numeric, categorical=categorical,
                             safe=cleaned.safe, n_rows=n)
-    features = (prep.model.transform(cleaned.frame).select(*cols, "features")
+    features = (prep.model.transform(cleaned.frame).select("_row", *cols, "features")
                 .persist(StorageLevel.MEMORY_AND_DISK))
     step("choosing k" if opts.k == "auto" else f"scoring k (forced k={opts.k})")
     raw, z = V.working_sample(features, cols, rows=n, size=SAMPLE_ROWS, seed=opts.seed)
@@ -87,29 +87,32 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     k = int(selection["k"])
     step(f"fitting KMeans on all {n:,} rows (Spark MLlib, k={k})")
     km = M.fit_kmeans(features.select("features"), k, seed=opts.seed)
-    silhouette = ClusteringEvaluator(featuresCol="features", predictionCol="cluster",
-                                     metricName="silhouette", distanceMeasure="squaredEuclidean"
-                                     ).evaluate(km.model.transform(features.select("features")))
     pipeline = M.sklearn_pipeline(prep, km, seed=opts.seed)
     pca = PCA(n_components=2, random_state=opts.seed).fit(z)
     sample = raw.rename(columns={cleaned.safe[c]: c for c in cleaned.features})
     labels = pipeline.named_steps["cluster"].predict(z)
-    agreement = check_agreement(features, km, pipeline, cleaned, rows=n, seed=opts.seed)
     labelled = M.assign(features, km, keep=cols).persist(StorageLevel.MEMORY_AND_DISK)
-    labelled.count()
+    evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster",
+                                    metricName="silhouette", distanceMeasure="squaredEuclidean")
+    silhouette, agreement, _ = M.concurrently(
+        lambda: evaluator.evaluate(km.model.transform(features.select("features"))),
+        lambda: check_agreement(features, km, pipeline, cleaned, rows=n, seed=opts.seed),
+        labelled.count)
     features.unpersist()
     cleaned.frame.unpersist()
     metrics = final_metrics(z, labels, km.cost, opts.seed)
     metrics.update({"silhouette_full_spark": round(float(silhouette), 4), "silhouette_full_rows": n,
-                    "kmeans_iterations": km.iterations, "engine_agreement": agreement})
+                    "kmeans_iterations": km.iterations, "kmeans_starts": km.starts,
+                    "engine_agreement": agreement})
     comparison = None
     if opts.compare:
         step("comparing clustering algorithms (driver sample)")
         comparison = compare.compare_algorithms(z, kmeans_labels=labels, seed=opts.seed)
     step("profiling segments (Spark aggregations)")
-    stats = S.overall(labelled, numeric, cleaned.safe, cleaned.features)
-    per_seg = S.by_segment(labelled, numeric, cleaned.safe, k)
-    seg_levels = S.level_counts(labelled, categorical, cleaned.safe)
+    stats, per_seg, seg_levels = M.concurrently(
+        lambda: S.overall(labelled, numeric, cleaned.safe, cleaned.features),
+        lambda: S.by_segment(labelled, numeric, cleaned.safe, k),
+        lambda: S.level_counts(labelled, categorical, cleaned.safe))
     schema = V.build_schema(stats["numeric"], cleaned.level_counts, numeric=numeric,
                             categorical=categorical, medians=prep.num_fill.tolist(),
                             modes=prep.cat_fill, id_column=cleaned.id_column, limits=opts.limits)
@@ -124,12 +127,13 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
         p99 = per_seg[seg["id"]]["distance_p99"]
         seg["distance_p99"] = round(float(p99), 5) if seg["size"] and p99 is not None else None
     step("summarising (Spark aggregations) and writing bundle")
-    spread = S.spread(labelled, numeric, cleaned.safe, stats["numeric"])
-    seg_spread = S.segment_spread(labelled, numeric, cleaned.safe, per_seg)
+    spread, seg_spread, map_rows = M.concurrently(
+        lambda: S.spread(labelled, numeric, cleaned.safe, stats["numeric"]),
+        lambda: S.segment_spread(labelled, numeric, cleaned.safe, per_seg),
+        lambda: V.map_sample(labelled, cols, per_seg_sizes(per_seg, k), seed=opts.seed))
     summary = V.summary(stats["numeric"], spread, stats["corr"], per_seg, seg_spread, seg_levels,
                         cleaned.level_counts, cleaned.report["missing"], numeric=numeric,
                         categorical=categorical, k=k, n=n)
-    map_rows = V.map_sample(labelled, cols, per_seg_sizes(per_seg, k), seed=opts.seed)
     labelled.unpersist()
     points = pca.transform(pipeline.named_steps["prep"].transform(
         as_frame(map_rows, cleaned, cols)))

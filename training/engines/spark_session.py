@@ -122,12 +122,11 @@ def spark_session(master: str = "local[*]", *, app_name: str = "customer-segment
     if local:  # executors are on this machine: same interpreter, loopback networking
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    settings = {**COMMON_DEFAULTS, **(LOCAL_DEFAULTS if local else {})}
+    settings = {**COMMON_DEFAULTS, **(LOCAL_DEFAULTS if local else {}), **(conf or {})}
     quiet = f"-Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}"
-    settings["spark.driver.extraJavaOptions"] = quiet
-    if local:
-        settings["spark.executor.extraJavaOptions"] = quiet
-    settings.update(conf or {})
+    for side in ("driver", "executor") if local else ("driver",):  # JVM options add up
+        key = f"spark.{side}.extraJavaOptions"
+        settings[key] = f"{quiet} {settings.get(key, '')}".strip()
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)

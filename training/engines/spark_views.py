@@ -150,12 +150,14 @@ def _prefilter(frame: Any, columns: list[str], seed: int, want: int, have: int) 
 
 def working_sample(features: Any, columns: list[str], *, rows: int, size: int, seed: int
                    ) -> tuple[pd.DataFrame, np.ndarray]:
-    """At most `size` rows chosen by a seeded hash of their values (the same rows on any master
-    and partitioning): their feature values (columns as in `features`) and Spark's features."""
+    """Every row when there are at most `size`, else `size` rows chosen by a seeded hash of their
+    values (the same rows on any master and partitioning); in file order (`_row`), as the local
+    engine keeps them: their feature values (columns as in `features`) and Spark's features."""
     from pyspark.ml.functions import vector_to_array
-    from pyspark.sql import functions as F
-    picked = (_prefilter(features, columns, seed, size, rows).orderBy("_h", *columns).limit(size)
-              .select(*columns, vector_to_array("features").alias("_z")).collect())
+    picked = features if rows <= size else (
+        _prefilter(features, columns, seed, size, rows).orderBy("_h", *columns).limit(size))
+    picked = (picked.select("_row", *columns, vector_to_array("features").alias("_z"))
+              .orderBy("_row").collect())
     raw = pd.DataFrame([[r[c] for c in columns] for r in picked], columns=columns)
     z = np.array([r["_z"] for r in picked], dtype=float).reshape(len(picked), -1)
     return raw, z
