@@ -1,7 +1,8 @@
 """`python -m benchmarks` (make bench): every performance figure of issue 7, each measured against
 a baseline in the same run, as one table (stdout, plus Markdown and JSON files).
 
-    python -m benchmarks                  # full sizes (~10 minutes here, most of it figure 7)
+    python -m benchmarks                  # full sizes (~10 minutes here for 1-7; figure 8, the
+                                          # Spark engine at 1 M and 10 M rows, takes hours)
     python -m benchmarks --smoke          # tiny sizes: checks the harness, asserts nothing
     python -m benchmarks --only 1 4       # some figures
     python -m benchmarks --load [ARGS]    # the bounded load test instead (benchmarks.load)
@@ -21,7 +22,7 @@ from typing import Any, Callable, Sequence
 from benchmarks.common import ROOT, Result, dump
 
 log = logging.getLogger("benchmarks")
-FIGURES = ("1", "2", "3", "4", "5", "6", "7")
+FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8")
 HTTP = {"2", "3"}  # these share one running app
 
 
@@ -42,8 +43,8 @@ def _lines(path: str) -> list[str]:
 
 
 def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
-    from benchmarks import (bench_batch, bench_cold, bench_gradio, bench_json, bench_single, bench_train,
-                            bench_train10m)
+    from benchmarks import (bench_batch, bench_cold, bench_gradio, bench_json, bench_single, bench_spark,
+                            bench_train, bench_train10m)
     results: list[Result] = []
     with ExitStack() as stack:
         app_url = None
@@ -60,7 +61,7 @@ def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
         for fig in [f for f in FIGURES[:4] if f in figures]:
             results += _one(fig, plan[fig])
     later = {"5": lambda: bench_train.run(smoke), "6": lambda: bench_cold.run(smoke),
-             "7": lambda: bench_train10m.run(smoke)}
+             "7": lambda: bench_train10m.run(smoke), "8": lambda: bench_spark.run(smoke)}
     for fig in [f for f in FIGURES[4:] if f in figures]:  # after the app is stopped: nothing else runs
         results += _one(fig, later[fig])
     return results
@@ -108,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; checks the harness only")
     ap.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES), metavar="FIG",
-                    help="figures to run (1-7)")
+                    help="figures to run (1-8)")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for results.md / results.json (default: benchmarks/, or a temp folder "
                          "with --smoke)")

@@ -116,7 +116,8 @@ def fitted(spark, messy_csv, tmp_path_factory):
 def test_number_rule_is_the_local_rule(spark):
     texts = ["1e5", " 3 ", "+.5", "5.", "inf", "Infinity", "nan", "1d", "0x10", "1_000", "1,5", "--1",
              "1e400", "١٢", "True", "\u00a012\u00a0", "1e", "-0", "1.e5", "\t7\n", "\x1c8\x1f", "  ",
-             "1e-400", "12 34", "0X1P3", "１２", ".", "+", "e5", "-.5e-3", "00012"]
+             "1e-400", "12 34", "0X1P3", "0x1p3", "1D", "2f", "+Infinity", "１２", ".", "+", "e5", "-.5e-3",
+             "00012"]
     from pyspark.sql import functions as F
     got = spark.createDataFrame([(t,) for t in texts], "v string").select(R.number(F.col("v")).alias("n")).collect()
     nums, _ = as_numbers(np.array(texts, dtype=object))

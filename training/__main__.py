@@ -64,7 +64,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if spark:
         from training.engines import spark as spark_engine
         manifest = spark_engine.fit(opts, master=args.spark_master, step=step,
-                                    data_format=args.data_format)
+                                    data_format=args.data_format, conf=dict(args.spark_conf or []))
     else:
         manifest = fit(opts, step=step)
     done()
@@ -94,7 +94,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         from training.engines import spark as spark_engine
         summary = spark_engine.score(args.bundle, args.data, args.out, master=args.spark_master,
-                                     data_format=args.data_format)
+                                     data_format=args.data_format, conf=dict(args.spark_conf or []))
     else:
         from training.score import score_file
         summary = score_file(args.bundle, Path(args.data), Path(args.out))
@@ -132,15 +132,24 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conf(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key.strip().startswith("spark."):
+        raise argparse.ArgumentTypeError(f"--spark-conf must look like spark.KEY=VALUE, got {value!r}")
+    return key.strip(), val.strip()
+
+
 def _engine_args(p: argparse.ArgumentParser) -> None:
     """--engine and its Spark options (training.engines.spark; needs requirements-spark.txt + Java)."""
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="local: scikit-learn on this machine (default); spark: PySpark MLlib on a cluster")
     p.add_argument("--spark-master", default="local[*]", metavar="URL",
                    help="with --engine spark: local[*] (default), local[N], spark://HOST:PORT, yarn, "
-                        "k8s://https://HOST:PORT")
+                        "k8s://https://HOST:PORT, or active (under spark-submit: its master)")
     p.add_argument("--data-format", choices=("csv", "parquet"),
                    help="with --engine spark: format of --data (default: from its name; CSV otherwise)")
+    p.add_argument("--spark-conf", type=_conf, action="append", metavar="KEY=VALUE",
+                   help="with --engine spark: a Spark setting, e.g. spark.executor.memory=8g (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,9 @@
 """`training.data.clean` in Spark: the same rules, the same report, without collecting the rows.
 
 Exact duplicate rows are one group-by; one aggregation over the distinct rows then counts rows,
-ragged records, text that is not UTF-8 and, per column, missing cells, numbers and non-numbers
-(`spark_rules`); a second group-by counts the rows of every (column, distinct text). A column with
+ragged records and text that is not UTF-8; a second group-by counts the rows of every (column,
+distinct text), and per column the cells present, numbers and non-numbers (`spark_rules`) are
+summed over that table — each distinct text is parsed once, not once per row. A column with
 few distinct texts (`LOW_CARD`) — every categorical one and most numeric ones — is decided on the
 driver by the local engine's own functions (`as_numbers`, `unify_spellings`, the id test) over its
 (distinct text, rows) pairs, which is what the local engine works on too (`training.columns`); a
@@ -22,6 +23,7 @@ from training.data import MAX_LEVELS
 from training.engines import spark_rules as R
 from training.engines.spark_model import concurrently
 from training.engines.spark_ids import id_column as _id_column
+from training.engines.spark_ids import named_id
 from training.engines.spark_read import CORRUPT, Source, problem_columns, raise_problems
 
 log = logging.getLogger(__name__)
@@ -55,12 +57,13 @@ class _Column:
     """What the first passes learned about one text column (over distinct rows)."""
     name: str
     safe: str
-    nulls: int
+    nulls: int  # missing cells (distinct rows)
     distinct: int  # distinct texts (exact)
     present: int  # finite numbers
     bad: int  # present, not blank, not a finite number
     blank: int
     fractional: int  # numbers that are not whole
+    exotic: int  # texts Spark's plain cast reads differently from the rule (see _column_facts)
     texts: np.ndarray | None = None  # low-cardinality: the distinct texts …
     rows: np.ndarray | None = None  # … and the rows holding each
 
@@ -76,13 +79,20 @@ def clean(src: Source, *, features: Sequence[str] | None = None,
              .persist(StorageLevel.MEMORY_AND_DISK))
     counts = None
     try:
-        counts = _value_counts(src, dedup).persist(StorageLevel.MEMORY_AND_DISK)
-        cols, per_column = concurrently(lambda: _first_pass(src, dedup),
-                                        lambda: counts.groupBy("j").count().collect())
-        head = cols.pop("_head")
+        named = named_id(src.columns, id_column)
+        if features:
+            missing = [f for f in features if f not in src.columns]
+            if missing:
+                raise ValueError(f"--features: no column named {', '.join(map(repr, missing))}; "
+                                 f"columns are: {', '.join(src.columns)}")
+        # only the columns that can matter are counted (an unnamed id needs every column's facts)
+        wanted = (list(features) if features else [c for c in src.columns if c != named]
+                  ) if named else list(src.columns)
+        counts = _value_counts(src, dedup, wanted).persist(StorageLevel.MEMORY_AND_DISK)
+        head, cols = concurrently(lambda: _first_pass(src, dedup), lambda: _column_facts(src, counts))
         raise_problems(src, head["_ragged"], head["_bad_text"], frame=dedup)
-        for r in per_column:
-            cols[src.columns[r["j"]]].distinct = int(r["count"])
+        for c in cols.values():
+            c.nulls = head["_distinct"] - c.nulls  # _column_facts counted the cells present
         _pull_distinct(counts, [c for c in cols.values() if c.distinct <= low_card])
         return _clean(src, dedup, counts, cols, head, features, id_column)
     finally:
@@ -100,10 +110,6 @@ def _clean(src: Source, dedup: Any, counts: Any, cols: dict[str, _Column], head:
     idc = _id_column(src.columns, cols, dedup, distinct, id_column)
     report["id_column"] = idc
     if features:
-        missing = [f for f in features if f not in cols]
-        if missing:
-            raise ValueError(f"--features: no column named {', '.join(map(repr, missing))}; "
-                             f"columns are: {', '.join(src.columns)}")
         chosen = list(features)
     else:
         chosen = [c for c in src.columns if c != idc]
@@ -118,7 +124,8 @@ def _clean(src: Source, dedup: Any, counts: Any, cols: dict[str, _Column], head:
         present, bad = _numbers(c)
         if present and bad <= max(1, 0.02 * (present + bad)):
             numeric.append(name)
-            exprs[name] = R.number(F.col(c.safe))
+            # no text Spark's cast reads differently from pandas (the usual case): the cast alone
+            exprs[name] = F.col(c.safe).try_cast("double") if not c.exotic else R.number(F.col(c.safe))
             present_of[name] = present
             if bad:
                 unparsed[name] = bad
@@ -165,33 +172,47 @@ def _clean(src: Source, dedup: Any, counts: Any, cols: dict[str, _Column], head:
                         rows=int(rows_out))
 
 
-def _first_pass(src: Source, dedup: Any) -> dict[str, Any]:
-    """One aggregation over the distinct rows: per column nulls, numbers, non-numbers, blanks
-    and fractions; plus row counts and the reader's problems."""
+def _first_pass(src: Source, dedup: Any) -> dict[str, int]:
+    """One aggregation over the distinct rows: rows in, distinct rows, the reader's problems."""
     from pyspark.sql import functions as F
     aggs = [F.sum("_n").alias("_rows_in"), F.count(F.lit(1)).alias("_distinct"),
             *problem_columns(src, dedup, weight=F.col("_n"))]
-    for i, s in enumerate(src.safe):
-        col, num = F.col(s), R.number(F.col(s))
-        aggs += [F.count_if(col.isNull()).alias(f"n{i}"),
-                 F.count(num).alias(f"p{i}"),
-                 F.count_if(col.isNotNull() & ~R.blank(col) & num.isNull()).alias(f"b{i}"),
-                 F.count_if(R.blank(col)).alias(f"w{i}"),
-                 F.count_if(num % 1 != 0).alias(f"x{i}")]
     row = dedup.agg(*aggs).first().asDict()
-    out: dict[str, Any] = {"_head": {k: int(row[k] or 0) for k in ("_rows_in", "_distinct", "_ragged", "_bad_text")}}
-    for i, (name, s) in enumerate(zip(src.columns, src.safe)):
-        out[name] = _Column(name=name, safe=s, nulls=row[f"n{i}"], distinct=0,
-                            present=row[f"p{i}"], bad=row[f"b{i}"], blank=row[f"w{i}"],
-                            fractional=row[f"x{i}"])
+    return {k: int(row[k] or 0) for k in ("_rows_in", "_distinct", "_ragged", "_bad_text")}
+
+
+def _column_facts(src: Source, counts: Any) -> dict[str, _Column]:
+    """Per column, from the (j, v, n) table — each distinct text parsed once, weighted by its
+    rows: distinct texts, cells present, numbers, non-numbers, blanks, fractions, and texts that
+    Spark's plain cast reads differently from the rule (`exotic`: 1d, Infinity, NBSP-padded…)."""
+    from pyspark.sql import functions as F
+    num = R.number(F.col("v"))
+    cast = F.col("v").try_cast("double")
+    n = F.col("n")
+    got = {r["j"]: r for r in counts.groupBy("j").agg(
+        F.count(F.lit(1)).alias("distinct"), F.sum(n).alias("cells"),
+        F.sum(F.when(num.isNotNull(), n).otherwise(0)).alias("present"),
+        F.sum(F.when(~R.blank(F.col("v")) & num.isNull(), n).otherwise(0)).alias("bad"),
+        F.sum(F.when(R.blank(F.col("v")), n).otherwise(0)).alias("blank"),
+        F.sum(F.when(num % 1 != 0, n).otherwise(0)).alias("fractional"),
+        F.count_if(~F.equal_null(num, cast)).alias("exotic")).collect()}
+    out = {}
+    for j, (name, safe) in enumerate(zip(src.columns, src.safe)):
+        r = got.get(j)
+        value = (lambda key: int(r[key] or 0)) if r else (lambda key: 0)
+        out[name] = _Column(name=name, safe=safe, nulls=value("cells"), distinct=value("distinct"),
+                            present=value("present"), bad=value("bad"), blank=value("blank"),
+                            fractional=value("fractional"), exotic=value("exotic"))
     return out
 
 
-def _value_counts(src: Source, dedup: Any) -> Any:
-    """(j, v, n): the distinct rows holding text v in column j, for every column, in one shuffle."""
+def _value_counts(src: Source, dedup: Any, wanted: Sequence[str]) -> Any:
+    """(j, v, n): the distinct rows holding text v in column j, for each `wanted` column, in one
+    shuffle."""
     from pyspark.sql import functions as F
-    pairs = F.explode(F.array(*[F.struct(F.lit(j).alias("j"), F.col(s).alias("v"))
-                                for j, s in enumerate(src.safe)]))
+    index = {name: j for j, name in enumerate(src.columns)}
+    pairs = F.explode(F.array(*[F.struct(F.lit(index[w]).alias("j"), F.col(src.safe[index[w]]).alias("v"))
+                                for w in wanted]))
     return (dedup.select(pairs.alias("p")).select("p.j", "p.v").where(F.col("v").isNotNull())
             .groupBy("j", "v").agg(F.count(F.lit(1)).alias("n")))
 

@@ -19,17 +19,22 @@ from training.engines import spark_rules as R
 ID_MIN_ROWS = 20
 
 
-def id_column(names: list[str], cols: dict[str, Any], dedup: Any, rows: int,
-              explicit: str | None) -> str | None:
-    """The id column (or None); `cols` holds `spark_clean._Column` facts per column name."""
+def named_id(names: list[str], explicit: str | None) -> str | None:
+    """The explicit --id-column (checked), else the first column named like an id, else None."""
     if explicit:
-        if explicit not in cols:
+        if explicit not in names:
             raise ValueError(f"--id-column {explicit!r} is not a column; columns are: "
                              f"{', '.join(names)}")
         return explicit
-    for name in names:
-        if _ID_NAME.match(str(name).strip()):
-            return name
+    return next((n for n in names if _ID_NAME.match(str(n).strip())), None)
+
+
+def id_column(names: list[str], cols: dict[str, Any], dedup: Any, rows: int,
+              explicit: str | None) -> str | None:
+    """The id column (or None); `cols` holds `spark_clean._Column` facts per column name."""
+    named = named_id(names, explicit)
+    if named:
+        return named
     return next((n for n in names if _is_identifier(cols[n], dedup, rows)), None)
 
 

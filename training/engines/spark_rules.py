@@ -30,11 +30,17 @@ def stripped(column: Any) -> Any:
 
 
 def number(column: Any) -> Any:
-    """The finite number a text cell holds, or null (empty, blank, not a number, infinite)."""
+    """The finite number a text cell holds, or null (empty, blank, not a number, infinite).
+
+    Spark's cast parses like Java's Double.parseDouble: the same decimal grammar as pandas, plus
+    hex floats, f/d suffixes, Infinity and NaN — none of which can be written with only digits,
+    'e', '.', '+' and '-'. So a cast that succeeds on text made only of those characters is
+    exactly `NUMBER_PATTERN`, at a fraction of a regex's cost (checked against pandas in tests)."""
     from pyspark.sql import functions as F
     s = stripped(column)
-    value = F.when(s.rlike(NUMBER_PATTERN), s.try_cast("double"))
-    return F.when(~F.isnan(value) & (F.abs(value) != float("inf")), value)
+    value = s.try_cast("double")
+    plain = F.translate(s, "0123456789eE.+-", "") == F.lit("")
+    return F.when(plain & ~F.isnan(value) & (F.abs(value) != float("inf")), value)
 
 
 def blank(column: Any) -> Any:

@@ -2,7 +2,8 @@
 
 `spark_session("local[*]")` runs Spark inside this machine; `local-cluster[N,CORES,MB]` starts N
 executor JVMs on it (a real multi-process cluster, used by the tests); `spark://HOST:PORT`, `yarn`
-and `k8s://https://HOST:PORT` pass through to Spark unchanged. A master that cannot be reached is
+and `k8s://https://HOST:PORT` pass through to Spark unchanged; `active` takes the session that
+spark-submit (or a notebook) set up, with its master and settings. A master that cannot be reached is
 an error within `timeout_s` seconds, never a hang: the host and port are tried first (a refused or
 silent port fails in a few seconds, before any JVM starts); a master that accepts the connection
 but never registers the application, or gives it no executors, is stopped at the deadline.
@@ -23,8 +24,8 @@ from typing import Any, Mapping
 
 log = logging.getLogger(__name__)
 
-MASTER_FORMS = ("local[*], local[N], local-cluster[N,CORES,MB], spark://HOST:PORT, yarn or "
-                "k8s://https://HOST:PORT")
+MASTER_FORMS = ("local[*], local[N], local-cluster[N,CORES,MB], spark://HOST:PORT, yarn, "
+                "k8s://https://HOST:PORT or active (the session spark-submit or a notebook started)")
 _LOCAL = re.compile(r"^local(?:\[(?:\*|\d+)(?:,\s*\d+)?\])?$")
 _LOCAL_CLUSTER = re.compile(r"^local-cluster\[\d+,\s*\d+,\s*\d+\]$")
 _SPARK = re.compile(r"^spark://([^/\s]+)$")
@@ -46,6 +47,8 @@ def master_endpoints(master: str) -> tuple[str, list[tuple[str, int]]]:
     """(kind, host/port pairs to try before starting Spark) for a master URL; kind is 'local',
     'local-cluster', 'spark', 'yarn' or 'k8s'. Raises SparkEngineError for anything else."""
     m = str(master).strip()
+    if m == "active":
+        return "active", []
     if _LOCAL.match(m):
         return "local", []
     if _LOCAL_CLUSTER.match(m):
@@ -112,6 +115,11 @@ def spark_session(master: str = "local[*]", *, app_name: str = "customer-segment
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
+    if kind == "active":  # spark-submit / Databricks / EMR steps: their master and settings
+        session = _bounded(SparkSession.builder.appName(app_name).getOrCreate, timeout_s,
+                           on_timeout=_kill_gateway, what="no Spark session came up")
+        session.sparkContext.setLogLevel("ERROR")
+        return session
     active = SparkContext._active_spark_context
     if active is not None:
         if active.master != master:
@@ -176,6 +184,9 @@ def _translate(exc: BaseException) -> BaseException:
                                 "apt-get install -y openjdk-17-jre-headless); see the lines above")
     if isinstance(exc, SparkEngineError):
         return exc
+    if "A master URL must be set" in text:
+        return SparkEngineError("--spark-master active needs a session started by spark-submit or a "
+                                "notebook; outside them, name the master (e.g. local[*])")
     first = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
     return SparkEngineError(f"Spark could not start: {first}")
 
