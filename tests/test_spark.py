@@ -32,6 +32,7 @@ from training.engines.spark_fit import agreement, as_frame, run_fit
 from training.engines.spark_read import read_table
 from training.engines.spark_score import score_table
 from training.engines.spark_session import SparkEngineError, ship_code, spark_session
+from training.__main__ import main as cli_main
 from training.fit import FitOptions, fit
 from training.preprocess import make_preprocessor
 from training.score import score_file
@@ -221,7 +222,7 @@ def _neutral(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def test_scoring_equals_the_local_scorer(spark, fitted, tmp_path):
+def test_scoring_equals_the_local_scorer(spark, fitted, tmp_path, capsys):
     _, bundle = fitted
     data = tmp_path / "new.csv"
     _scoring_input(data)
@@ -239,8 +240,12 @@ def test_scoring_equals_the_local_scorer(spark, fitted, tmp_path):
     np.testing.assert_allclose(ours["confidence"].astype(float).fillna(-1),
                                pd.to_numeric(theirs["confidence"]).fillna(-1), atol=1e-12)
     assert ours["unlike_training"].astype(str).tolist() == theirs["unlike_training"].tolist()
-    csv_summary = score_table(spark, bundle, str(data), str(tmp_path / "out.csv"))
-    assert csv_summary == local
+    # the CLI front door, CSV output: the same summary printed, formula cells neutralised
+    code = cli_main(["score", "--engine", "spark", "--spark-master", MASTER, "--bundle", str(bundle),
+                     "--data", str(data), "--out", str(tmp_path / "out.csv")])
+    assert code == 0 and spark.sparkContext._jsc is not None  # the module's session is not stopped
+    printed = capsys.readouterr().out
+    assert f"scored {local['scored']:,} rows, rejected {local['rejected']:,}" in printed
     text = "".join(p.read_text() for p in sorted((tmp_path / "out.csv").glob("part-*.csv")))
     assert "\"'=cmd()\"" in text and "\"=cmd()\"" not in text  # formula cells neutralised
 

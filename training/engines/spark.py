@@ -27,12 +27,22 @@ __all__ = ["SparkEngineError", "fit", "score", "spark_session"]
 
 
 def _session(spark: Any, master: str, timeout_s: float, conf: Mapping[str, str] | None) -> tuple[Any, bool]:
+    """(session, whether this call started it and so must stop it)."""
     if spark is not None:
         ship_code(spark)
         return spark, False
+    running = _running()  # a notebook's or the caller's: not ours to stop
     session = spark_session(master, timeout_s=timeout_s, conf=conf)
     ship_code(session)
-    return session, True
+    return session, not running and master.strip() != "active"
+
+
+def _running() -> bool:
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return False  # spark_session says what to install
+    return SparkContext._active_spark_context is not None
 
 
 def fit(opts: FitOptions, *, master: str = "local[*]", spark: Any = None,

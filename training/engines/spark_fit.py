@@ -184,7 +184,7 @@ def check_agreement(features: Any, km: M.SparkKMeans, pipeline: Any, cleaned: Sp
     nearest centres within `TIE`, by the Spark features' own distances)."""
     from pyspark.ml.functions import vector_to_array
     cols = [cleaned.safe[c] for c in cleaned.features]
-    picked = V._prefilter(features, cols, seed + 1, size, rows).orderBy("_h", *cols).limit(size)
+    picked = V.hash_prefilter(features, cols, seed + 1, size, rows).orderBy("_h", *cols).limit(size)
     scored = M.assign(picked, km, keep=[*cols, vector_to_array("features").alias("_z")]).toPandas()
     return agreement(pipeline.predict(as_frame(scored, cleaned, cols)), scored["segment"].to_numpy(),
                      np.stack(scored["_z"].to_numpy()) if len(scored) else np.zeros((0, 1)), km.centres)

@@ -138,7 +138,7 @@ def summary(stats: dict[str, Any], spread: dict[str, Any], corr: dict[tuple[str,
     return {"rows": int(n), "features": feats, "correlation": matrix, "by_segment": by_seg}
 
 
-def _prefilter(frame: Any, columns: list[str], seed: int, want: int, have: int) -> Any:
+def hash_prefilter(frame: Any, columns: list[str], seed: int, want: int, have: int) -> Any:
     """Rows whose hash falls below a share that keeps `want` of `have` rows with near certainty;
     the caller then takes the `want` smallest hashes exactly."""
     from pyspark.sql import functions as F
@@ -155,7 +155,7 @@ def working_sample(features: Any, columns: list[str], *, rows: int, size: int, s
     engine keeps them: their feature values (columns as in `features`) and Spark's features."""
     from pyspark.ml.functions import vector_to_array
     picked = features if rows <= size else (
-        _prefilter(features, columns, seed, size, rows).orderBy("_h", *columns).limit(size))
+        hash_prefilter(features, columns, seed, size, rows).orderBy("_h", *columns).limit(size))
     picked = (picked.select("_row", *columns, vector_to_array("features").alias("_z"))
               .orderBy("_row").collect())
     raw = pd.DataFrame([[r[c] for c in columns] for r in picked], columns=columns)
