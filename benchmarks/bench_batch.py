@@ -1,5 +1,5 @@
 """Figure 4: batch scoring. (a) In memory: `Predictor.predict_frame` (validation, segment,
-confidence, PCA point, notes) on the frame the strict reader makes of a 1 M-row CSV, against the
+margin, runner-up, why, PCA point, notes) on the frame the strict reader makes of a 1 M-row CSV, against the
 bundle's scikit-learn Pipeline (`predict`, labels only) on the same frame, alternating.
 (b) End to end: the 1 M-row CSV → scored CSV (`training.score.score_file`: strict read, validate,
 score, injection-safe export) against pandas just reading and writing the same file."""
@@ -23,18 +23,20 @@ def run(smoke: bool = False) -> list[Result]:
 
 
 def _in_memory(path: Path, rows: int, smoke: bool) -> Result:
+    from model.bundle import load_pipeline
     from model.csvio import read_csv_strict
     from model.predictor import Predictor
     from model.settings import DEFAULT_BUNDLE_DIR
     p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)
+    pipeline = load_pipeline(DEFAULT_BUNDLE_DIR)
     frame = read_csv_strict(path, max_bytes=1 << 34, max_rows=1 << 30, required_columns=p.schema.names,
-                            numeric_columns=p.numeric)
+                            numeric_columns=[f.name for f in p.schema.numeric])
     inputs = frame[p.schema.names]
     ours = p.predict_frame(frame)
-    theirs = p.bundle.pipeline.predict(inputs)
+    theirs = pipeline.predict(inputs)
     agree = float((ours["segment_id"].to_numpy(dtype=int, na_value=-1) == theirs).mean())
     t = interleaved({"ours": lambda: p.predict_frame(frame),
-                     "pipeline": lambda: p.bundle.pipeline.predict(inputs)}, rounds=2 if smoke else 7)
+                     "pipeline": lambda: pipeline.predict(inputs)}, rounds=2 if smoke else 7)
     a, b = p50(t["ours"]), p50(t["pipeline"])
     rate = len(frame) / a
     return Result(f"4a batch in memory, {rows:,} rows", f"{rate / 1e6:.2f} M rows/s ({fmt_s(a)})",

@@ -1,5 +1,5 @@
-"""Figure 1: one prediction in-process (validation + transform + segment + confidence + PCA
-point + offers) against the original service's path, rebuilt from the bundle's own pipeline:
+"""Figure 1: one prediction in-process (validation + transform + segment + margin + runner-up +
+why + PCA point + offers) against the original service's path, rebuilt from the bundle's own pipeline:
 a one-row DataFrame → ColumnTransformer (impute, scale, one-hot) → KMeans.predict."""
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ TARGET_S, TARGET_SPEEDUP = 50e-6, 100.0
 
 
 def run(smoke: bool = False) -> list[Result]:
+    from model.bundle import load_pipeline
     from model.predictor import Predictor
     from model.settings import DEFAULT_BUNDLE_DIR
     p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)
     record = p.schema.example()
-    prep, kmeans = p.bundle.pipeline.named_steps["prep"], p.bundle.pipeline.named_steps["cluster"]
+    pipeline = load_pipeline(DEFAULT_BUNDLE_DIR)
+    prep, kmeans = pipeline.named_steps["prep"], pipeline.named_steps["cluster"]
 
     def ours() -> None:
         p.predict_one(record)

@@ -6,46 +6,20 @@ turns its errors into 4xx answers, in exactly one place (`_error`).
 """
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import re
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from model.errors import SchemaError, echo
+from model.asgi import BodyProblem, read_body, strict_json
+from model.errors import SchemaError, echo, envelope
 from model.loader import Live
-from model.schema import NumericFeature, Schema
 from model.settings import Settings
+from model.views_io import example_csv_text
 
 log = logging.getLogger(__name__)
-BODY_TIMEOUT_S = 10.0  # a customer is a few hundred bytes; slower than this is a stuck or hostile client
-
-
-def param_name(field: str) -> str:
-    """A Python identifier for a column name ('Annual Income (k$)' → 'annual_income_k')."""
-    name = re.sub(r"\W+", "_", field).strip("_").lower() or "field"
-    return f"f_{name}" if name[0].isdigit() else name
-
-
-def request_schema(schema: Schema) -> dict[str, Any]:
-    """JSON Schema of a customer, as the validator enforces it (documented in /openapi.json)."""
-    props: dict[str, Any] = {}
-    for f in schema.features:
-        if isinstance(f, NumericFeature):
-            props[f.name] = {"type": ["number", "null"], "minimum": f.hard_min, "maximum": f.hard_max,
-                             "description": f"{f.label}; training range {f.min:g}–{f.max:g}; "
-                                            f"null = fill with the training median", "example": f.median}
-        else:
-            props[f.name] = {"type": ["string", "null"], "enum": [*f.levels, None],
-                             "description": f"{f.label}; spelling is normalised (case, spaces)",
-                             "example": f.mode}
-    if schema.id_column:
-        props[schema.id_column] = {"description": "customer id (ignored)"}
-    return {"type": "object", "properties": props, "required": schema.names,
-            "additionalProperties": False}
 
 
 ERROR_SCHEMA = {"type": "object", "properties": {
@@ -56,26 +30,38 @@ ERROR_SCHEMA = {"type": "object", "properties": {
 
 def _error(status: int, message: str, detail: list[dict[str, str]] | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "detail": detail or []}, status_code=status, headers=headers)
+    return JSONResponse(envelope(message, detail), status_code=status, headers=headers)
 
 
-class _Gate:
-    """At most `limit` JSON predictions in flight; the rest get 503 at once (the route has no queue)."""
+class _Slots:
+    """At most `limit` JSON predictions being computed at once; the rest get 503 at once (the
+    route has no queue). A slot is taken only once the body has arrived: a slow sender costs a
+    socket until the body deadline, never a slot."""
 
     def __init__(self, limit: int):
         self.limit, self.busy = limit, 0
+
+    def take(self) -> bool:
+        if self.busy >= self.limit:
+            return False
+        self.busy += 1
+        return True
+
+    def give_back(self) -> None:
+        self.busy -= 1
 
 
 def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
     """Register the JSON routes on `app` (before Gradio is mounted at "/", or they are shadowed)."""
     predictor = live.predictor
-    gate = _Gate(settings.json_concurrency)
-    max_body = settings.max_body_bytes
-    ok_schema = {"type": "object", "required": ["cluster", "segment_id", "segment_name", "confidence"]}
+    slots = _Slots(settings.json_concurrency)
+    max_body, timeout_s = settings.max_body_bytes, settings.body_timeout_s
+    ok_schema = {"type": "object", "required": ["cluster", "segment_id", "segment_name", "margin", "runner_up",
+                                                "why", "offers"]}
 
     @app.post("/predict", tags=["predict"], summary="Segment and offers for one customer",
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": request_schema(predictor.schema),
+                  "application/json": {"schema": predictor.schema.json_schema(),
                                         "example": predictor.schema.example()}}},
                   "responses": {"200": {"description": "segment", "content": {"application/json": {"schema": ok_schema}}},
                                 "400": {"description": "body is not JSON", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
@@ -85,22 +71,20 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
                                 "422": {"description": "invalid fields", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
                                 "503": {"description": "busy, retry"}}})
     async def predict(request: Request) -> Any:
-        if gate.busy >= gate.limit:
+        body = await _read_body(request, max_body, timeout_s)
+        if isinstance(body, JSONResponse):
+            return body
+        if not slots.take():
             return _error(503, "busy: too many requests in flight; retry shortly", headers={"Retry-After": "1"})
-        gate.busy += 1
         try:
-            body = await _read_body(request, max_body)
-            if isinstance(body, JSONResponse):
-                return body
-            try:
-                return predictor.predict_one(body)
-            except SchemaError as exc:
-                return _error(422, str(exc), [e.as_dict() for e in exc.errors])
-            except Exception:  # a bug, not bad input: log it, never send internals to the client
-                log.exception("POST /predict failed")
-                return _error(500, "something went wrong on our side; it has been logged")
+            return predictor.predict_one(body)
+        except SchemaError as exc:
+            return JSONResponse(exc.envelope(), status_code=422)
+        except Exception:  # a bug, not bad input: log it, never send internals to the client
+            log.exception("POST /predict failed")
+            return _error(500, "something went wrong on our side; it has been logged")
         finally:
-            gate.busy -= 1
+            slots.give_back()
 
     @app.get("/segments", tags=["segments"], summary="All segments with their offers")
     def segments() -> Any:
@@ -109,50 +93,44 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
     @app.get("/health", tags=["health"], summary="Liveness and which bundle is live")
     def health() -> Any:
         m = predictor.manifest
-        return {"status": "ok", "bundle": live.source, "k": predictor.k,
-                "features": predictor.schema.names, "created_at": m.get("created_at"),
-                "verdict": (m.get("clusterability") or {}).get("verdict"),
-                "versions": m.get("library_versions")}
+        return {"status": "ok", "bundle": live.source.as_dict(), "k": predictor.k,
+                "features": predictor.schema.names, "created_at": m.created_at,
+                "verdict": m.clusterability.verdict, "engine": m.engine.name,
+                "versions": m.library_versions}
 
     @app.get("/example.csv", tags=["batch"], summary="An example file for batch scoring",
              response_class=PlainTextResponse)
     def example_csv() -> Any:
-        return PlainTextResponse(example_csv_text(predictor.schema), media_type="text/csv",
+        return PlainTextResponse(example_csv_text(predictor.manifest), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="example_customers.csv"'})
 
 
-async def _read_body(request: Request, max_body: int) -> Any:
+async def _read_body(request: Request, max_body: int, timeout_s: float) -> Any:
     """The parsed JSON body, or a 4xx response saying what is wrong with it."""
     ctype = request.headers.get("content-type", "")
-    if ctype and "json" not in ctype.lower():
-        return _error(415, f"send the customer as application/json; got content-type {echo(ctype)}")
+    if not _is_json(ctype):
+        # text/plain, forms and a missing type are what a browser sends cross-site without a preflight
+        return _error(415, f"send the customer as application/json; got content-type {echo(ctype or None)}")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         return _error(413, f"body is {int(declared):,} bytes; the limit is {max_body:,}")
-
-    async def receive() -> bytes | None:
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
     try:
-        # a body trickling in holds one of the few concurrency slots: do not let it hold it forever
-        raw = await asyncio.wait_for(receive(), BODY_TIMEOUT_S)
-    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
-        return _error(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s")
-    if raw is None:
-        return _error(413, f"body exceeds the limit of {max_body:,} bytes")
-    try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+        raw = await read_body(request.receive, limit=max_body, timeout_s=timeout_s)
+        if raw is None:
+            return _error(400, "the client disconnected before the body arrived")
+        return strict_json(raw, object_pairs_hook=_no_duplicate_keys)
+    except BodyProblem as exc:
+        return _error(exc.status, exc.message)
     except _DuplicateKey as exc:
         return _error(400, f"body is not valid JSON: field {echo(exc.key)} appears more than once",
                       [{"field": str(exc.key)[:60], "message": "sent more than once; send each field once"}])
-    # ValueError covers JSONDecodeError, UnicodeDecodeError and integers longer than 4300 digits
-    except (ValueError, RecursionError) as exc:
-        return _error(400, f"body is not valid JSON ({type(exc).__name__}: {echo(str(exc))})")
+
+
+def _is_json(ctype: str) -> bool:
+    """application/json or application/<anything>+json, parameters allowed (as FastAPI reads them)."""
+    media = ctype.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or (subtype.endswith("+json") and len(subtype) > 5))
 
 
 class _DuplicateKey(Exception):
@@ -171,24 +149,12 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def example_csv_text(schema: Schema) -> str:
-    """A few plausible customers spread over the training range, plus one with a missing cell."""
-    import csv
-    import io
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    cols = ([schema.id_column] if schema.id_column else []) + schema.names
-    w.writerow(cols)
-    for i, q in enumerate((0.1, 0.3, 0.5, 0.7, 0.9)):
-        row = [i + 1] if schema.id_column else []
-        for j, f in enumerate(schema.features):
-            if isinstance(f, NumericFeature):
-                v = f.min + ((q + 0.37 * j) % 1.0) * (f.max - f.min)
-                row.append(int(round(v)) if f.integer else round(v, 2))
-            else:
-                row.append(f.levels[(i + j) % len(f.levels)])
-        w.writerow(row)
-    last = [6] if schema.id_column else []
-    w.writerow(last + ["" if j == 0 else (f.median if isinstance(f, NumericFeature) else f.mode)
-                       for j, f in enumerate(schema.features)])
-    return buf.getvalue()
+def add_embed_route(app: FastAPI, gradio_js: Path) -> None:
+    """`GET /gradio.js`: the `<gradio-app>` web component's loader, served by this app itself, so a
+    page (or a mobile wrapper) can embed it without the CDN: ``<script type="module"
+    src="https://…/gradio.js"></script><gradio-app src="https://…"></gradio-app>``."""
+    text = gradio_js.read_text(encoding="utf-8").replace('"./assets/', '"/assets/')
+
+    @app.get("/gradio.js", include_in_schema=False)
+    def gradio_loader() -> Any:
+        return PlainTextResponse(text, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})

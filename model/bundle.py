@@ -1,9 +1,14 @@
 """The bundle: the one contract between training and serving.
 
-`write_bundle` and `read_bundle` mirror each other. The manifest records the format version, the
-library versions and the sha256 of every other file; `read_bundle` refuses a bundle whose bytes or
-versions do not match, and loads the model from `model.skops` with a trust list held in code —
-`sklearn_model.joblib` is written for Hub users but never loaded here.
+`write_bundle` and `read_bundle` mirror each other. The manifest (`model.manifest.Manifest`)
+records the format version, the library versions and the sha256 of every other file.
+
+Serving reads only data files: manifest.json and summary.json (typed records), serving.npz (the
+compiled model: `numpy.load(..., allow_pickle=False)`), pca_sample.csv and the card. Each is
+size-capped before it is parsed and checked against its sha256. `model.skops` (the scikit-learn
+pipeline, for Hub users) is verified when present and loaded only by `load_pipeline`, with a
+trust list held in code and the scikit-learn version checked; `sklearn_model.joblib` is written
+for the Hub's sklearn conventions and never loaded.
 """
 from __future__ import annotations
 
@@ -11,11 +16,11 @@ import hashlib
 import io
 import json
 import logging
-import pickle
 import platform
 import re
 import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,35 +28,43 @@ import numpy as np
 import pandas as pd
 
 from model.errors import BundleError
+from model.manifest import FORMAT_VERSION, Manifest, Summary
+from model.serving import Compiled, load_arrays, save_arrays
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+SERVING = "serving.npz"
 MODEL_SKOPS = "model.skops"
 MODEL_JOBLIB = "sklearn_model.joblib"
-PCA_SKOPS = "pca.skops"
 SAMPLE = "pca_sample.csv"
 SUMMARY = "summary.json"
 CARD = "README.md"
 CONFIG = "config.json"
+RULES_SQL = "segment_rules.sql"
+SERVED = (MANIFEST, SERVING, SAMPLE, SUMMARY, CARD, RULES_SQL)  # what the app needs, nothing more
+# Files are refused above these sizes before they are hashed or parsed: the default bundle's largest
+# data file is ~60 kB, and a 171 MB summary.json took 9 s and +470 MB to load.
+MAX_DATA_FILE_BYTES = 8 * 2**20
+CAPS = {MANIFEST: MAX_DATA_FILE_BYTES, SUMMARY: MAX_DATA_FILE_BYTES, SAMPLE: MAX_DATA_FILE_BYTES,
+        CARD: MAX_DATA_FILE_BYTES, RULES_SQL: MAX_DATA_FILE_BYTES, SERVING: 64 * 2**20}
 # Types outside skops' defaults that our pipelines need, listed by hand — never taken from the file.
-# numpy.dtype: SimpleImputer records the dtype of the categorical columns it was fitted on (object);
-# a dtype is a data descriptor, it runs no code. Anything else a file asks for is refused.
-TRUSTED_TYPES: tuple[str, ...] = ("numpy.dtype",)
+# numpy.dtype: SimpleImputer records the dtype it was fitted on; numpy.log1p: the "log" branch's
+# FunctionTransformer. Neither runs code of the file's choosing. Anything else is refused.
+TRUSTED_TYPES: tuple[str, ...] = ("numpy.dtype", "numpy.log1p")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# Written for Hub users but never loaded here (joblib runs code on load), so never downloaded by
-# the app: verified when present, not required.
-NOT_LOADED = frozenset({MODEL_JOBLIB})
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "skops")
 
 
 def library_versions() -> dict[str, str]:
-    import scipy
-    import skops
-    import sklearn
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__,
-            "skops": skops.__version__}
+    """Installed versions (from package metadata: nothing is imported)."""
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 def sha256_file(path: Path) -> str:
@@ -70,7 +83,7 @@ def dumps_json(data: Any) -> str:
 _SKOPS_ID = re.compile(r'("__id__": )(\d+)|"(\d+)(\.npy)"')
 
 
-def _skops_bytes(obj: Any) -> bytes:
+def skops_bytes(obj: Any) -> bytes:
     """skops.io.dumps made deterministic: skops names arrays and memo entries after Python object
     ids (memory addresses) and stamps zip entries with the time; renumber the ids in order of
     first appearance and fix the timestamps, so the same model gives the same bytes."""
@@ -103,42 +116,41 @@ def _skops_bytes(obj: Any) -> bytes:
     return out.getvalue()
 
 
-def write_bundle(out_dir: Path, *, pipeline: Any, pca: Any, manifest: dict[str, Any],
-                 sample: pd.DataFrame, summary: dict[str, Any], card: str,
-                 extra_files: dict[str, bytes] | None = None) -> dict[str, Any]:
-    """Write every bundle file to `out_dir` and return the final manifest (with versions and hashes).
+def write_bundle(out_dir: Path, *, manifest: Manifest, compiled: Compiled, pipeline: Any,
+                 sample: pd.DataFrame, summary: Summary, card: str,
+                 extra_files: dict[str, bytes] | None = None) -> Manifest:
+    """Write every bundle file to `out_dir` and return the final manifest (library versions and
+    the sha256 of every file filled in)."""
+    import pickle
 
-    `manifest` holds the training results; this function adds `format_version`,
-    `library_versions` and `files` (sha256 of every other file)."""
+    import skops.io as sio
     out_dir = Path(out_dir)
     _clear_previous(out_dir)
-    model_bytes = _skops_bytes(pipeline)
+    model_bytes = skops_bytes(pipeline)
     files: dict[str, bytes] = {
+        SERVING: save_arrays(compiled.as_arrays()),
         MODEL_SKOPS: model_bytes,
-        PCA_SKOPS: _skops_bytes(pca),
         SAMPLE: sample.to_csv(index=False, float_format="%.5g", lineterminator="\n").encode(),
-        SUMMARY: dumps_json(summary).encode(),
+        SUMMARY: dumps_json(summary.as_dict()).encode(),
         CARD: card.encode(),
         **(extra_files or {}),
     }
     # Pickle the pipeline as loaded back from model.skops, so both files hold the very same model,
     # with the memo off: pickle memoises by object identity, and which equal strings a process
     # happens to share depends on what it ran before (joblib.load reads a plain pickle).
-    import skops.io as sio
-    joblib_buf = io.BytesIO()
-    pickler = pickle.Pickler(joblib_buf, protocol=4)
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=4)
     pickler.fast = True
     pickler.dump(sio.loads(model_bytes, trusted=list(TRUSTED_TYPES)))
-    files[MODEL_JOBLIB] = joblib_buf.getvalue()
+    files[MODEL_JOBLIB] = buf.getvalue()
     for name, data in files.items():
         path = out_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    final = dict(manifest)
-    final["format_version"] = FORMAT_VERSION
-    final["library_versions"] = library_versions()
-    final["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
-    (out_dir / MANIFEST).write_text(dumps_json(final), encoding="utf-8")
+    final = Manifest.read({**manifest.as_dict(), "format_version": FORMAT_VERSION,
+                           "library_versions": library_versions(),
+                           "files": {n: hashlib.sha256(d).hexdigest() for n, d in sorted(files.items())}})
+    (out_dir / MANIFEST).write_text(dumps_json(final.as_dict()), encoding="utf-8")
     return final
 
 
@@ -147,8 +159,11 @@ def _clear_previous(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     old = out_dir / MANIFEST
     if old.is_file():
-        listed = json.loads(old.read_text(encoding="utf-8")).get("files", {})
-        for name in [*listed, MANIFEST]:
+        try:
+            listed = json.loads(old.read_text(encoding="utf-8")).get("files", {})
+        except (ValueError, AttributeError):
+            listed = {}
+        for name in [*listed, MANIFEST, "pca.skops"]:  # pca.skops: format 1 wrote it
             target = out_dir / name
             if ".." not in Path(name).parts and target.is_file():
                 target.unlink()
@@ -159,78 +174,112 @@ def _clear_previous(out_dir: Path) -> None:
 @dataclass(frozen=True)
 class Bundle:
     path: Path
-    manifest: dict[str, Any]
-    pipeline: Any
-    pca: Any
-    sample: pd.DataFrame
-    summary: dict[str, Any]
+    manifest: Manifest
+    compiled: Compiled
+    sample: pd.DataFrame  # pc1, pc2, segment
+    summary: Summary
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    mpath = Path(path) / MANIFEST
-    if not mpath.is_file():
-        raise BundleError(f"{path} is not a bundle: {MANIFEST} is missing")
+def _check_size(path: Path, name: str) -> Path:
+    """A served file's path, refused before anything reads it when it is missing or over its cap."""
+    fpath = path / name
+    if not fpath.is_file():
+        raise BundleError(f"{path}: {name} is missing")
+    size, cap = fpath.stat().st_size, CAPS[name]
+    if size > cap:
+        raise BundleError(f"{name} is {size:,} bytes ({size / 2**20:.1f} MB); a bundle's {name} is at most "
+                          f"{cap / 2**20:g} MB: refusing to load it")
+    return fpath
+
+
+def _read_capped(path: Path, name: str) -> bytes:
+    return _check_size(path, name).read_bytes()
+
+
+def _json(data: bytes, what: str) -> Any:
     try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{mpath} is not valid JSON: {exc}") from exc
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise BundleError(f"{path}: bundle format {manifest.get('format_version')!r} is not supported "
-                          f"(this app reads format {FORMAT_VERSION}); retrain with this version")
-    return manifest
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BundleError(f"{what} is not valid JSON: {str(exc)[:200]}") from None
 
 
-def verify_files(path: Path, manifest: dict[str, Any]) -> None:
-    """Every file listed in the manifest exists and has the recorded sha256."""
-    files = manifest.get("files")
-    if not isinstance(files, dict) or MODEL_SKOPS not in files:
-        raise BundleError(f"{path}: the manifest lists no files to verify")
-    for name, expected in files.items():
+def read_manifest(path: Path | str) -> Manifest:
+    path = Path(path)
+    if not (path / MANIFEST).is_file():
+        raise BundleError(f"{path} is not a bundle: {MANIFEST} is missing")
+    return Manifest.read(_json(_read_capped(path, MANIFEST), f"{path / MANIFEST}"))
+
+
+def verify_files(path: Path, manifest: Manifest) -> None:
+    """Every served file is listed and present; every listed file that is present has its sha256."""
+    unlisted = [n for n in SERVED if n != MANIFEST and n not in manifest.files]
+    if unlisted:
+        raise BundleError(f"{path}: the manifest does not list {', '.join(unlisted)}")
+    for name, expected in manifest.files.items():
         fpath = Path(path) / name
-        if name in NOT_LOADED and not fpath.exists():
-            continue
-        if ".." in Path(name).parts or not fpath.is_file():
-            raise BundleError(f"{path}: {name} is listed in the manifest but missing")
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            raise BundleError(f"{path}: the manifest lists a file outside the bundle: {name[:80]!r}")
+        if not fpath.is_file():
+            if name in SERVED:
+                raise BundleError(f"{path}: {name} is listed in the manifest but missing")
+            continue  # model.skops, the joblib file, plots: for Hub users, not downloaded by the app
         actual = sha256_file(fpath)
         if actual != expected:
             raise BundleError(f"{path}: {name} does not match the manifest (sha256 {actual[:12]}… "
                               f"≠ {expected[:12]}…): the file was modified; refusing to load it")
 
 
-def check_versions(manifest: dict[str, Any]) -> None:
-    """Refuse a bundle built with another scikit-learn minor version: pickled estimators can
-    silently compute different answers across versions."""
-    built = manifest.get("library_versions", {}).get("scikit-learn", "")
+def read_bundle(path: Path | str) -> Bundle:
+    """Verify and load a bundle folder for serving. Raises BundleError with a hint on any problem."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    for name in SERVED:  # size caps before hashing or parsing anything
+        _check_size(path, name)
+    verify_files(path, manifest)
+    schema = manifest.schema
+    compiled = Compiled.from_arrays(load_arrays(path / SERVING), n_numeric=len(schema.numeric),
+                                    levels=[len(f.levels) for f in schema.categorical], k=manifest.k)
+    summary = Summary.read(_json(_read_capped(path, SUMMARY), f"{path / SUMMARY}"))
+    sample = _read_sample(_read_capped(path, SAMPLE), manifest.k, path)
+    log.info("loaded bundle %s (k=%s, built %s)", path, manifest.k, manifest.created_at)
+    return Bundle(path=path, manifest=manifest, compiled=compiled, sample=sample, summary=summary)
+
+
+def _read_sample(data: bytes, k: int, path: Path) -> pd.DataFrame:
+    try:
+        sample = pd.read_csv(io.BytesIO(data), dtype={"pc1": "float64", "pc2": "float64", "segment": "int64"})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise BundleError(f"{path}: {SAMPLE} cannot be read: {str(exc)[:200]}") from None
+    if list(sample.columns) != ["pc1", "pc2", "segment"] or not np.isfinite(sample[["pc1", "pc2"]]).all().all() \
+            or not sample["segment"].between(0, k - 1).all():
+        raise BundleError(f"{path}: {SAMPLE} must hold finite pc1, pc2 and a segment 0..{k - 1} per row")
+    return sample
+
+
+def load_pipeline(path: Path | str) -> Any:
+    """The scikit-learn pipeline of a bundle (model.skops), verified and loaded with the trust
+    list in code. For tests and Hub users; serving never calls it."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    verify_files(path, manifest)
+    if not (path / MODEL_SKOPS).is_file():
+        raise BundleError(f"{path}: {MODEL_SKOPS} is missing")
+    built = manifest.library_versions.get("scikit-learn", "")
     here = library_versions()["scikit-learn"]
     if built.split(".")[:2] != here.split(".")[:2]:
-        raise BundleError(f"bundle was built with scikit-learn {built or '(unknown)'} but this app runs "
+        raise BundleError(f"bundle was built with scikit-learn {built or '(unknown)'} but this process runs "
                           f"{here}: retrain the bundle, or pin scikit-learn=={built}")
+    return load_skops(path / MODEL_SKOPS)
 
 
 def load_skops(path: Path) -> Any:
     import skops.io as sio
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-        unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
         if unknown:
             raise BundleError(f"{path.name} needs types this app does not trust: {', '.join(unknown)}")
-        return sio.load(path, trusted=list(TRUSTED_TYPES) or None)
+        return sio.load(path, trusted=list(TRUSTED_TYPES))
     except BundleError:
         raise
     except Exception as exc:  # a corrupt zip, a schema skops cannot read …
         raise BundleError(f"{path.name} cannot be loaded: {type(exc).__name__}: {exc}") from exc
-
-
-def read_bundle(path: Path | str) -> Bundle:
-    """Verify and load a bundle folder. Raises BundleError with a hint on any problem."""
-    path = Path(path)
-    manifest = read_manifest(path)
-    verify_files(path, manifest)
-    check_versions(manifest)
-    pipeline = load_skops(path / MODEL_SKOPS)
-    pca = load_skops(path / PCA_SKOPS)
-    sample = pd.read_csv(path / SAMPLE)
-    summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
-    log.info("loaded bundle %s (k=%s, built %s)", path, manifest.get("k"), manifest.get("created_at"))
-    return Bundle(path=path, manifest=manifest, pipeline=pipeline, pca=pca, sample=sample,
-                  summary=summary)

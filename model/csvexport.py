@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from model.fastpath import factorize
+from model.factorize import factorize
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection, CWE-1236
+# A cell that is nothing but a number ("-5", "+1.5e3") is no formula: spreadsheets read it as the
+# number it is, so it is left alone (a text column of numbers keeps its values).
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NUMBER_KINDS = "biuf"  # bool, int, unsigned, float: written by their Python str()
 _MASKED = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
 
@@ -153,7 +157,7 @@ def _number_cell(value: Any) -> str:
 
 
 def _neutral(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return "'" + text if text.startswith(FORMULA_PREFIXES) and not PLAIN_NUMBER.fullmatch(text) else text
 
 
 def _quote(text: str) -> str:
@@ -168,7 +172,8 @@ def pandas_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
         column = df.iloc[:, i]
         if name in declared or not is_numeric_dtype(column.dtype):
             text = column.astype("str")
-            risky = text.str[:1].isin(FORMULA_PREFIXES).to_numpy()
+            risky = (text.str[:1].isin(FORMULA_PREFIXES) & ~text.str.fullmatch(PLAIN_NUMBER.pattern)
+                     .fillna(False).astype(bool)).to_numpy()
             if risky.any():  # prefix only the risky cells, by position (the index may repeat)
                 values = text.to_numpy(dtype=object, copy=True)
                 values[risky] = "'" + values[risky]

@@ -2,7 +2,8 @@
 
 Uploads are refused as a whole (``CSVError``) wherever pandas would otherwise guess: encoding,
 delimiter, ragged rows (pandas pads short rows and drops or shifts extra fields), duplicate or blank
-headers (``age.1``, ``Unnamed: 3``), missing columns, numeric cells that are not finite numbers.
+headers (``age.1``, ``Unnamed: 3``), missing columns, size caps. What a cell holds is not a reason
+to refuse a file: `model.schema` judges cells and gives each bad one an error of its own row.
 Line numbers are physical lines as an editor shows them: the header is line 1, and blank lines and
 quoted fields spanning lines are counted. Field counts come from a vectorised byte scan (numpy);
 the stdlib ``csv`` module takes over only when quoting is too irregular for that scan.
@@ -20,6 +21,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from model.constraints import text_numbers
+from model.csvbytes import check_encoding, check_width, line_at, read_bytes
 from model.csvexport import safe_csv_bytes
 from model.errors import CSVError, echo
 
@@ -29,7 +32,6 @@ _SHOW = 5  # offending lines named per message
 _COMMA, _QUOTE, _LF, _CR = 44, 34, 10, 13
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
 _BOOL_TOKEN = re.compile(rb"(?i)\b(?:true|false)\b")
-_SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'"
 _UNCLOSED = "a quoted field is never closed (unbalanced '\"')"
 
 
@@ -43,29 +45,56 @@ class _Layout:
     lines: np.ndarray  # physical line on which each data record starts
 
 
+@dataclass(frozen=True)
+class CsvTable:
+    frame: pd.DataFrame
+    lines: np.ndarray  # physical line on which each row starts (the header is line 1)
+
+
 def read_csv_strict(
     source: bytes | str | Path, *, max_bytes: int, max_rows: int,
     required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
+    max_columns: int | None = None, usecols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Read an uploaded CSV, or raise ``CSVError`` with a message a person can act on.
+    """`read_csv_table(...).frame`."""
+    return read_csv_table(source, max_bytes=max_bytes, max_rows=max_rows, required_columns=required_columns,
+                          numeric_columns=numeric_columns, max_columns=max_columns, usecols=usecols).frame
+
+
+def read_csv_table(
+    source: bytes | str | Path, *, max_bytes: int, max_rows: int,
+    required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
+    max_columns: int | None = None, usecols: Sequence[str] | None = None,
+) -> CsvTable:
+    """Read an uploaded CSV, or raise ``CSVError`` when the file as a whole cannot be used.
 
     ``source`` is the file's bytes, or a path (``str`` is always a path: Gradio hands uploads over
     as temp-file paths). Header names are stripped; ``required_columns`` and ``numeric_columns``
     match them ignoring case and whitespace and come back spelled as given. Text columns are
-    ``str`` with ``""`` read as missing (NaN), never type-guessed. Numeric columns present in the
-    file are float64; empty cells are NaN, anything else must be a finite number. A numeric
-    column absent from the file is only an error if it is also required.
+    ``str`` with ``""`` read as missing (NaN), never type-guessed. A numeric column present in the
+    file is float64 when every cell is empty or a finite number, else it stays text so that
+    `model.schema.Schema.check_frame` can give each bad cell its row's error. A numeric column
+    absent from the file is only an error if it is also required.
+
+    ``max_columns`` caps the header's field count, checked before anything is parsed (a wide
+    header costs memory per column in every later step). ``usecols`` (matched like the required
+    columns, spelled as given, absent ones ignored) keeps only those columns: the others are
+    checked for shape but never converted.
     """
-    body = _check_encoding(_read_bytes(source, max_bytes))
+    body = check_encoding(read_bytes(source, max_bytes))
     if not body or body.isspace():
         raise CSVError("the file is empty; it needs a header line and at least one data row")
+    if max_columns is not None:
+        check_width(body, max_columns)
     layout = _scan(body) or _scan_with_csv(body)
-    names = _check_header(layout, required_columns, numeric_columns)
+    names = _check_header(layout, required_columns, numeric_columns, usecols or ())
     _check_records(layout, max_rows)
+    keep = None if usecols is None else [n for n in names if _key(n) in {_key(c) for c in usecols}]
     wanted = {_key(c) for c in numeric_columns}
-    df = _parse(body, names, [n for n in names if _key(n) in wanted], layout)
+    floats = [n for n in (names if keep is None else keep) if _key(n) in wanted]
+    df = _parse(body, names, floats, layout, keep)
     logger.debug("read CSV: %d rows x %d columns", len(df), len(df.columns))
-    return df
+    return CsvTable(df, layout.lines)
 
 
 def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
@@ -83,58 +112,6 @@ def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
     return safe_csv_bytes(df, text_columns=text_columns)
 
 
-def _read_bytes(source: bytes | str | Path, max_bytes: int) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        path = Path(source)
-        size = path.stat().st_size
-        if size > max_bytes:  # refuse before reading anything
-            raise CSVError(_too_big(size, max_bytes))
-        with path.open("rb") as handle:
-            data = handle.read(size + 1)
-            if len(data) > size:  # it grew since stat(): read on, but never past the limit
-                data += handle.read(max_bytes + 1 - len(data))
-    if len(data) > max_bytes:
-        raise CSVError(_too_big(len(data), max_bytes))
-    return data
-
-
-def _too_big(size: int, limit: int) -> str:
-    def show(n: int) -> str:
-        return f"{n:,} bytes" + (f" ({n / 1e6:.1f} MB)" if n >= 100_000 else "")
-
-    return f"the file is {show(size)}; the limit is {show(limit)}"
-
-
-def _check_encoding(data: bytes) -> bytes:
-    """Return the body without a UTF-8 byte-order mark, or refuse anything that is not UTF-8 text."""
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    problem = ""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, and UTF-32 little-endian
-        problem = "the file is UTF-16 encoded (byte-order mark)"
-    elif body.startswith(b"PK\x03\x04"):
-        problem = "the file is an Excel workbook or a zip archive, not CSV text"
-    elif (nul := body.find(b"\x00")) >= 0:
-        head = body[:4096]  # ASCII stored as UTF-16 has a NUL byte next to every letter
-        utf16 = head.count(b"\x00") * 3 >= len(head)
-        problem = ("the file looks UTF-16 encoded (NUL bytes between letters)" if utf16
-                   else f"line {_line_at(body, nul)}: the file contains binary data (a NUL byte)")
-    elif not body.isascii():
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            where, byte = _line_at(body, exc.start), f"0x{body[exc.start]:02x}"
-            problem = f"line {where}: byte {byte} is not UTF-8 (Latin-1 or Windows-1252?)"
-    if problem:
-        raise CSVError(f"{problem}; the file must be UTF-8 text: {_SAVE_AS}")
-    return body
-
-
-def _line_at(body: bytes, offset: int) -> int:
-    return body.count(b"\n", 0, offset) + 1
-
-
 def _scan(body: bytes) -> _Layout | None:
     """Count fields per record with numpy; None when the quoting is too irregular to trust."""
     arr = np.frombuffer(body, dtype=np.uint8)
@@ -148,7 +125,7 @@ def _scan(body: bytes) -> _Layout | None:
         if not np.isin(arr[openers[openers > 0] - 1], (_COMMA, _LF, _CR, _QUOTE)).all():
             return None
         if len(quotes) % 2:
-            raise CSVError(f"line {_line_at(body, int(quotes[-1]))}: {_UNCLOSED}")
+            raise CSVError(f"line {line_at(body, int(quotes[-1]))}: {_UNCLOSED}")
         outside = np.bitwise_xor.accumulate(is_quote.view(np.uint8)) == 0
         newlines = np.flatnonzero((arr == _LF) & outside)
         commas = np.flatnonzero((arr == _COMMA) & outside)
@@ -206,7 +183,8 @@ def _key(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
 
-def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str]) -> list[str]:
+def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str],
+                  optional: Sequence[str] = ()) -> list[str]:
     """Validate the header; return the column names to use (stripped, requested spellings)."""
     header, at = layout.header, f"line {layout.header_line} (header)"
     if len(header) == 1:
@@ -228,7 +206,7 @@ def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[st
         found = ", ".join(echo(h.strip()) for h in header[:20]) + (" ..." if len(header) > 20 else "")
         raise CSVError(f"missing required column(s): {missing}; columns found: {found}")
     names = [h.strip() for h in header]
-    for wanted in (*required, *numeric):
+    for wanted in (*required, *numeric, *optional):
         if _key(wanted) in positions:
             names[positions[_key(wanted)][0]] = wanted
     return names
@@ -250,33 +228,35 @@ def _check_records(layout: _Layout, max_rows: int) -> None:
         )
 
 
-def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout) -> pd.DataFrame:
-    """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text."""
+def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout,
+           usecols: list[str] | None = None) -> pd.DataFrame:
+    """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text,
+    and each becomes float64 again when all its cells are numbers."""
     try:
-        df = _read(body, names, float_columns, len(layout.fields))
+        df = _read(body, names, float_columns, len(layout.fields), usecols)
         if _floats_trustworthy(df, float_columns, body):
             return df
     except CSVError:
         raise
-    except ValueError:  # a numeric cell the C parser refused: diagnose from the text below
+    except ValueError:  # a numeric cell the C parser refused: the validator reports it per row
         pass
-    df = _read(body, names, [], len(layout.fields))
-    problems = []
+    df = _read(body, names, [], len(layout.fields), usecols)
     for name in float_columns:
-        df[name], problem = _to_numbers(df[name], name, layout.lines)
-        problems += [problem] if problem else []
-    if problems:
-        raise CSVError(". ".join(problems))
+        values, not_number = text_numbers(df[name])
+        if not not_number.any() and np.isfinite(values[~np.isnan(values)]).all():
+            df[name] = values
     return df
 
 
-def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int) -> pd.DataFrame:
+def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int,
+          usecols: list[str] | None = None) -> pd.DataFrame:
     floats = set(float_columns)
+    used = names if usecols is None else usecols
     try:
         df = pd.read_csv(
-            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False,
-            dtype={n: ("float64" if n in floats else "str") for n in names},
-            keep_default_na=False, na_values={n: [""] for n in names}, encoding="utf-8",
+            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False, usecols=usecols,
+            dtype={n: ("float64" if n in floats else "str") for n in used},
+            keep_default_na=False, na_values={n: [""] for n in used}, encoding="utf-8",
         )
     except pd.errors.ParserError as exc:  # the scan found nothing wrong, so this is unexpected
         raise CSVError(f"the file could not be parsed as CSV: {str(exc).strip()[:200]}") from None
@@ -295,21 +275,3 @@ def _floats_trustworthy(df: pd.DataFrame, float_columns: list[str], body: bytes)
         if len(present) and np.isin(present, (0.0, 1.0)).all() and _BOOL_TOKEN.search(body):
             return False
     return True
-
-
-def _to_numbers(column: pd.Series, name: str, lines: np.ndarray) -> tuple[pd.Series, str]:
-    """Text to float64 (empty → NaN), and a description of every cell that is not a finite number."""
-    text = column.str.strip()
-    present = text.notna() & (text != "")
-    values = pd.to_numeric(text.where(present), errors="coerce").to_numpy("float64", na_value=np.nan)
-    bad = np.flatnonzero(present.to_numpy() & ~np.isfinite(values))
-    if not len(bad):
-        return pd.Series(values, index=column.index, name=name), ""
-    cells = []
-    for i in bad[:_SHOW]:
-        raw = column.iloc[i]
-        infinite = np.isinf(values[i]) or raw.strip().lstrip("+-").casefold() == "nan"
-        what = "a finite number" if infinite else "a number"
-        cells.append(f"line {lines[i]}: {echo(raw)} is not {what}")
-    more = f" (and {len(bad) - _SHOW} more cells)" if len(bad) > _SHOW else ""
-    return column, f"column {name!r} must hold numbers (empty is allowed): {'; '.join(cells)}{more}"

@@ -3,6 +3,7 @@ and each carries a message written for a person: the field, what is allowed, wha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 MAX_ECHO = 100  # characters of user input echoed back in any message
 
@@ -10,7 +11,9 @@ MAX_ECHO = 100  # characters of user input echoed back in any message
 def echo(value: object) -> str:
     """Render a received value for an error message, truncated so input is never echoed in bulk."""
     if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
-        value = value.item()  # a numpy scalar from a frame: show -5.0, not np.float64(-5.0)
+        value = value.item()  # a numpy scalar from a frame: show -5, not np.float64(-5.0)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        value = int(value)  # -5 and -5.0 are the same number: one message for JSON and CSV
     text = repr(value)
     return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
 
@@ -24,6 +27,11 @@ class FieldError:
         return {"field": self.field, "message": self.message}
 
 
+def envelope(message: str, detail: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The one error body of every HTTP surface: a sentence, and one entry per field."""
+    return {"error": message, "detail": list(detail or [])}
+
+
 class SchemaError(ValueError):
     """One or more fields of a record are invalid."""
 
@@ -31,9 +39,19 @@ class SchemaError(ValueError):
         self.errors = list(errors)
         super().__init__("; ".join(e.message for e in self.errors) or "invalid input")
 
+    def envelope(self) -> dict[str, Any]:
+        return envelope(str(self), [e.as_dict() for e in self.errors])
+
 
 class BundleError(ValueError):
     """A bundle is missing, tampered with, or was built with incompatible library versions."""
+
+
+REBUILD = "rebuild the bundle with `python -m training fit` (this app reads bundle format 2)"
+
+
+class ManifestError(BundleError):
+    """manifest.json or summary.json does not match the contract."""
 
 
 class CSVError(ValueError):

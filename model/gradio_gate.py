@@ -1,100 +1,116 @@
-"""A guard in front of Gradio's API routes: a pure ASGI middleware (it never imports gradio).
+"""A guard in front of Gradio's routes: a pure ASGI middleware (it never imports gradio).
 
-Gradio 6 answers some malformed calls with a 500 (`/call/<unknown>`, `/call/v2/<name>` with a
-missing or unknown keyword, `/queue/join` with an unknown `fn_index`) or with an anonymous error
-(`{"error": null}` for a `data` list of the wrong length), and it queues JSON bodies of any size.
-This middleware answers those calls itself, before Gradio parses them: 413 over the body cap, 404
-for an unknown endpoint, 422 naming the missing or extra fields. Everything else passes through
-unchanged (the body is replayed), so per-value validation stays in `model.schema`.
+Gradio 6 answers some malformed calls with a 500 or an anonymous `{"error": null}`, and a mounted
+app never "launches", so Gradio never checks that a `FileData` path lies in its upload folder: it
+copies whatever file a request names into its cache. The gate answers those calls itself, before
+Gradio parses them, and passes everything else through unchanged (the body is replayed), so
+per-value validation stays in `model.schema`.
 
-It also refuses file references that were not uploaded: a mounted app never "launches", and Gradio
-only checks that a `FileData` path lies in its upload folder once launched, so without this check
-`{"path": "/any/file.csv", "meta": {"_type": "gradio.FileData"}}` makes the server read any CSV file
-it can see (and echo its header in the error).
+POST bodies under the prefix (other than form uploads) must be plain UTF-8 JSON (400 otherwise:
+the gate must see what FastAPI's `json.loads(bytes)` will parse, and that also accepts a BOM,
+UTF-16 and UTF-32), arrive within the deadline (408) and stay under the cap (413). Any file
+reference in them, at any depth, must name an uploaded file (403); in a call it may only stand
+where the event takes a file (422). Calls get their arity, keywords and dropdown choices checked
+(404/422 naming the field). `/stream/<event>` (would replace a queued event's data) and
+`/component_server` are closed when no event streams and no component has server functions.
+Uploads must declare a Content-Length within a total per request (411/413), may not pause longer
+than 3 body deadlines (408), and a part without a file name is a 400 (Gradio raised a TypeError:
+500). An event stream for an unknown session or
+event ends cleanly instead of logging a traceback per request.
 """
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Collection, Sequence
 
+from model.asgi import (ASGIApp, BodyProblem, Message, Receive, Scope, Send, answer, content_length,
+                        header, read_body, replay, strict_json)
 from model.errors import echo
+from model.gradio_endpoints import Endpoint, endpoints_of
 
+__all__ = ["GradioGate", "Endpoint", "endpoints_of"]
 log = logging.getLogger(__name__)
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Problem = tuple[int, str, list[dict[str, str]]]
 
 _CALL = re.compile(r"^/call/(?:(v2)/)?([^/]+)/?$")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One Gradio event as the API sees it."""
-    name: str  # api_name without the leading "/"; "" for an event with no API name
-    fn_index: int
-    fields: tuple[str, ...]  # names of the positional inputs, in order
-    expect: Mapping[str, str] = field(default_factory=dict)  # field → what is allowed, for messages
-    check_arity: bool = False  # refuse a `data` list of another length
-    keywords: bool = False  # documented, hence callable by keyword through /call/v2/<name>
-    files: tuple[int, ...] = ()  # positions of file inputs: an uploaded file reference or null
+_FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
+UPLOAD_IDLE_FACTOR = 3  # an upload may pause this many body deadlines between two chunks
 
 
 class GradioGate:
-    """ASGI middleware for POST `{prefix}/call/<name>`, `{prefix}/call/v2/<name>` and `{prefix}/queue/join`."""
+    """ASGI middleware for the routes under `prefix` (Gradio's API)."""
 
     def __init__(self, app: ASGIApp, *, endpoints: Sequence[Endpoint], max_body: int, upload_dir: str,
-                 prefix: str = "/gradio_api"):
+                 max_upload: int | None = None, body_timeout_s: float = 10.0,
+                 server_components: Collection[int] = (), prefix: str = "/gradio_api"):
         self.app = app
-        self.max_body = max_body
+        self.max_body, self.max_upload, self.timeout = max_body, max_upload, body_timeout_s
         self.upload_dir = os.path.realpath(upload_dir)
         self.prefix = prefix.rstrip("/")
         self.by_name = {e.name: e for e in endpoints if e.name}
         self.by_index = {e.fn_index: e for e in endpoints}
+        self.streams = any(e.stream for e in endpoints)
+        self.server_components = frozenset(server_components)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" and scope.get("method") == "POST" else ""
+        path = scope.get("path", "") if scope["type"] == "http" else ""
         if not path.startswith(self.prefix + "/"):
             await self.app(scope, receive, send)
             return
         rest = path[len(self.prefix):]
-        call = _CALL.match(rest)
-        if call is None and rest.rstrip("/") != "/queue/join":
-            await self.app(scope, receive, send)
-            return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
-            await _answer(send, 413, f"body is {declared:,} bytes; the limit is {self.max_body:,}")
-            return
-        raw = await _read(receive, self.max_body)
-        if raw is None:  # the client went away
-            return
-        if len(raw) > self.max_body:
-            await _answer(send, 413, f"body exceeds the limit of {self.max_body:,} bytes")
-            return
-        problem = self._problem(call, raw)
-        if problem:
-            log.info("refused POST %s: %s", path, problem[1][:200])
-            await _answer(send, *problem)
-            return
-        await self.app(scope, _replay(raw, receive), send)
+        closed = self._closed(rest) if scope.get("method") == "POST" else None
+        if closed:
+            await answer(send, 404, closed)
+        elif scope.get("method") != "POST":
+            await self._pass(scope, receive, send, rest)
+        elif rest.rstrip("/") == "/upload":
+            await self._upload(scope, receive, send, rest)
+        elif (header(scope, b"content-type") or b"").lower().startswith(_FORMS):
+            await self._pass(scope, receive, send, rest)
+        else:
+            await self._json(scope, receive, send, rest)
 
-    # -- checks -----------------------------------------------------------------------------
-    def _problem(self, call: re.Match[str] | None, raw: bytes) -> tuple[int, str, list[dict[str, str]]] | None:
+    # -- JSON bodies --------------------------------------------------------------------------
+    async def _json(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
+        declared = content_length(scope)
+        if declared is not None and declared > self.max_body:
+            await answer(send, 413, f"body is {declared:,} bytes; the limit is {self.max_body:,}")
+            return
         try:
-            body = json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except (ValueError, RecursionError):
-            body = None  # not JSON: Gradio's own validation answers 422
-        outside = _foreign_file(body, self.upload_dir)
-        if outside is not None:
-            return 403, (f"file {echo(outside)} was not uploaded to this app: upload it first "
-                         f"(POST {self.prefix}/upload, or gradio_client.handle_file on a local path)"), []
+            raw = await read_body(receive, limit=self.max_body, timeout_s=self.timeout)
+            if raw is None:  # the client went away
+                return
+            body = strict_json(raw) if raw.strip() else None
+        except BodyProblem as exc:
+            log.info("refused POST %s: %s", rest, exc.message[:200])
+            await answer(send, exc.status, exc.message)
+            return
+        problem = self._problem(rest, body)
+        if problem:
+            log.info("refused POST %s: %s", rest, problem[1][:200])
+            await answer(send, *problem)
+            return
+        await self._pass(scope, replay(raw, receive), send, rest)
+
+    def _problem(self, rest: str, body: Any) -> Problem | None:
+        refs, malformed = _file_refs(body)
+        if malformed is not None:
+            message = (f"a file reference needs a string 'path' and an object 'meta' "
+                       f"({{\"_type\": \"gradio.FileData\"}}); got {echo(malformed)}")
+            return 422, message, [{"field": "file", "message": message}]
+        for ref in refs:
+            if not self._uploaded(ref["path"]):
+                return 403, (f"file {echo(ref['path'])} was not uploaded to this app: upload it first "
+                             f"(POST {self.prefix}/upload, or gradio_client.handle_file on a local path)"), []
+        if rest.rstrip("/") == "/component_server":
+            component = body.get("component_id") if isinstance(body, dict) else None
+            if component not in self.server_components:
+                return 404, f"no component with server functions has id {echo(component)}", []
+            return None
+        call = _CALL.match(rest)
         if call is not None:
             v2, name = call.group(1), call.group(2)
             endpoint = self.by_name.get(name)
@@ -102,71 +118,118 @@ class GradioGate:
                 public = ", ".join(f"/{e.name}" for e in self.by_name.values() if e.keywords)
                 return 404, f"no API endpoint named {echo(name)}; available: {public}", []
             if v2:
-                return _keyword_problem(endpoint, body)
-            data = body.get("data") if isinstance(body, dict) else None
-            return _arity_problem(endpoint, data) or _file_problem(endpoint, data)
-        if not isinstance(body, dict) or "fn_index" not in body:
-            return None
-        index = _as_index(body["fn_index"])
-        if index is None:
-            return None
-        endpoint = self.by_index.get(index)
-        if endpoint is None:
-            return 404, f"no event with fn_index {echo(body['fn_index'])}", []
-        return _arity_problem(endpoint, body.get("data")) or _file_problem(endpoint, body.get("data"))
-
-
-def _arity_problem(e: Endpoint, data: Any) -> tuple[int, str, list[dict[str, str]]] | None:
-    if not e.check_arity or not isinstance(data, list) or len(data) == len(e.fields):
+                return _keyword_problem(endpoint, body) or endpoint.problem(
+                    [body.get(f) for f in endpoint.fields] if isinstance(body, dict) else None)
+            return endpoint.problem(body.get("data") if isinstance(body, dict) else None)
+        if rest.rstrip("/") == "/queue/join" and isinstance(body, dict) and "fn_index" in body:
+            index = _as_index(body["fn_index"])
+            if index is None:
+                return None  # Gradio's own validation answers 422
+            endpoint = self.by_index.get(index)
+            if endpoint is None:
+                return 404, f"no event with fn_index {echo(body['fn_index'])}", []
+            return endpoint.problem(body.get("data"))
         return None
-    order = f"/{e.name} takes {len(e.fields)} values in this order: {', '.join(e.fields)}"
-    if len(data) < len(e.fields):
-        missing = e.fields[len(data):]
-        detail = [{"field": f, "message": f"{f} is required ({e.expect.get(f, 'a value')})"} for f in missing]
-        return 422, f"{order}; got {len(data)}, missing: {', '.join(missing)}", detail
-    extra = data[len(e.fields):]
-    return 422, (f"{order}; got {len(data)}: remove the extra value(s) {echo(extra)}"), [
-        {"field": "data", "message": f"{len(extra)} value(s) too many"}]
 
-
-def _file_problem(e: Endpoint, data: Any) -> tuple[int, str, list[dict[str, str]]] | None:
-    if not isinstance(data, list):
+    def _closed(self, rest: str) -> str | None:
+        """Why a POST route this app does not use is closed, whatever the body (any content type)."""
+        if rest.startswith("/stream/") and not self.streams:
+            return "this app has no streaming inputs"
+        if rest.rstrip("/") == "/component_server" and not self.server_components:
+            return "this app has no components with server functions"
         return None
-    for i in e.files:
-        value = data[i] if i < len(data) else None
-        if value is not None and not _is_file_ref(value):
-            name = e.fields[i] if i < len(e.fields) else f"value {i + 1}"
-            message = (f"{name} must be an uploaded file (the path returned by POST /gradio_api/upload, "
-                       f"with meta._type 'gradio.FileData') or null; got {echo(value)}")
-            return 422, message, [{"field": name, "message": message}]
-    return None
+
+    def _uploaded(self, path: str) -> bool:
+        if "://" in path or "\x00" in path or not os.path.isabs(path):
+            return False
+        return os.path.realpath(path).startswith(self.upload_dir + os.sep)
+
+    # -- uploads ------------------------------------------------------------------------------
+    async def _upload(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
+        if self.max_upload is not None:
+            declared = content_length(scope)
+            if declared is None:
+                await answer(send, 411, "send uploads with a Content-Length header (no chunked encoding)")
+                return
+            if declared > self.max_upload:
+                await answer(send, 413, f"this upload is {declared:,} bytes; one request may upload at most "
+                                        f"{self.max_upload:,} bytes in all")
+                return
+        held: list[Message] = []  # a 500 is held back: Gradio's own error middleware sends it, then raises
+        forwarded = stalled = False
+        idle_s = UPLOAD_IDLE_FACTOR * self.timeout
+
+        async def patient() -> Message:  # a slow upload is fine; one that stops sending is not
+            nonlocal stalled
+            try:
+                return await asyncio.wait_for(receive(), idle_s)
+            except asyncio.TimeoutError:
+                stalled = True
+                return {"type": "http.disconnect"}
+
+        async def watch(message: Message) -> None:
+            nonlocal forwarded
+            if held or (message["type"] == "http.response.start" and message.get("status") == 500):
+                held.append(message)
+            else:
+                forwarded = True
+                await send(message)
+        try:
+            await self.app(scope, patient, watch)
+        except Exception as exc:
+            if forwarded or not (stalled or (held and isinstance(exc, TypeError))):
+                raise
+            if stalled:
+                log.info("refused POST %s: no data for %g s", rest, idle_s)
+                await answer(send, 408, f"the upload stopped: no data for {idle_s:g} s")
+            else:  # Gradio's upload route on a part that is not a file (no file name)
+                log.info("refused POST %s: a part without a file name", rest)
+                await answer(send, 400, "every part named 'files' must be a file with a file name")
+            return
+        for message in held:
+            await send(message)
+
+    # -- everything else ----------------------------------------------------------------------
+    async def _pass(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
+        """Pass through; an event stream Gradio aborts with a 404 (unknown session or event) after
+        it started answering is ended cleanly here instead of logging a traceback per request."""
+        state = {"started": False, "ended": False}
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state["ended"] = True
+            await send(message)
+        try:
+            await self.app(scope, receive, watch)
+        except RuntimeError as exc:
+            if not state["started"] or getattr(exc.__cause__, "status_code", None) != 404:
+                raise
+            log.debug("%s %s: unknown session or event", scope.get("method"), rest[:100])
+            if not state["ended"]:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _is_file_ref(d: Any) -> bool:
-    """The shape Gradio treats as a file (gradio_client.utils.is_file_obj_with_meta)."""
-    return (isinstance(d, dict) and isinstance(d.get("path"), str) and isinstance(d.get("meta"), dict)
-            and d["meta"].get("_type", "") == "gradio.FileData")
+def _file_refs(body: Any) -> tuple[list[dict[str, Any]], Any]:
+    """Every file reference in `body` at any depth (Gradio's traversal has no depth limit), and
+    the first malformed one (a dict with a 'path' and a 'meta' Gradio would choke on), if any."""
+    refs, stack = [], [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "path" in node and "meta" in node:
+                if not isinstance(node["path"], str) or not isinstance(node["meta"], dict):
+                    return refs, node
+                if node["meta"].get("_type", "") == "gradio.FileData":
+                    refs.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return refs, None
 
 
-def _foreign_file(body: Any, upload_dir: str, depth: int = 0) -> str | None:
-    """The path of the first file reference in `body` that is not inside `upload_dir`, if any."""
-    if depth > 20:
-        return None  # a 64 KiB body cannot nest a file deeper than Gradio's inputs go
-    if _is_file_ref(body):
-        path = body["path"]
-        if "://" in path or not os.path.isabs(path):
-            return path
-        real = os.path.realpath(path)
-        return None if real.startswith(upload_dir + os.sep) else path
-    items = body.values() if isinstance(body, dict) else body if isinstance(body, list) else ()
-    for item in items:
-        found = _foreign_file(item, upload_dir, depth + 1)
-        if found is not None:
-            return found
-    return None
-
-
-def _keyword_problem(e: Endpoint, body: Any) -> tuple[int, str, list[dict[str, str]]] | None:
+def _keyword_problem(e: Endpoint, body: Any) -> Problem | None:
     if not isinstance(body, dict):
         return None
     unknown = [k for k in body if k not in e.fields and k != "oauth_token"]
@@ -188,70 +251,3 @@ def _as_index(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit() and len(value) < 12:
         return int(value)
     return None
-
-
-def _content_length(scope: Scope) -> int | None:
-    for key, value in scope.get("headers", []):
-        if key == b"content-length":
-            return int(value) if value.isdigit() and len(value) < 19 else None
-    return None
-
-
-async def _read(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or its first `limit + 1` bytes when it is longer; None if the client left."""
-    chunks, size, more = [], 0, True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        chunks.append(chunk)
-        if size > limit:
-            break
-        more = message.get("more_body", False)
-    return b"".join(chunks)
-
-
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        return await receive()
-    return again
-
-
-async def _answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None) -> None:
-    body = json.dumps({"error": message, "detail": detail or []}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
-def endpoints_of(blocks: Any, schema: Any, *, checked: Sequence[str] = ("predict", "predict_form")) -> list[Endpoint]:
-    """The events of a Gradio Blocks (duck-typed: `.fns`, `.get_api_info()`). Events in `checked`
-    take one value per schema feature, in schema order, and get their arity checked.
-
-    Read once at start-up: events created per session by `gr.render` would be unknown to the gate
-    (refused with 404), so an app that adds `gr.render` must let unknown `fn_index` values through."""
-    from model.api import param_name
-    documented = blocks.get_api_info().get("named_endpoints", {})
-    fields = tuple(param_name(f.name) for f in schema.features)
-    expect = {param_name(f.name): schema.expect(f) for f in schema.features}
-    out = []
-    for fn in blocks.fns.values():  # every event, named or not: the browser joins the queue for all
-        if not fn.api_name:
-            out.append(Endpoint("", fn._id, tuple(f"value_{i + 1}" for i in range(len(fn.inputs)))))
-            continue
-        doc = documented.get("/" + fn.api_name)
-        names = (fields if fn.api_name in checked else
-                 tuple(p["parameter_name"] for p in doc["parameters"]) if doc else
-                 tuple(f"value_{i + 1}" for i in range(len(fn.inputs))))
-        files = tuple(i for i, b in enumerate(fn.inputs) if type(b).__name__ in ("File", "UploadButton"))
-        out.append(Endpoint(fn.api_name, fn._id, names, expect if fn.api_name in checked else {},
-                            check_arity=fn.api_name in checked, keywords=doc is not None, files=files))
-    return out

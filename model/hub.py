@@ -1,8 +1,8 @@
 """Fetch a model bundle from the Hub at a pinned revision: the runtime's only Hub read.
 
-Only bundle files are downloaded (`BUNDLE_PATTERNS`); pickles (`sklearn_model.joblib`, `*.pkl`, …)
-are excluded twice, by the allow list and by `FORBIDDEN_PATTERNS`, so nothing executable ever
-reaches the disk. Checking the files against the manifest's sha256 is `model.bundle.read_bundle`'s job.
+Only the files serving reads are downloaded (`BUNDLE_PATTERNS`: manifest, serving.npz, sample,
+summary, card); pickles (`sklearn_model.joblib`, `*.pkl`, …) and model files are excluded twice,
+by the allow list and by `FORBIDDEN_PATTERNS`, so nothing executable ever reaches the disk. Checking the files against the manifest's sha256 is `model.bundle.read_bundle`'s job.
 
 Time bound. huggingface_hub 2.4 offers no overall deadline: its shared httpx2 client has no default
 timeout, `list_repo_tree` (called by `snapshot_download`) retries connection errors and 5xx with
@@ -28,17 +28,16 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from model.bundle import SERVED
 from model.errors import BundleError
 
 log = logging.getLogger(__name__)
 
-BUNDLE_PATTERNS: tuple[str, ...] = (
-    "manifest.json", "model.skops", "*.skops", "*.json", "*.csv", "README.md", "*.md", "*.txt",
-    "*.yaml", "*.yml", "*.png", "*.svg", "plots/*",
-)
+# Exactly the files serving reads (model.bundle.SERVED): no model files, no plots.
+BUNDLE_PATTERNS: tuple[str, ...] = SERVED
 FORBIDDEN_PATTERNS: tuple[str, ...] = (
     "*.joblib", "*.joblib.*", "*.pkl", "*.pickle", "*.dill", "*.cloudpickle",
-    "*.pt", "*.pth", "*.bin", "*.ckpt", "*.npy", "*.npz",
+    "*.pt", "*.pth", "*.bin", "*.ckpt", "*.npy", "*.skops",
 )
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 T = TypeVar("T")

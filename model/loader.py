@@ -1,20 +1,21 @@
 """Which bundle is live: the Hub revision when one is configured and it verifies, else the local one.
 
 Start-up never hangs on the Hub and never serves an unverified file: any failure (unreachable, repo
-or revision missing, tampered file, version mismatch) falls back to the local bundle, and the reason
-is kept so the UI and /health can say which bundle is live and why.
+or revision missing, tampered file, version mismatch) falls back to the local bundle (MODEL_DIR),
+and a MODEL_DIR that fails too falls back to the embedded default; the reasons are kept so the UI
+and /health can say which bundle is live and why.
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from model.errors import BundleError
+from model.manifest import LiveSource
 from model.predictor import Predictor
-from model.settings import Settings
+from model.settings import DEFAULT_BUNDLE_DIR, Settings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Live:
     predictor: Predictor
-    source: dict[str, Any] = field(default_factory=dict)  # kind, path, repo, revision, pinned, fallback_reason
+    source: LiveSource
 
 
 def _shown(path: Path) -> str:
@@ -44,10 +45,9 @@ def load_live(settings: Settings) -> Live:
                                 token=settings.hf_token, cache_dir=settings.hub_cache_dir,
                                 timeout_s=settings.hub_timeout_s)
             predictor = Predictor.from_dir(path)
-            source = {"kind": "hub", "repo": settings.model_repo, "revision": revision,
-                      "commit": path.name if is_pinned(path.name) else None,
-                      "pinned": is_pinned(revision), "path": f"hub cache/{path.name}", "fallback_reason": None,
-                      "load_seconds": round(time.perf_counter() - t0, 3)}
+            source = LiveSource(kind="hub", repo=settings.model_repo, revision=revision,
+                                commit=path.name if is_pinned(path.name) else None, pinned=is_pinned(revision),
+                                path=f"hub cache/{path.name}", load_seconds=round(time.perf_counter() - t0, 3))
             log.info("serving %s@%s", settings.model_repo, revision)
             return Live(predictor, source)
         except BundleError as exc:
@@ -58,7 +58,20 @@ def load_live(settings: Settings) -> Live:
             hub_seconds = round(time.perf_counter() - t0, 3)
             reason = f"Hub bundle {settings.model_repo}@{revision} not used: {type(exc).__name__}"
             log.exception("unexpected error loading the Hub bundle; falling back")
-    predictor = Predictor.from_dir(settings.model_dir)
-    return Live(predictor, {"kind": "local", "path": _shown(settings.model_dir), "repo": settings.model_repo,
-                            "revision": settings.model_revision, "pinned": None, "fallback_reason": reason,
-                            "hub_seconds": hub_seconds, "load_seconds": round(time.perf_counter() - t0, 3)})
+    path = settings.model_dir
+    try:
+        predictor = Predictor.from_dir(path)
+    except Exception as exc:  # a bad MODEL_DIR must not keep the Space from starting
+        if Path(path).resolve() == DEFAULT_BUNDLE_DIR.resolve():
+            raise  # the embedded default is broken: nothing to fall back to
+        why = str(exc) if isinstance(exc, BundleError) else type(exc).__name__
+        for spelled in {str(Path(path).resolve()), str(path)}:  # no server paths on /health
+            why = why.replace(spelled, _shown(path))
+        local = f"local bundle {_shown(path)} not used: {why}"
+        reason = f"{reason}; {local}" if reason else local
+        log.error("%s; serving the embedded default bundle", local, exc_info=not isinstance(exc, BundleError))
+        path = DEFAULT_BUNDLE_DIR
+        predictor = Predictor.from_dir(path)
+    return Live(predictor, LiveSource(kind="local", path=_shown(path), repo=settings.model_repo,
+                                      revision=settings.model_revision, fallback_reason=reason,
+                                      hub_seconds=hub_seconds, load_seconds=round(time.perf_counter() - t0, 3)))

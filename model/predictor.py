@@ -1,27 +1,73 @@
-"""validate → transform → segment, confidence, PCA point, offers. One record or a whole frame.
+"""validate → serve: segment, margin, runner-up, why, PCA point, offers. One record or a frame.
 
-Both paths run the compiled form of the fitted pipeline (`model.fastpath`): one record in plain
-Python (microseconds), a frame in numpy at memory speed; tests hold them equal to the scikit-learn
-pipeline. Frame validation works per *distinct* value wherever it can (category spellings, which
-features are missing on a row), so its cost hardly grows with the row count beyond a few passes.
+Validation is `model.schema` (the one core); the arithmetic is `model.serving.Compiled` (the
+bundle's arrays). One record runs in plain Python (microseconds), a frame in numpy blocks.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from model.bundle import Bundle, read_bundle
-from model.errors import echo
-from model.fastpath import Compiled, confidence, confidence_one, factorize
-from model.schema import Schema, category_key
+from model.explain import Explainer
+from model.manifest import Manifest, Segment
+from model.rfm import score_with_edges
+from model.schema import Schema
+from model.serving import margin
 
-RESULT_COLUMNS = ["segment_id", "segment_name", "confidence", "pca_x", "pca_y", "unlike_training",
-                  "notes", "error"]
-_MISSING, _UNKNOWN = -1, -2  # category codes before imputation
+
+class RunnerUp(TypedDict):
+    segment_id: int
+    segment_name: str
+
+
+class Reason(TypedDict):
+    feature: str
+    label: str
+    value: Any
+    pull: float
+    text: str
+
+
+class OfferForCustomer(TypedDict):
+    title: str
+    rationale: str
+    source: str
+    fits: bool
+    note: str
+
+
+class Prediction(TypedDict, total=False):
+    """One customer's answer (`Predictor.predict_one`): the documented shape of /predict."""
+    cluster: int
+    segment_id: int
+    segment_name: str
+    share: float
+    margin: float
+    runner_up: RunnerUp
+    why: list[Reason]
+    pca: dict[str, float]
+    offers: list[OfferForCustomer]
+    description: str
+    unlike_training: bool
+    unlike_reasons: list[str]
+    imputed: list[str]
+    input: dict[str, Any]
+    rfm: dict[str, Any]
+
+
+class SegmentInfo(TypedDict):
+    id: int
+    name: str
+    size: int
+    share: float
+    archetype: str | None
+    description: str
+    traits: list[str]
+    offers: list[dict[str, str]]
 
 
 class Predictor:
@@ -29,30 +75,30 @@ class Predictor:
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
-        self.manifest = bundle.manifest
-        self.schema = Schema.from_dict(self.manifest["schema"])
-        self.numeric = [f.name for f in self.schema.numeric]
-        self.categorical = [f.name for f in self.schema.categorical]
-        self.compiled = Compiled.from_pipeline(
-            bundle.pipeline, bundle.pca, numeric=self.numeric, categorical=self.categorical,
-            levels=[list(f.levels) for f in self.schema.categorical])
-        self.segments = sorted(self.manifest["segments"], key=lambda s: s["id"])
+        self.manifest: Manifest = bundle.manifest
+        self.schema: Schema = self.manifest.schema
+        self.compiled = bundle.compiled
+        self.segments: list[Segment] = list(self.manifest.segments)
+        self.explainer = Explainer(self.schema, self.segments, self.compiled)
         self._codes = [{lv: i for i, lv in enumerate(f.levels)} for f in self.schema.categorical]
-        self._key_codes = [{category_key(lv): i for i, lv in enumerate(f.levels)}
-                           for f in self.schema.categorical]
-        self._p99 = np.array([s.get("distance_p99") or np.inf for s in self.segments])
-        self._names = np.array([s["name"] for s in self.segments] + [""], dtype=object)
-        self._num_feats = self.schema.numeric
+        self._p99 = np.array([s.distance_p99 if s.distance_p99 is not None else np.inf for s in self.segments])
+        self._names = np.array([s.name for s in self.segments] + [""], dtype=object)
+        self._num_names = [f.name for f in self.schema.numeric]
+        self._coders = [(f.name, m) for f, m in zip(self.schema.categorical, self._codes)]
         # what predict_one copies into every answer, read once
-        self._p99_one = self._p99.tolist()
-        self._seg_one = [(s["id"], s["name"], s["share"], s.get("description", ""),
-                          tuple((o["title"], o["rationale"]) for o in s["offers"])) for s in self.segments]
-        self._coders = list(zip(self.categorical, self._codes))
-        # one note per feature left empty, in column order; the last bit is "unlike the training data"
-        self._notes = [f"{f.name} missing: filled with the training median {f.median:g}" for f in self._num_feats]
+        self._offers = [[{"title": o.title, "rationale": o.rationale, "source": o.source} for o in s.offers]
+                        for s in self.segments]
+        self._basis = [[o.basis for o in s.offers] for s in self.segments]
+        self._features = {f.name: f for f in self.schema.features}
+        # one note per feature left empty, in schema order; the last bit is "unlike the training data"
+        self._notes = [f"{f.name} missing: filled with the training median {f.median:g}" for f in self.schema.numeric]
         self._notes += [f"{f.name} missing: filled with the most frequent level {f.mode}"
                         for f in self.schema.categorical]
         self._notes.append("unlike the training data")
+        # RFM: a bundle whose features are recency / frequency / monetary scores every customer
+        self.rfm = None if self.manifest.rfm is None else self.manifest.rfm.as_dict()
+        by_role = {f.role: f for f in self.schema.numeric}
+        self._rfm_feats = [by_role[r] for r in ("recency", "frequency", "monetary")] if self.rfm else []
 
     @classmethod
     def from_dir(cls, path: Path | str) -> "Predictor":
@@ -67,123 +113,100 @@ class Predictor:
         """Validate and score one customer. Raises SchemaError naming every bad field."""
         checked = self.schema.check(record)
         vals = checked.values
-        label, d1, d2, x, y = self.compiled.run_one(
-            [vals[c] for c in self.numeric],
-            [None if vals[c] is None else m[vals[c]] for c, m in self._coders])
-        seg_id, name, share, description, offers = self._seg_one[label]
+        num = [vals[c] for c in self._num_names]
+        codes = [None if vals[c] is None else m[vals[c]] for c, m in self._coders]
+        label, runner, d1, d2, x, y, z = self.compiled.run_one(num, codes)
+        seg, other = self.segments[label], self.segments[runner]
         reasons = [f"{c} is outside the training range" for c in checked.out_of_range]
-        if d1 > self._p99_one[label]:
+        if d1 > self._p99[label]:
             reasons.append("far from every segment centre compared with training customers")
+        m = round(margin(d1, d2), 4)
         return {
-            "cluster": seg_id, "segment_id": seg_id, "segment_name": name,
-            "share": share, "confidence": round(confidence_one(d1, d2), 4),
+            "cluster": seg.id, "segment_id": seg.id, "segment_name": seg.name, "share": seg.share,
+            "margin": m,
+            "runner_up": {"segment_id": other.id, "segment_name": other.name},
+            "why": self.explainer.why_one(vals, z, codes, label, runner),
             "pca": {"x": round(x, 5), "y": round(y, 5)},
-            "offers": [{"title": t, "rationale": r} for t, r in offers],
-            "description": description,
+            "offers": self._fitted_offers(label, vals),
+            "description": seg.description,
             "unlike_training": bool(reasons), "unlike_reasons": reasons,
             "imputed": list(checked.imputed),
             "input": dict(vals),
+            **({"rfm": self._rfm_one(vals)} if self.rfm else {}),
         }
 
+    def _fitted_offers(self, label: int, vals: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The segment's offers, each saying whether it fits *this* customer: an offer earned by a
+        trait (spending above average, prefers Sports) that the customer's own value contradicts
+        is kept but marked, with the reason — the segment's offers, read against the customer."""
+        out = []
+        for offer, basis in zip(self._offers[label], self._basis[label]):
+            against = [why for b in basis if (why := self._contradiction(b, vals))]
+            out.append({**offer, "fits": not against, "note": "; ".join(against)})
+        return sorted(out, key=lambda o: not o["fits"])  # stable: fitting offers first, in their order
+
+    def _contradiction(self, basis: Any, vals: Mapping[str, Any]) -> str:
+        f = self._features.get(basis.feature)
+        value = vals.get(basis.feature)
+        if f is None or value is None:
+            return ""
+        if basis.level is not None:
+            return "" if value == basis.level else f"offered for {basis.level}; this customer's {f.label.lower()} is {value}"
+        median = f.median  # type: ignore[union-attr]
+        if basis.direction == "high" and value < median:
+            return f"offered for high {f.label.lower()}; this customer's {value:g} is below the median {median:g}"
+        if basis.direction == "low" and value > median:
+            return f"offered for low {f.label.lower()}; this customer's {value:g} is above the median {median:g}"
+        return ""
+
+    def _rfm_one(self, vals: Mapping[str, Any]) -> dict[str, Any]:
+        r, f, m, label = score_with_edges(*(f.median if vals[f.name] is None else vals[f.name]
+                                            for f in self._rfm_feats), self.rfm)
+        return {"r": r, "f": f, "m": m, "label": label}
+
     # -- many records -------------------------------------------------------------------------
-    def encode_frame(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                          np.ndarray, np.ndarray, np.ndarray]:
-        """Vectorised validation. Returns (num (n, p), codes (n, c), error text per row ("" when
-        valid), valid-row flags, missing-cell flags (n, features) in schema order,
-        out-of-training-range flags). num and codes are column-major, as `Compiled.run` likes."""
-        n = len(frame)
-        errors: dict[int, list[str]] = {}  # only rows with a bad cell
-        missing = np.zeros((len(self._num_feats) + len(self.categorical), n), dtype=bool).T
-        num = np.empty((len(self.numeric), n)).T  # column-major: what Compiled.run streams fastest
-        outside = np.zeros(n, dtype=bool)
-        for j, f in enumerate(self._num_feats):
-            col = frame[f.name]
-            vals, not_number = _numbers(col)
-            nan = np.isnan(vals)
-            with np.errstate(invalid="ignore"):
-                inside = (vals >= f.hard_min) & (vals <= f.hard_max)  # False for NaN
-                if not (math.isfinite(f.hard_min) and math.isfinite(f.hard_max)):
-                    inside &= np.isfinite(vals)
-                far = vals < f.min
-                far |= vals > f.max
-            far &= inside
-            outside |= far
-            if not_number is not None:
-                nan &= ~not_number
-            missing[:, j] = nan
-            bad = ~(inside | nan)  # not a number, infinite, or beyond the hard limits
-            if bad.any():
-                for i in np.flatnonzero(bad).tolist():
-                    errors.setdefault(i, []).append(
-                        f"{f.name} must be a number {f.limits_text()}; got {echo(col.iat[i])}")
-                vals = np.where(bad, np.nan, vals)
-            num[:, j] = vals
-        codes = np.empty((len(self.categorical), n), dtype=np.int64).T
-        for j, f in enumerate(self.schema.categorical):
-            col = frame[f.name]
-            mapped = self._category_codes(col, j)
-            missing[:, len(self._num_feats) + j] = mapped == _MISSING
-            unknown = mapped == _UNKNOWN
-            if unknown.any():
-                for i in np.flatnonzero(unknown).tolist():
-                    errors.setdefault(i, []).append(
-                        f"{f.name} must be one of {f.allowed_text()}; got {echo(col.iat[i])}")
-                mapped[unknown] = _MISSING
-            codes[:, j] = mapped
-        error = np.full(n, "", dtype=object)
-        valid = np.ones(n, dtype=bool)
-        for i, parts in errors.items():
-            error[i] = "; ".join(parts)
-            valid[i] = False
-        return num, codes, error, valid, missing, outside
-
-    def _category_codes(self, col: pd.Series, j: int) -> np.ndarray:
-        """Level index per row; _MISSING for empty cells, _UNKNOWN for values that are no level.
-        Each distinct value is looked up once, not once per row."""
-        values = col.to_numpy(dtype=object) if not isinstance(col.dtype, np.dtype) else col.to_numpy()
-        rows, uniques = factorize(values)  # NaN / None / pd.NA → row code -1 or a unique NA
-        lut = np.empty(len(uniques) + 1, dtype=np.int64)
-        lut[-1] = _MISSING
-        for u, value in enumerate(uniques.tolist()):
-            text = value if isinstance(value, str) else "" if pd.isna(value) else str(value)
-            lut[u] = (_MISSING if not text.strip()
-                      else self._key_codes[j].get(category_key(text), _UNKNOWN))
-        return lut[rows]  # row code -1 picks lut[-1]
-
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score every row. Rows with invalid cells get an `error` and no segment; the rest get a
-        segment, confidence, PCA point and notes (imputed cells, unlike the training data)."""
-        missing_cols = [c for c in self.schema.names if c not in frame.columns]
-        if missing_cols:
-            raise KeyError(f"missing required column(s): {', '.join(missing_cols)}; "
-                           f"found: {', '.join(map(str, frame.columns))[:200]}")
-        num, codes, error, ok, missing, outside = self.encode_frame(frame)
-        n = len(frame)
+        """Score every row. A row with an invalid cell gets an `error` and no segment; the rest get
+        a segment, margin, runner-up, why, PCA point and notes (imputed cells, unlike the
+        training data). Row order and index are kept."""
+        check = self.schema.check_frame(frame)
+        ok, n = check.valid, len(frame)
         all_ok = bool(ok.all())
         seg = np.full(n, self.k, dtype=np.int64)  # k = "no segment" (name "")
-        conf = np.full(n, np.nan)
+        run = np.full(n, self.k, dtype=np.int64)
+        marg = np.full(n, np.nan)
         pts = np.full((n, 2), np.nan)
         far = np.zeros(n, dtype=bool)
+        why = np.full(n, "", dtype=object)
         if ok.any():
-            if not all_ok:  # keep the column-major layout
-                num, codes = num.T[:, ok].T, codes.T[:, ok].T
-            lab, two, p = self.compiled.run(num, codes)
-            c = np.round(confidence(two), 4)
+            num, codes = (check.num, check.codes) if all_ok else (check.num.T[:, ok].T, check.codes.T[:, ok].T)
+            lab, second, two, p = self.compiled.run(num, codes)
             if all_ok:
-                seg, conf, pts = lab, c, np.round(p, 5)
+                seg, run, marg, pts = lab, second, np.round(margin(two[:, 0], two[:, 1]), 4), np.round(p, 5)
             else:
-                seg[ok], conf[ok], pts[ok] = lab, c, np.round(p, 5)
+                seg[ok], run[ok] = lab, second
+                marg[ok], pts[ok] = np.round(margin(two[:, 0], two[:, 1]), 4), np.round(p, 5)
             far[ok] = two[:, 0] > self._p99[lab]
-        unlike = ok & (outside | far)
+            why[ok] = self.explainer.why_frame(num, codes, lab, second)
+        unlike = ok & (check.outside | far)
         out = pd.DataFrame(index=frame.index)  # column by column: no copying into blocks
         out["segment_id"] = pd.arrays.IntegerArray(np.where(ok, seg, 0), ~ok)
         out["segment_name"] = _text(self._names[seg], frame.index)
-        out["confidence"] = conf
+        out["margin"] = marg
+        out["runner_up"] = pd.arrays.IntegerArray(np.where(ok, run, 0), ~ok)
+        out["why"] = _text(why, frame.index)
         out["pca_x"] = pts[:, 0]
         out["pca_y"] = pts[:, 1]
         out["unlike_training"] = unlike
-        out["notes"] = _text(self._note_texts(missing, unlike), frame.index)
-        out["error"] = _text(error, frame.index)
+        out["notes"] = _text(self._note_texts(check.missing, unlike), frame.index)
+        out["error"] = _text(check.errors, frame.index)
+        if self.rfm:
+            label = np.full(n, "", dtype=object)
+            if ok.any():
+                cols = [np.where(np.isnan(v := check.num[ok, self._num_names.index(f.name)]), f.median, v)
+                        for f in self._rfm_feats]
+                label[ok] = score_with_edges(*cols, self.rfm)[3]
+            out["rfm_label"] = _text(label, frame.index)
         return out
 
     def _note_texts(self, missing: np.ndarray, unlike: np.ndarray) -> np.ndarray:
@@ -210,25 +233,10 @@ class Predictor:
 
     def segments_payload(self) -> list[dict[str, Any]]:
         """All segments with offers, for the /segments endpoints."""
-        return [{"id": s["id"], "name": s["name"], "size": s["size"], "share": s["share"],
-                 "archetype": s.get("archetype"), "description": s.get("description", ""),
-                 "traits": [t["text"] for t in s["traits"]],
-                 "offers": [{"title": o["title"], "rationale": o["rationale"]} for o in s["offers"]]}
+        return [{"id": s.id, "name": s.name, "size": s.size, "share": s.share, "archetype": s.archetype,
+                 "description": s.description, "traits": [t.text for t in s.traits],
+                 "offers": [{"title": o.title, "rationale": o.rationale} for o in s.offers]}
                 for s in self.segments]
-
-
-def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
-    """(float values with NaN for empty cells, cells that are not numbers at all — None when the
-    column's dtype is numeric and so every cell is a number or empty)."""
-    n = len(col)
-    if pd.api.types.is_bool_dtype(col):
-        return np.full(n, np.nan), np.ones(n, dtype=bool)
-    if pd.api.types.is_numeric_dtype(col):
-        return col.to_numpy(dtype=float, na_value=np.nan), None
-    text = col.astype("string").str.strip()
-    blank = text.isna() | (text == "")
-    vals = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return vals, (~blank).to_numpy() & np.isnan(vals)
 
 
 def _text(values: np.ndarray, index: pd.Index) -> pd.Series:

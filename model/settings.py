@@ -42,10 +42,14 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_upload_bytes: int = 20 * 1024 * 1024
     max_batch_rows: int = 200_000
+    max_upload_request_bytes: int = 20 * 1024 * 1024 + 64 * 1024  # all files of one upload request
+    max_batch_disk_bytes: int = 512 * 1024 * 1024  # scored files kept for download, all calls together
     max_body_bytes: int = 64 * 1024
+    body_timeout_s: float = 10.0  # a JSON body slower than this gets 408
     json_concurrency: int = 32
     queue_size: int = 64
     gradio_concurrency: int = 4
+    mcp_server: bool = True  # serve the MCP server at /gradio_api/mcp/ (MCP_SERVER=0 turns it off)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -53,6 +57,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
     cache = env.get("HUB_CACHE_DIR", "").strip()
+    upload = _int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
     return Settings(
         model_dir=Path(env.get("MODEL_DIR") or DEFAULT_BUNDLE_DIR),
         model_repo=env.get("MODEL_REPO", "").strip() or None,
@@ -64,10 +69,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         server_name=env.get("GRADIO_SERVER_NAME", "").strip() or "0.0.0.0",
         server_port=_int(env, "GRADIO_SERVER_PORT", 7860),
         cors_origins=origins,
-        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        max_upload_bytes=upload,
         max_batch_rows=_int(env, "MAX_BATCH_ROWS", 200_000),
+        max_upload_request_bytes=_int(env, "MAX_UPLOAD_REQUEST_BYTES", upload + 64 * 1024),
+        max_batch_disk_bytes=_int(env, "MAX_BATCH_DISK_BYTES", 512 * 1024 * 1024),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+        body_timeout_s=_float(env, "BODY_TIMEOUT_S", 10.0),
         json_concurrency=_int(env, "JSON_CONCURRENCY", 32),
         queue_size=_int(env, "QUEUE_SIZE", 64),
         gradio_concurrency=_int(env, "GRADIO_CONCURRENCY", 4),
+        mcp_server=env.get("MCP_SERVER", "1").strip().lower() not in ("0", "false", "no", "off"),
     )

@@ -54,7 +54,7 @@ def synth_fit(synth_csv, tmp_path_factory):
     """A bundle fitted on `synth_csv` (k auto), with its manifest."""
     from training.fit import FitOptions, fit
     out = tmp_path_factory.mktemp("bundle") / "b"
-    manifest = fit(FitOptions(data=synth_csv[0], out=out, seed=3))
+    manifest = fit(FitOptions(data=synth_csv[0], out=out, seed=3)).manifest.as_dict()
     return out, manifest
 
 

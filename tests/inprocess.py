@@ -8,7 +8,9 @@ from typing import Any
 
 @functools.lru_cache(maxsize=1)
 def default_app() -> Any:
-    """`app.create_app` on the committed default bundle with default settings (env ignored)."""
+    """`app.create_app` on the committed default bundle with default settings (env ignored), without
+    the MCP server: its session manager runs once per app, and in-process clients start the app's
+    lifespan once per test (tests/test_mcp.py drives MCP on a real server)."""
     from app import create_app
     from model.settings import load_settings
-    return create_app(load_settings({}))
+    return create_app(load_settings({"MCP_SERVER": "0"}))

@@ -62,7 +62,8 @@ def allowed_text(feature: Any) -> list[str]:
     """What an error about `feature` must say is allowed."""
     if hasattr(feature, "levels"):
         return [", ".join(feature.levels)]
-    return [f"between {feature.hard_min:g} and {feature.hard_max:g}"]
+    from model.constraints import number_text
+    return [f"between {number_text(feature.hard_min)} and {number_text(feature.hard_max)}"]
 
 
 def assert_no_leak(text: str) -> None:

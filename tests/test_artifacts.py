@@ -17,7 +17,7 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from model.bundle import MODEL_JOBLIB, MODEL_SKOPS, PCA_SKOPS, TRUSTED_TYPES, load_skops, read_bundle
+from model.bundle import MODEL_JOBLIB, MODEL_SKOPS, TRUSTED_TYPES, load_pipeline, load_skops, read_bundle
 from model.errors import BundleError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ def _crafted(path: Path) -> Path:
 def test_skops_file_needing_an_untrusted_type_is_refused(tmp_path):
     path = _crafted(tmp_path / "model.skops")
     assert f"{__name__}._triple" in sio.get_untrusted_types(file=path)
-    with pytest.raises(BundleError, match=rf"model\.skops needs types this app does not trust: .*_triple"):
+    with pytest.raises(BundleError, match=r"model\.skops needs types this app does not trust: .*_triple"):
         load_skops(path)
 
 
@@ -119,8 +119,9 @@ def test_bundle_with_an_untrusted_model_is_refused_even_when_its_hashes_match(de
     _crafted(copy / MODEL_SKOPS)
     _rehash(copy, MODEL_SKOPS)  # a consistent, re-signed manifest: integrity alone would pass
     with pytest.raises(BundleError, match="does not trust") as info:
-        read_bundle(copy)
+        load_pipeline(copy)
     assert "_triple" in str(info.value)
+    assert read_bundle(copy).manifest.k >= 2  # serving never loads model.skops at all
 
 
 class _Marker:
@@ -140,24 +141,32 @@ def test_the_joblib_file_is_never_loaded(default_bundle, tmp_path):
     (copy / MODEL_JOBLIB).write_bytes(pickle.dumps(_Marker(str(marker))))
     _rehash(copy, MODEL_JOBLIB)
     bundle = read_bundle(copy)
-    assert not marker.exists() and bundle.pipeline is not None
+    pipeline = load_pipeline(copy)
+    assert not marker.exists() and bundle.compiled.k == len(pipeline.named_steps["cluster"].cluster_centers_)
 
 
-@pytest.mark.parametrize("name", [MODEL_SKOPS, PCA_SKOPS])
-def test_default_bundle_needs_only_trusted_types_and_round_trips(name, default_bundle, predictor, tmp_path):
-    path = default_bundle / name
+def test_default_bundle_needs_only_trusted_types_and_round_trips(default_bundle, predictor, tmp_path):
+    path = default_bundle / MODEL_SKOPS
     untrusted = set(sio.get_untrusted_types(file=path))
     assert untrusted <= set(TRUSTED_TYPES), untrusted - set(TRUSTED_TYPES)
     obj = load_skops(path)
-    again = tmp_path / name
+    again = tmp_path / MODEL_SKOPS
     sio.dump(obj, again)
     assert set(sio.get_untrusted_types(file=again)) <= set(TRUSTED_TYPES)
     reloaded = load_skops(again)
-    if name == MODEL_SKOPS:
-        ex = predictor.schema.example()
-        frame = pd.DataFrame([ex, {**ex, "gender": "Male"}, {**ex, predictor.schema.names[0]: np.nan}])
-        np.testing.assert_array_equal(obj.predict(frame), reloaded.predict(frame))
-        np.testing.assert_array_equal(obj.predict(frame), predictor.bundle.pipeline.predict(frame))
-    else:
-        x = np.linspace(-2, 2, 3 * obj.n_features_in_).reshape(3, -1)
-        np.testing.assert_allclose(obj.transform(x), reloaded.transform(x))
+    ex = predictor.schema.example()
+    frame = pd.DataFrame([ex, {**ex, "gender": "Male"}, {**ex, predictor.schema.names[0]: np.nan}])
+    np.testing.assert_array_equal(obj.predict(frame), reloaded.predict(frame))
+    served = [predictor.predict_one({k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()})
+              ["segment_id"] for r in frame.to_dict("records")]
+    np.testing.assert_array_equal(obj.predict(frame), served)
+
+
+def test_a_log_branch_needs_only_trusted_types(tmp_path):
+    """numpy.log1p (the skewed-feature branch) is on the trust list, and nothing else is needed."""
+    from tests.test_serving import _fit_small
+    pipe, _, _ = _fit_small(("spend",))
+    path = tmp_path / MODEL_SKOPS
+    sio.dump(pipe, path)
+    assert set(sio.get_untrusted_types(file=path)) <= set(TRUSTED_TYPES)
+    assert load_skops(path).named_steps["prep"].named_transformers_["log"].named_steps["log"].func is np.log1p

@@ -33,10 +33,11 @@ def test_synth_fit_score_end_to_end(tmp_path):
     res = run("fit", "--data", str(data), "--out", str(bundle), "--no-compare")
     assert "rows in: 800" in res.stdout and "exact duplicates dropped: 8" in res.stdout
     assert "k = " in res.stdout and "cluster structure:" in res.stdout
-    assert "[1/8" in res.stderr  # plain progress lines when not on a terminal
+    assert "[1/9" in res.stderr  # plain progress lines when not on a terminal
     rows = list(csv.DictReader(open(data)))
     rows[0]["gender"] = "Martian"
     rows[1]["age"] = "-4"
+    rows[2]["income"] = "thirty"  # text in a numeric column: an error of its row, not of the file
     bad = tmp_path / "new.csv"
     with open(bad, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -44,12 +45,14 @@ def test_synth_fit_score_end_to_end(tmp_path):
         w.writerows(rows[:50])
     out = tmp_path / "scored.csv"
     res = run("score", "--bundle", str(bundle), "--data", str(bad), "--out", str(out))
-    assert "scored 48 rows, rejected 2" in res.stdout
+    assert "scored 47 rows, rejected 3" in res.stdout
     scored = list(csv.DictReader(open(out)))
     assert len(scored) == 50 and [r["id"] for r in scored] == [r["id"] for r in rows[:50]]
     assert "gender must be one of Female, Male, Other; got 'Martian'" in scored[0]["error"]
     assert "age must be" in scored[1]["error"] and scored[1]["segment_name"] == ""
-    assert all(r["segment_name"] for r in scored[2:])
+    assert "income must be a number between" in scored[2]["error"] and "got 'thirty'" in scored[2]["error"]
+    assert all(r["segment_name"] and r["offers"] and r["runner_up"] for r in scored[3:])
+    assert "line 4: income must be" in res.stdout  # rejected rows are listed with their line
 
 
 def test_unusable_file_fails_with_a_clear_message(tmp_path, default_bundle):
@@ -64,3 +67,35 @@ def test_unusable_file_fails_with_a_clear_message(tmp_path, default_bundle):
 def test_bad_k_is_explained():
     res = run("fit", "--k", "1", check=False)
     assert res.returncode == 2 and "--k must be between 2 and 30, got 1" in res.stderr
+
+
+def test_order_log_fit_score_and_monitor(tmp_path):
+    """An order log end to end: synthetic log → fit (columns recognised) → one scored row per
+    customer, named as in the form, with the RFM label → a drift report."""
+    log = tmp_path / "log.csv"
+    res = run("synth", "--transactions", "--customers", "600", "--out", str(log), "--seed", "5")
+    assert "order lines of 600 customers" in res.stdout
+    bundle = tmp_path / "orders"
+    res = run("fit", "--transactions", str(log), "--out", str(bundle), "--no-compare", "--bootstrap", "10")
+    assert "customer:" in res.stdout and "lines in:" in res.stdout and "log1p for clustering" in res.stdout
+    assert "recency_days → recency" in res.stdout and "fidelity" in res.stdout
+    out = tmp_path / "customers.csv"
+    res = run("score", "--bundle", str(bundle), "--transactions", str(log), "--out", str(out))
+    assert "order log:" in res.stdout
+    rows = list(csv.DictReader(open(out)))
+    assert rows and {"customer_id", "recency_days", "frequency", "monetary", "segment_name", "rfm_label",
+                     "offers"} <= set(rows[0])
+    assert all(r["segment_name"] and r["rfm_label"] for r in rows if not r["error"])
+    report = tmp_path / "drift"
+    res = run("monitor", "--bundle", str(bundle), "--transactions", str(log), "--out", str(report))
+    assert "verdict: stable" in res.stdout
+    assert (report / "report.json").is_file() and (report / "report.md").is_file()
+
+
+def test_roles_are_set_by_flag_and_a_wrong_one_is_explained(tmp_path, shared_data):
+    data = shared_data / "customer_segmentation_data.csv"
+    res = run("fit", "--data", str(data), "--out", str(tmp_path / "b"), "--no-compare", "--bootstrap", "0",
+              "--role", "engagement=purchase_frequency", "--role", "none=last_purchase_amount")
+    assert "purchase_frequency → engagement" in res.stdout and "last_purchase_amount →" not in res.stdout
+    res = run("fit", "--data", str(data), "--out", str(tmp_path / "c"), "--role", "loyalty=age", check=False)
+    assert res.returncode == 2 and "unknown role 'loyalty'" in res.stderr and "recency" in res.stderr

@@ -44,7 +44,7 @@ JUNK = st.recursive(
 
 def _check_result(out: dict) -> None:
     assert 0 <= out["segment_id"] < PREDICTOR.k and out["cluster"] == out["segment_id"]
-    assert math.isfinite(out["confidence"]) and 0 <= out["confidence"] <= 1
+    assert math.isfinite(out["margin"]) and 0 <= out["margin"] <= 1
     assert math.isfinite(out["pca"]["x"]) and math.isfinite(out["pca"]["y"])
     assert set(out["input"]) == set(SCHEMA.names)
 
@@ -75,7 +75,7 @@ def test_junk_in_any_field_is_a_schema_error_or_a_valid_answer(record, field, ju
     if isinstance(f, NumericFeature):
         assert junk is None or (type(junk) in (int, float) and f.hard_min <= junk <= f.hard_max)
     else:
-        assert junk is None or f.normalise(junk) is not None
+        assert junk is None or f.constraint.parse(junk) is not None
 
 
 @FUZZ
@@ -114,7 +114,7 @@ def test_frames_with_junk_cells_get_per_row_errors_only(columns):
         if row["error"]:
             assert pd.isna(row["segment_id"]) and row["segment_name"] == ""
         else:
-            assert 0 <= int(row["segment_id"]) < PREDICTOR.k and math.isfinite(row["confidence"])
+            assert 0 <= int(row["segment_id"]) < PREDICTOR.k and math.isfinite(row["margin"])
         # the frame path and the single-record path agree on what is acceptable
         categorical_blank = any(isinstance(columns[f.name][i], str) and not columns[f.name][i].strip()
                                 for f in SCHEMA.categorical)

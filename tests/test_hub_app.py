@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -83,6 +82,7 @@ def test_push_then_serve_pinned_revision(hub, default_bundle, predictor, second_
         same_predictions(url, predictor)
     fetched = [r.path for r in hub.requests if not r.is_write]
     assert not any(p.endswith(".joblib") for p in fetched), "the app must never download a pickle"
+    assert not any(p.endswith(".skops") for p in fetched), "serving needs no model file"
     assert all(r.authorization is None for r in hub.requests), "no token configured → none sent"
 
 
@@ -98,11 +98,11 @@ def test_branch_revision_works_but_is_not_pinned(hub, default_bundle, tmp_path, 
 
 def test_tampered_file_on_the_hub_is_refused_and_local_bundle_served(hub, default_bundle, tmp_path, artifacts_dir):
     sha = push(default_bundle, hub)
-    hub.tamper(REPO, "model.skops", b"PK\x03\x04 not the model", revision=sha)
+    hub.tamper(REPO, "serving.npz", b"PK\x03\x04 not the model", revision=sha)
     with running_app(hub_env(hub, sha, tmp_path / "cache"), log_path=artifacts_dir / "app-hub-tamper.log") as url:
         health = httpx.get(url + "/health").json()
         assert health["bundle"]["kind"] == "local"
-        assert "model.skops does not match the manifest" in health["bundle"]["fallback_reason"]
+        assert "serving.npz does not match the manifest" in health["bundle"]["fallback_reason"]
         page = httpx.get(url + "/config").text
         assert "does not match the manifest" in page  # the UI says which bundle is live and why
 

@@ -40,9 +40,10 @@ def write_bundle_dir(path: Path, *, version: int = 1, plots: bool = True) -> Pat
     files = {
         "README.md": f"---\nlibrary_name: sklearn\ntags:\n- clustering\n---\n\n# Segments v{version}\n".encode(),
         "model.skops": b"PK\x03\x04skops-v%d" % version,
-        "pca.skops": b"PK\x03\x04pca-v%d" % version,
+        "serving.npz": b"PK\x03\x04arrays-v%d" % version,
         "pca_sample.csv": b"pc1,pc2,segment\n0.1,0.2,0\n",
         "summary.json": json.dumps({"version": version}).encode(),
+        "segment_rules.sql": b"SELECT 1 -- v%d" % version,
         "sklearn_model.joblib": b"\x80\x04joblib-pickle-v%d" % version,
     }
     if plots:
@@ -58,8 +59,12 @@ def local_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+SERVED = {"manifest.json", "serving.npz", "pca_sample.csv", "summary.json", "README.md", "segment_rules.sql"}
+
+
 def expected(bundle: Path) -> dict[str, bytes]:
-    return {k: v for k, v in local_files(bundle).items() if not k.endswith(".joblib")}
+    """What the app downloads: the served files only (no pickle, no model file, no plots)."""
+    return {k: v for k, v in local_files(bundle).items() if k in SERVED}
 
 
 def fetch(hub: HubServer, revision: str, cache: Path, **kw) -> Path:
@@ -85,7 +90,8 @@ def test_second_push_new_sha_and_first_sha_still_served(hub, tmp_path):
     assert second.commit_sha != first.commit_sha and is_pinned(second.commit_sha)
     assert local_files(fetch(hub, first.commit_sha, tmp_path / "c1")) == expected(b1)
     assert local_files(fetch(hub, second.commit_sha, tmp_path / "c2")) == expected(b2)
-    assert "plots/silhouette.png" not in hub.files(REPO)  # the repo mirrors the bundle
+    assert "plots/silhouette.png" in hub.files(REPO, first.commit_sha)  # the repo has every file …
+    assert "plots/silhouette.png" not in hub.files(REPO)  # … and mirrors the bundle
     again = push_bundle(b2, REPO, endpoint=hub.url, token=TOKEN)  # unchanged: no empty commit
     assert again.commit_sha == second.commit_sha
 
@@ -94,8 +100,8 @@ def test_fetch_never_downloads_pickles_even_if_asked(hub, tmp_path):
     sha = push_bundle(write_bundle_dir(tmp_path / "b"), REPO, endpoint=hub.url, token=TOKEN).commit_sha
     hub.clear_requests()
     got = fetch(hub, sha, tmp_path / "cache", allow_patterns=["*"])
-    assert not list(got.rglob("*.joblib"))
-    assert not [r.path for r in hub.requests if ".joblib" in r.path]
+    assert not list(got.rglob("*.joblib")) and not list(got.rglob("*.skops"))
+    assert not [r.path for r in hub.requests if ".joblib" in r.path or ".skops" in r.path]
 
 
 def test_hub_down_fails_fast(hub, tmp_path):
@@ -175,9 +181,9 @@ def test_branch_revision_warns_and_resolves_to_head(hub, tmp_path, caplog):
 
 def test_tamper_changes_served_bytes_but_not_the_sha(hub, tmp_path):
     sha = push_bundle(write_bundle_dir(tmp_path / "b"), REPO, endpoint=hub.url, token=TOKEN).commit_sha
-    hub.tamper(REPO, "model.skops", b"evil")
+    hub.tamper(REPO, "serving.npz", b"evil")
     assert hub.head(REPO) == sha
-    assert (fetch(hub, sha, tmp_path / "cache") / "model.skops").read_bytes() == b"evil"
+    assert (fetch(hub, sha, tmp_path / "cache") / "serving.npz").read_bytes() == b"evil"
 
 
 def test_token_hygiene(hub, tmp_path, caplog, capsys):

@@ -24,26 +24,13 @@ def random_records(schema, n: int, seed: int, *, missing: float = 0.0) -> pd.Dat
     return frame
 
 
-def test_fast_path_equals_pipeline_on_100k_records(predictor):
-    frame = random_records(predictor.schema, 100_000, seed=1)
-    ours = predictor.predict_frame(frame)
-    pipe = predictor.bundle.pipeline
-    assert (ours["segment_id"].to_numpy(dtype=int) == pipe.predict(frame)).all()
-    z = pipe.named_steps["prep"].transform(frame)
-    pts = predictor.bundle.pca.transform(z)
-    np.testing.assert_allclose(ours[["pca_x", "pca_y"]].to_numpy(), pts, atol=1e-4)
-    np.testing.assert_allclose(predictor.compiled.transform(
-        frame[predictor.numeric].to_numpy(float),
-        np.column_stack([frame[c].map(m).to_numpy() for c, m in zip(predictor.categorical, predictor._codes)])
-        if predictor.categorical else np.zeros((len(frame), 0), int)), z, atol=1e-9)
-
-
-def test_missing_values_are_imputed_like_the_pipeline(predictor):
+def test_missing_values_are_imputed_like_the_pipeline(predictor, default_bundle):
+    from model.bundle import load_pipeline
     frame = random_records(predictor.schema, 5_000, seed=2, missing=0.1)
     ours = predictor.predict_frame(frame)
     pipe_in = frame.astype({f.name: object for f in predictor.schema.categorical})
     pipe_in = pipe_in.where(pipe_in.notna(), np.nan)
-    assert (ours["segment_id"].to_numpy(dtype=int) == predictor.bundle.pipeline.predict(pipe_in)).all()
+    assert (ours["segment_id"].to_numpy(dtype=int) == load_pipeline(default_bundle).predict(pipe_in)).all()
     assert ours["notes"].str.contains("missing: filled").sum() > 1000
 
 
@@ -53,7 +40,8 @@ def test_single_equals_batch(predictor):
     for i, rec in enumerate(frame.to_dict("records")):
         one = predictor.predict_one(rec)
         assert one["segment_id"] == batch["segment_id"].iat[i]
-        assert one["confidence"] == pytest.approx(batch["confidence"].iat[i], abs=1e-4)
+        assert one["margin"] == pytest.approx(batch["margin"].iat[i], abs=1e-4)
+        assert one["runner_up"]["segment_id"] == batch["runner_up"].iat[i]
         assert one["pca"]["x"] == pytest.approx(batch["pca_x"].iat[i], abs=1e-4)
 
 
@@ -61,9 +49,15 @@ def test_prediction_payload(predictor):
     rec = predictor.schema.example()
     r = predictor.predict_one(rec)
     seg = predictor.segments[r["segment_id"]]
-    assert r["cluster"] == r["segment_id"] and r["segment_name"] == seg["name"]
-    assert r["offers"] == [{"title": o["title"], "rationale": o["rationale"]} for o in seg["offers"]]
-    assert 0.0 <= r["confidence"] <= 1.0 and np.isfinite([r["pca"]["x"], r["pca"]["y"]]).all()
+    assert r["cluster"] == r["segment_id"] and r["segment_name"] == seg.name
+    got = [{k: o[k] for k in ("title", "rationale", "source")} for o in r["offers"]]
+    assert sorted(got, key=str) == sorted(({"title": o.title, "rationale": o.rationale, "source": o.source}
+                                           for o in seg.offers), key=str)
+    fits = [o["fits"] for o in r["offers"]]
+    assert fits == sorted(fits, reverse=True)  # offers that fit this customer first
+    assert all(bool(o["note"]) != o["fits"] for o in r["offers"])  # a note exactly where one does not fit
+    assert 0.0 <= r["margin"] <= 1.0 and np.isfinite([r["pca"]["x"], r["pca"]["y"]]).all()
+    assert r["runner_up"]["segment_id"] != r["segment_id"]
     assert r["unlike_training"] is False and r["imputed"] == []
     assert predictor.predict_one(rec) == r
 
@@ -82,7 +76,8 @@ def test_batch_rows_fail_individually(predictor):
     frame.loc[3, num.name] = float("inf")
     out = predictor.predict_frame(frame)
     assert out["error"].iat[0] == "" and out["segment_id"].iat[0] is not pd.NA
-    assert f"{num.name} must be a number" in out["error"].iat[1] and "'abc'" in out["error"].iat[1]
+    assert out["error"].iat[1] == f"{num.name} must be {num.constraint}; got 'abc'"
+    assert out["error"].iat[3] == f"{num.name} must be {num.constraint}; got inf"
     assert f"{cat.name} must be one of" in out["error"].iat[2] and "'Martian'" in out["error"].iat[2]
     assert out["segment_id"].iloc[1:].isna().all() and (out["segment_name"].iloc[1:] == "").all()
 
@@ -91,3 +86,18 @@ def test_single_prediction_rejects_unknown_category(predictor):
     cat = predictor.schema.categorical[0]
     with pytest.raises(SchemaError, match=f"{cat.name} must be one of"):
         predictor.predict_one({**predictor.schema.example(), cat.name: "fashion"})
+
+
+def test_offers_are_read_against_the_customer(predictor):
+    """An offer earned by a trait the customer's own values contradict is kept, marked and explained."""
+    seg = next(s for s in predictor.segments if any(o.basis and o.basis[0].level for o in s.offers))
+    offer = next(o for o in seg.offers if o.basis and o.basis[0].level)
+    cat = predictor.schema.feature(offer.basis[0].feature)
+    typical = {f.name: (seg.profile.numeric[f.name].median if f.kind == "numeric" else f.mode)
+               for f in predictor.schema.features}
+    same = predictor.predict_one({**typical, cat.name: offer.basis[0].level})
+    other_level = next(lv for lv in cat.levels if lv != offer.basis[0].level)
+    other = predictor.predict_one({**typical, cat.name: other_level})
+    assert next(o for o in same["offers"] if o["title"] == offer.title)["fits"] is True
+    marked = next(o for o in other["offers"] if o["title"] == offer.title)
+    assert marked["fits"] is False and other_level in marked["note"] and offer.basis[0].level in marked["note"]

@@ -37,7 +37,7 @@ def test_category_spelling_is_normalised(spelling):
 
 
 @pytest.mark.parametrize("value, expect", [
-    (float("nan"), "finite"), (float("inf"), "finite"), (-float("inf"), "finite"),
+    (float("nan"), "got nan"), (float("inf"), "got inf"), (-float("inf"), "got -inf"),
     (1e308, "between 0 and 204"), (-5, "between 0 and 204"), (True, "got True"), (False, "got False"),
     ("42", "got '42'"), ([30], "got [30]"), ({"v": 1}, "must be a number"),
 ])
@@ -93,3 +93,63 @@ def test_round_trip_through_dict():
 
 def test_category_key_ignores_case_space_and_ampersand():
     assert category_key("  Home   and Garden ") == category_key("HOME & GARDEN")
+
+
+def test_constraints_describe_themselves():
+    from model.constraints import Interval, Options
+    assert str(Interval(0, 222)) == "a number between 0 and 222"
+    assert str(Interval(0, 1_500_000.5)) == "a number between 0 and 1,500,000.5"
+    assert str(Options(("A", "B & C"))) == "one of A, B & C"
+    assert Options(("Home & Garden",)).parse(" home and GARDEN ") == "Home & Garden"
+    assert Interval(0, 10).parse(10) == 10.0 and Interval(0, 10).parse(10.5) is None
+    assert Interval(0, 10).parse(True) is None and Interval(0, 10).parse("5") is None
+
+
+def test_one_message_for_json_and_csv():
+    """The same bad value gets the same sentence from a JSON body and from a CSV cell."""
+    import pandas as pd
+    frame = pd.DataFrame({"age": ["-5", "abc", " 30 ", "1e400"], "income": ["50000"] * 4,
+                          "gender": ["Female", "Female", "Martian", "Female"],
+                          "preferred_category": ["Sports"] * 4})
+    check = SCHEMA.check_frame(frame)
+    assert check.valid.tolist() == [False, False, False, False]
+    assert check.errors[0] == errors_of({**GOOD, "age": -5})["age"] == "age must be a number between 0 and 204; got -5"
+    assert check.errors[1] == errors_of({**GOOD, "age": "abc"})["age"]
+    assert check.errors[2] == errors_of({**GOOD, "gender": "Martian"})["gender"]
+    assert check.errors[3] == errors_of({**GOOD, "age": float("inf")})["age"]
+
+
+def test_check_frame_flags_missing_and_outside():
+    import pandas as pd
+    frame = pd.DataFrame({"age": [None, 95.0], "income": [50000.0, 60000.0], "gender": ["", " male "],
+                          "preferred_category": ["Sports", "home and garden"]})
+    check = SCHEMA.check_frame(frame)
+    assert check.valid.all() and check.outside.tolist() == [False, True]
+    assert check.missing[0].tolist() == [True, False, True, False] and not check.missing[1].any()
+    assert check.codes[1].tolist() == [1, 1]
+
+
+def test_json_schema_matches_the_validator():
+    js = SCHEMA.json_schema()
+    assert js["required"] == SCHEMA.names and js["additionalProperties"] is False
+    assert js["properties"]["age"]["minimum"] == 0 and js["properties"]["age"]["maximum"] == 204
+    assert js["properties"]["gender"]["enum"] == ["Female", "Male", "Other", None]
+    assert "a number between 0 and 204" in js["properties"]["age"]["description"]
+
+
+def test_param_names():
+    from model.schema import param_name
+    assert param_name("Annual Income (k$)") == "annual_income_k"
+    assert param_name("2nd phone") == "f_2nd_phone"
+
+
+@pytest.mark.parametrize("bad, where", [
+    ({"features": []}, "non-empty"),
+    ({"features": [{"kind": "numeric", "name": "a", "label": "A", "min": "0", "max": 1, "median": 0,
+                    "hard_min": 0, "hard_max": 2}]}, "schema.features[0].min"),
+    ({"features": [{"kind": "text", "name": "a"}]}, "kind"),
+    ({"features": [{"kind": "categorical", "name": "a", "label": "A", "levels": [1], "mode": "x"}]}, "levels"),
+])
+def test_malformed_schema_is_refused_with_its_path(bad, where):
+    with pytest.raises(ValueError, match=where.replace("[", r"\[").replace("]", r"\]")):
+        Schema.from_dict(bad)

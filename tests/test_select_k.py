@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +88,7 @@ def test_same_columns_shuffled_have_no_structure() -> None:
 
 def test_mall_customers_income_and_spending() -> None:
     path = DATA / "Mall_Customers.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path}")
+    assert path.is_file(), f"the reference data is expected at {path}"
     frame = pd.read_csv(path)
     X = StandardScaler().fit_transform(frame[["Annual Income (k$)", "Spending Score (1-100)"]])
     result = select_k(X, seed=0)
@@ -98,25 +96,21 @@ def test_mall_customers_income_and_spending() -> None:
     assert result["clusterability"]["verdict"] in ("strong", "moderate")
 
 
-def test_simulated_customer_table_has_no_structure_and_is_fast() -> None:
+def test_simulated_customer_table_has_no_structure() -> None:
     path = DATA / "customer_segmentation_data.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path}")
+    assert path.is_file(), f"the reference data is expected at {path}"
     frame = pd.read_csv(path).drop(columns="id")
     numeric = ["age", "income", "spending_score", "membership_years", "purchase_frequency",
                "last_purchase_amount"]
     X = np.hstack([StandardScaler().fit_transform(frame[numeric]),
                    OneHotEncoder(sparse_output=False).fit_transform(
                        frame[["gender", "preferred_category"]])])
-    start = time.perf_counter()
     result = select_k(X, seed=0, n_numeric=len(numeric))
-    elapsed = time.perf_counter() - start
     verdict = result["clusterability"]
-    assert verdict["verdict"] in ("none", "weak"), verdict
-    assert "grid" in verdict["summary"] or verdict["verdict"] == "weak"
+    assert verdict["verdict"] == "none", verdict
+    assert "no natural clusters" in result["reason"] and "elbow of the inertia curve" in result["reason"]
     assert result["sample_sizes"] == {"rows": 1000, "fit": 1000, "silhouette": 1000,
                                       "references": 3, "stability_splits": 2}
-    assert elapsed < 10, f"1,000-row selection took {elapsed:.1f} s (about 1-2 s expected)"
 
 
 def test_same_seed_same_table_and_json_plain() -> None:

@@ -77,10 +77,10 @@ def test_error_bodies_leak_nothing(app_url, predictor):
         assert r.status_code < 500, (path, r.status_code)
         texts.append(r.text)
     upload = httpx.post(app_url + "/gradio_api/upload", files={"files": ("b.csv", b"age\n1\n", "text/csv")})
-    folder = upload.json()[0].rsplit("/", 2)[0]  # the upload folder: passes the gate, then fails inside
+    folder = upload.json()[0].rsplit("/", 2)[0]  # the upload folder: passes the gate, refused inside
     kind, message = gradio_call(app_url, "predict_batch", [{"path": f"{folder}/gone/x.csv",
                                                             "meta": {"_type": "gradio.FileData"}}])
-    assert kind == "error" and message == "Something went wrong on our side; it has been logged."
+    assert kind == "error" and message.startswith("the file was not uploaded to this app")
     for text in texts + [message]:
         assert_no_leak(text)
 
@@ -139,8 +139,9 @@ def test_cors_ignores_other_origins(origin, which, capped_url, app_url):
 
 
 # -- limits --------------------------------------------------------------------------------------
-def test_json_route_concurrency_limit_answers_503(capped_url, predictor):
-    """JSON_CONCURRENCY=1: a request whose body trickles in holds the only slot."""
+def test_a_slow_body_does_not_hold_a_json_slot(capped_url, predictor):
+    """JSON_CONCURRENCY=1: a request whose body trickles in takes its slot only once the body has
+    arrived, so the requests sent meanwhile are served (they were 503 while it trickled)."""
     body = json.dumps(predictor.schema.example()).encode()
 
     async def trickle():
@@ -153,13 +154,12 @@ def test_json_route_concurrency_limit_answers_503(capped_url, predictor):
             slow = asyncio.create_task(c.post(capped_url + "/predict", content=trickle(),
                                               headers={"content-type": "application/json"}))
             await asyncio.sleep(0.3)
-            busy = await asyncio.gather(*[c.post(capped_url + "/predict", json=predictor.schema.example())
-                                          for _ in range(5)])
-            return await slow, busy, await c.post(capped_url + "/predict", json=predictor.schema.example())
-    slow, busy, after = asyncio.run(scenario())
-    assert slow.status_code == 200 and after.status_code == 200
-    assert [r.status_code for r in busy] == [503] * 5
-    assert busy[0].headers["retry-after"] == "1" and "busy" in busy[0].json()["error"]
+            meanwhile = await asyncio.gather(*[c.post(capped_url + "/predict", json=predictor.schema.example())
+                                               for _ in range(5)])
+            return await slow, meanwhile
+    slow, meanwhile = asyncio.run(scenario())
+    assert slow.status_code == 200
+    assert [r.status_code for r in meanwhile] == [200] * 5
 
 
 @pytest.mark.parametrize("route", ["/predict", "/gradio_api/call/predict", "/gradio_api/queue/join"])
@@ -219,22 +219,3 @@ def test_rows_over_the_cap_are_refused_clearly(capped_url, predictor, tmp_path):
     with pytest.raises(Exception) as info:
         Client(capped_url + "/", verbose=False).predict(handle_file(str(path)), api_name="/predict_batch")
     assert type(info.value).__name__ == "AppError" and "2,500 rows; the limit is 2,000" in str(info.value)
-
-
-def test_a_body_that_never_finishes_is_cut_off(monkeypatch):
-    """In process, with a short deadline: a trickling body cannot hold a JSON slot forever."""
-    import model.api
-    from tests.inprocess import default_app
-    monkeypatch.setattr(model.api, "BODY_TIMEOUT_S", 0.3)
-
-    async def trickle():
-        for _ in range(20):
-            yield b" "
-            await asyncio.sleep(0.1)
-
-    async def scenario():
-        transport = httpx.ASGITransport(app=default_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
-            return await c.post("/predict", content=trickle(), headers={"content-type": "application/json"})
-    r = asyncio.run(scenario())
-    assert r.status_code == 408 and "did not arrive" in r.json()["error"]

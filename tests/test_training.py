@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from model.bundle import read_bundle
+from model.bundle import load_pipeline, read_bundle
 from model.errors import BundleError
 from model.predictor import Predictor
 from training import synthetic
 from training.data import clean, read_table
 from training.fit import FitOptions, fit
+from tests.test_predictor import random_records
 
 
 def test_synthetic_is_deterministic_and_messy():
@@ -77,16 +78,16 @@ def test_fit_round_trip_and_planted_segments(synth_csv, synth_fit):
     keep = ~raw.duplicated()
     frame = raw.loc[keep, pred.schema.names]
     ours = pred.predict_frame(frame)
-    sk = bundle.pipeline.predict(frame)
+    sk = load_pipeline(out).predict(frame)
     assert (ours["segment_id"].to_numpy() == sk).all()  # the served path equals the pipeline
     assert adjusted_rand_score(planted[keep.to_numpy()], sk) >= 0.9
     assert set(json.loads((out / "manifest.json").read_text())["files"]) >= {
-        "model.skops", "sklearn_model.joblib", "pca.skops", "pca_sample.csv", "summary.json", "README.md"}
+        "model.skops", "sklearn_model.joblib", "serving.npz", "pca_sample.csv", "summary.json", "README.md"}
 
 
 def test_manifest_contract(synth_fit):
     out, m = synth_fit
-    assert m["format_version"] == 1 and m["library_versions"]["scikit-learn"]
+    assert m["format_version"] == 2 and m["library_versions"]["scikit-learn"]
     feats = {f["name"]: f for f in m["schema"]["features"]}
     assert feats["age"]["kind"] == "numeric" and feats["age"]["min"] <= feats["age"]["max"]
     assert feats["gender"]["levels"] == ["Female", "Male", "Other"]
@@ -117,31 +118,60 @@ def test_bundle_holds_no_customer_rows(synth_csv, synth_fit):
 
 
 def stable(value):
-    """The manifest without what may differ between runs: the timestamp and step timings."""
+    """The manifest without what may differ between runs: the timestamp, step timings and file hashes."""
     if isinstance(value, dict):
-        return {k: stable(v) for k, v in value.items() if k != "created_at" and not k.endswith("seconds")}
+        return {k: stable(v) for k, v in value.items()
+                if k not in ("created_at", "files") and not k.endswith("seconds")}
     if isinstance(value, list):
         return [stable(v) for v in value]
     return value
 
 
 def test_same_seed_same_bundle(synth_csv, synth_fit, tmp_path):
+    """On one machine, in one process, the same data and seed give byte-identical files."""
     out, m1 = synth_fit
-    m2 = fit(FitOptions(data=synth_csv[0], out=tmp_path / "again", seed=3))
+    m2 = fit(FitOptions(data=synth_csv[0], out=tmp_path / "again", seed=3)).manifest.as_dict()
     assert m1["files"] == m2["files"]  # every file byte-identical, model files included
     assert stable(m1) == stable(m2)
 
 
-def test_fit_without_arguments_reproduces_the_committed_bundle(default_bundle, tmp_path):
+def test_fit_without_arguments_reproduces_the_committed_bundle(default_bundle, predictor, tmp_path):
+    """What matters, on any machine: the same segments for the same customers, arrays and
+    statistics equal within a tight tolerance (another BLAS may change the last bits, and with
+    them the bytes of model files — bytes are compared in-process only, above)."""
     committed = json.loads((default_bundle / "manifest.json").read_text())
-    again = fit(FitOptions(out=tmp_path / "default"))
-    assert again["files"] == committed["files"], "rerun `python -m training fit` and commit the bundle"
-    assert stable(again) == stable(committed)
+    again = fit(FitOptions(out=tmp_path / "default")).manifest
+    fresh = Predictor.from_dir(tmp_path / "default")
+    probe = random_records(predictor.schema, 5_000, seed=2024)
+    ours, theirs = predictor.predict_frame(probe), fresh.predict_frame(probe)
+    assert (ours["segment_id"] == theirs["segment_id"]).all(), "rerun `python -m training fit` and commit"
+    for name, arr in predictor.compiled.as_arrays().items():
+        np.testing.assert_allclose(fresh.compiled.as_arrays()[name], arr, rtol=1e-9, atol=1e-12, err_msg=name)
+    assert_close(stable(again.as_dict()), stable(committed))
+    assert_close(fresh.bundle.summary.as_dict(), predictor.bundle.summary.as_dict())
+    np.testing.assert_allclose(fresh.bundle.sample[["pc1", "pc2"]], predictor.bundle.sample[["pc1", "pc2"]],
+                               atol=2e-4)
+
+
+def assert_close(a, b, path="manifest"):
+    """Equal JSON trees, floats within a relative 1e-6 (the manifest rounds to 4-7 digits)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert set(a) == set(b), f"{path}: keys differ: {set(a) ^ set(b)}"
+        for k in a:
+            assert_close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), f"{path}: lengths differ"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-6, abs=1e-9), f"{path}: {a} != {b}"
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
 
 
 def test_tampered_file_is_refused(synth_fit, tmp_path):
     src, _ = synth_fit
-    for name in ("model.skops", "pca_sample.csv", "manifest.json"):
+    for name in ("model.skops", "serving.npz", "pca_sample.csv", "summary.json", "manifest.json"):
         copy = tmp_path / name.replace(".", "_")
         shutil.copytree(src, copy)
         target = copy / name
@@ -157,27 +187,46 @@ def test_tampered_file_is_refused(synth_fit, tmp_path):
             read_bundle(copy)
 
 
-def test_other_sklearn_version_is_refused(synth_fit, tmp_path):
+def test_other_sklearn_version_refuses_the_pipeline_not_the_serving_arrays(synth_fit, tmp_path):
+    """Serving reads only arrays: another scikit-learn cannot change its answers. Loading the
+    pipeline itself (model.skops) is refused with a hint."""
     copy = tmp_path / "old"
     shutil.copytree(synth_fit[0], copy)
     m = json.loads((copy / "manifest.json").read_text())
     m["library_versions"]["scikit-learn"] = "1.5.2"
     (copy / "manifest.json").write_text(json.dumps(m))
+    assert Predictor.from_dir(copy).k == m["k"]
     with pytest.raises(BundleError, match=r"retrain the bundle, or pin scikit-learn==1\.5\.2"):
-        read_bundle(copy)
+        load_pipeline(copy)
 
 
-def test_missing_file_is_refused(synth_fit, tmp_path):
+@pytest.mark.parametrize("name, loader, message", [
+    ("serving.npz", "read_bundle", "serving.npz is missing"),
+    ("summary.json", "read_bundle", "summary.json is missing"),
+    ("model.skops", "load_pipeline", "model.skops is missing"),
+])
+def test_missing_file_is_refused(synth_fit, tmp_path, name, loader, message):
     copy = tmp_path / "partial"
     shutil.copytree(synth_fit[0], copy)
-    (copy / "pca.skops").unlink()
-    with pytest.raises(BundleError, match="pca.skops is listed in the manifest but missing"):
-        read_bundle(copy)
+    (copy / name).unlink()
+    with pytest.raises(BundleError, match=message):
+        {"read_bundle": read_bundle, "load_pipeline": load_pipeline}[loader](copy)
+
+
+def test_bundle_without_model_files_still_serves(synth_fit, tmp_path):
+    """What the app downloads from the Hub: no model.skops, no joblib — it serves from arrays."""
+    copy = tmp_path / "served"
+    shutil.copytree(synth_fit[0], copy)
+    for name in ("model.skops", "sklearn_model.joblib", "config.json"):
+        (copy / name).unlink()
+    shutil.rmtree(copy / "plots")
+    p = Predictor.from_dir(copy)
+    assert p.predict_one(p.schema.example())["segment_id"] in range(p.k)
 
 
 def test_mall_customers_give_the_five_archetypes(shared_data, tmp_path):
     m = fit(FitOptions(data=shared_data / "Mall_Customers.csv", out=tmp_path / "mall",
-                       features=["Annual Income (k$)", "Spending Score (1-100)"], seed=1))
+                       features=["Annual Income (k$)", "Spending Score (1-100)"], seed=1)).manifest.as_dict()
     assert m["k"] == 5
     assert sorted(s["archetype"] for s in m["segments"]) == sorted(
         ["premium", "potential", "deal_seekers", "low_value", "average"])
@@ -193,7 +242,7 @@ def test_mall_customers_give_the_five_archetypes(shared_data, tmp_path):
 
 
 def test_shared_customer_data_fits_unchanged(shared_data, tmp_path):
-    m = fit(FitOptions(data=shared_data / "customer_segmentation_data.csv", out=tmp_path / "seg", seed=1))
+    m = fit(FitOptions(data=shared_data / "customer_segmentation_data.csv", out=tmp_path / "seg", seed=1)).manifest.as_dict()
     assert m["training"]["id_column"] == "id"
     assert len(m["schema"]["features"]) == 8
     assert m["clusterability"]["verdict"] in ("none", "weak")
@@ -207,11 +256,10 @@ def test_editing_the_offer_catalogue_changes_offers(synth_csv, tmp_path):
     from training.offers import DEFAULT_CATALOGUE
     cat = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
     cat["default"][0]["title"] = "Edited newsletter"
-    cat["traits"] = []
-    cat["archetypes"] = {}
+    cat["rules"] = []
     path = tmp_path / "offers.yaml"
     path.write_text(yaml.safe_dump(cat))
-    m = fit(FitOptions(data=synth_csv[0], out=tmp_path / "b", seed=3, offers=path, compare=False))
+    m = fit(FitOptions(data=synth_csv[0], out=tmp_path / "b", seed=3, offers=path, compare=False)).manifest.as_dict()
     assert all(s["offers"][0]["title"] == "Edited newsletter" for s in m["segments"])
 
 
@@ -235,6 +283,6 @@ def test_model_card_loads_back_with_huggingface_hub(synth_fit):
     for s in m["segments"]:
         assert s["name"] in text and s["offers"][0]["title"] in text
     assert f"Verdict: {m['clusterability']['verdict']}" in text
-    assert "## Choosing k" in text and "sio.load(\"model.skops\")" in text and "## Clustering algorithms compared" in text and "plots/elbow.png" in text
+    assert "## Choosing k" in text and "sio.load(\"model.skops\", trusted=" in text and "## Clustering algorithms compared" in text and "plots/elbow.png" in text
     config = json.loads((out / "config.json").read_text())
     assert config["sklearn"]["columns"] == [f["name"] for f in m["schema"]["features"]]

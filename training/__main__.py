@@ -1,32 +1,13 @@
-"""`python -m training fit|score|push|synth …` — the command-line front of the build side."""
+"""`python -m training fit|score|monitor|push|synth …` — the command-line front of the build side."""
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-import time
 from pathlib import Path
 
 from model.settings import DEFAULT_BUNDLE_DIR
-
-
-def _progress(total: int):
-    """A progress bar on a terminal, plain timestamped lines otherwise."""
-    start = time.perf_counter()
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-        bar = tqdm(total=total, file=sys.stderr, bar_format="{l_bar}{bar}| {n}/{total} [{elapsed}]")
-
-        def step(msg: str) -> None:
-            bar.set_description(msg)
-            bar.update(1)
-        return step, bar.close
-    counter = {"n": 0}
-
-    def step(msg: str) -> None:
-        counter["n"] += 1
-        print(f"[{counter['n']}/{total} {time.perf_counter() - start:6.1f}s] {msg}", file=sys.stderr, flush=True)
-    return step, lambda: None
+from training.commands import cmd_fit, cmd_monitor, cmd_push, cmd_score, cmd_synth
 
 
 def _k(value: str) -> int | str:
@@ -35,9 +16,9 @@ def _k(value: str) -> int | str:
     try:
         k = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--k must be 'auto' or an integer 2..30, got {value!r}")
+        raise argparse.ArgumentTypeError(f"--k must be 'auto' or an integer 2..30, got {value!r}") from None
     if not 2 <= k <= 30:
-        raise argparse.ArgumentTypeError(f"--k must be between 2 and 30, got {k}")
+        raise argparse.ArgumentTypeError(f"--k must be between 2 and 30, got {k}") from None
     return k
 
 
@@ -46,90 +27,29 @@ def _limit(value: str) -> tuple[str, tuple[float, float]]:
         col, rng = value.rsplit("=", 1)
         lo, hi = (float(x) for x in rng.split(":"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--limit must look like COLUMN=LOW:HIGH, got {value!r}")
+        raise argparse.ArgumentTypeError(f"--limit must look like COLUMN=LOW:HIGH, got {value!r}") from None
     if not lo < hi:
-        raise argparse.ArgumentTypeError(f"--limit {col}: LOW must be below HIGH, got {lo}:{hi}")
+        raise argparse.ArgumentTypeError(f"--limit {col}: LOW must be below HIGH, got {lo}:{hi}") from None
     return col, (lo, hi)
 
 
-def cmd_fit(args: argparse.Namespace) -> int:
-    from training.data import format_report
-    from training.fit import FitOptions, fit
-    spark = args.engine == "spark"
-    step, done = _progress((7 if spark else 9) - bool(args.no_compare))
-    data = args.data if spark or args.data is None else Path(args.data)  # Spark: URIs stay text
-    opts = FitOptions(data=data, out=args.out, features=args.features, id_column=args.id_column,
-                      k=args.k, seed=args.seed, offers=args.offers, limits=dict(args.limit or []),
-                      compare=not args.no_compare)
-    if spark:
-        from training.engines import spark as spark_engine
-        manifest = spark_engine.fit(opts, master=args.spark_master, step=step,
-                                    data_format=args.data_format, conf=dict(args.spark_conf or []))
-    else:
-        manifest = fit(opts, step=step)
-    done()
-    print(format_report(manifest["cleaning"]))
-    sel, clus = manifest["selection"], manifest.get("clusterability") or {}
-    print(f"\nk = {manifest['k']}: {sel['reason']}")
-    if clus:
-        print(f"cluster structure: {clus.get('verdict')} — {clus.get('summary', '')}")
-    m = manifest["metrics"]
-    print(f"silhouette {m['silhouette']}, Calinski–Harabasz {m['calinski_harabasz']}, "
-          f"Davies–Bouldin {m['davies_bouldin']}")
-    if "silhouette_full_spark" in m:
-        agree = m["engine_agreement"]
-        print(f"Spark: silhouette on all {m['silhouette_full_rows']:,} rows {m['silhouette_full_spark']} "
-              f"(squared Euclidean); Spark and the bundle agree on {agree['same']:,} of "
-              f"{agree['rows']:,} rows ({agree['ties']} ties)")
-    for s in manifest["segments"]:
-        print(f"  [{s['id']}] {s['name']} — {s['share']:.1%} — offers: "
-              + "; ".join(o["title"] for o in s["offers"]))
-    print(f"\nbundle written to {opts.out} in {manifest['_seconds']} s")
-    if args.push_to_hub:
-        return _push(opts.out, args.push_to_hub, private=args.private, revision=None, message=None)
-    return 0
+def _day(value: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of must be a date like 2025-01-01, got {value!r}") from None
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    if args.engine == "spark":
-        from training.engines import spark as spark_engine
-        summary = spark_engine.score(args.bundle, args.data, args.out, master=args.spark_master,
-                                     data_format=args.data_format, conf=dict(args.spark_conf or []))
-    else:
-        from training.score import score_file
-        summary = score_file(args.bundle, Path(args.data), Path(args.out))
-    print(f"scored {summary['scored']:,} rows, rejected {summary['rejected']:,}; wrote {args.out}")
-    for name, n in summary["per_segment"].items():
-        print(f"  {name}: {n:,}")
-    return 0
-
-
-def _push(bundle: Path, repo: str, *, private: bool, revision: str | None, message: str | None,
-          space: str | None = None) -> int:
-    from training.publish import pin_instructions, push_bundle
-    result = push_bundle(bundle, repo, private=private, revision=revision, commit_message=message)
-    print(f"pushed {bundle} to {result.url} at commit {result.commit_sha}")
-    print(pin_instructions(result))
-    if space:
-        from training.publish import push_app_space
-        print(push_app_space(space, model_repo=repo, model_revision=result.commit_sha))
-    return 0
-
-
-def cmd_push(args: argparse.Namespace) -> int:
-    return _push(args.bundle, args.repo, private=args.private, revision=args.revision,
-                 message=args.message, space=args.space)
-
-
-def cmd_synth(args: argparse.Namespace) -> int:
-    from training.synthetic import generate
-    frame, labels = generate(args.rows, seed=args.seed)
-    frame.to_csv(args.out, index=False)
-    if args.labels:
-        import pandas as pd
-        pd.DataFrame({"planted_segment": labels}).to_csv(args.labels, index=False)
-    print(f"wrote {len(frame):,} rows to {args.out}" + (f" and planted labels to {args.labels}" if args.labels else ""))
-    return 0
+def _log_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("order-log columns (recognised from names, types and cardinality when not given)")
+    for flag, what in (("customer", "customer id"), ("date", "order date"), ("amount", "line amount"),
+                       ("quantity", "quantity (with --price)"), ("price", "unit price (with --quantity)"),
+                       ("order", "order/invoice id")):
+        g.add_argument(f"--{flag}", metavar="COL", help=f"the {what} column")
+    g.add_argument("--as-of", metavar="DATE", help="the day recency is counted to (default: the day after the last order)")
+    g.add_argument("--day-first", dest="day_first", action="store_true", default=None,
+                   help="read numeric dates as day/month (default: decided from the data)")
 
 
 def _conf(value: str) -> tuple[str, str]:
@@ -141,14 +61,15 @@ def _conf(value: str) -> tuple[str, str]:
 
 def _engine_args(p: argparse.ArgumentParser) -> None:
     """--engine and its Spark options (training.engines.spark; needs requirements-spark.txt + Java)."""
-    p.add_argument("--engine", choices=("local", "spark"), default="local",
+    g = p.add_argument_group("engine (Spark needs requirements-spark.txt and Java 17)")
+    g.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="local: scikit-learn on this machine (default); spark: PySpark MLlib on a cluster")
-    p.add_argument("--spark-master", default="local[*]", metavar="URL",
+    g.add_argument("--spark-master", default="local[*]", metavar="URL",
                    help="with --engine spark: local[*] (default), local[N], spark://HOST:PORT, yarn, "
                         "k8s://https://HOST:PORT, or active (under spark-submit: its master)")
-    p.add_argument("--data-format", choices=("csv", "parquet"),
+    g.add_argument("--data-format", choices=("csv", "parquet"),
                    help="with --engine spark: format of --data (default: from its name; CSV otherwise)")
-    p.add_argument("--spark-conf", type=_conf, action="append", metavar="KEY=VALUE",
+    g.add_argument("--spark-conf", type=_conf, action="append", metavar="KEY=VALUE",
                    help="with --engine spark: a Spark setting, e.g. spark.executor.memory=8g (repeatable)")
 
 
@@ -157,33 +78,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log every step in detail")
     sub = p.add_subparsers(dest="command", required=True)
 
-    f = sub.add_parser("fit", help="train on a CSV and write a bundle",
-                       description="Train on a customer CSV (default: the embedded synthetic data) and "
-                                   "write a bundle (model, manifest, plots, model card).")
-    f.add_argument("--data", help="customer CSV (default: embedded synthetic data); with --engine "
-                                   "spark also Parquet, and any URI Spark reads (s3a://, abfss://, hdfs://)")
+    f = sub.add_parser("fit", help="train on a customer CSV or an order log and write a bundle",
+                       description="Train on a customer CSV (default: the embedded synthetic data) or on an "
+                                   "order log (--transactions) and write a bundle (model, serving arrays, "
+                                   "manifest, rules, plots, model card).")
+    src = f.add_mutually_exclusive_group()
+    src.add_argument("--data", help="customer CSV, one row per customer (default: embedded synthetic data); with "
+                                     "--engine spark also Parquet and any URI Spark reads (s3a://, abfss://, hdfs://)")
+    src.add_argument("--transactions", type=Path, metavar="FILE",
+                     help="order/invoice log: one line per order or product; turned into recency, frequency, "
+                          "monetary, tenure and average order value per customer")
     f.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR, help=f"bundle folder (default: {DEFAULT_BUNDLE_DIR})")
+    _log_flags(f)
     f.add_argument("--features", nargs="+", metavar="COL", help="use only these columns")
     f.add_argument("--id-column", metavar="COL", help="column identifying a customer (excluded from features)")
+    f.add_argument("--role", action="append", metavar="ROLE=COLUMN",
+                   help="what a column means (repeatable): recency, frequency, monetary, tenure, avg_order_value, "
+                        "age, income, spend, engagement, support, satisfaction, price_sensitivity, churn_risk; "
+                        "none=COLUMN clears one. Names, traits, labels and offers use roles.")
     f.add_argument("--k", type=_k, default="auto", help="number of segments, or 'auto' (default)")
     f.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     f.add_argument("--offers", type=Path, default=None, help="offer catalogue YAML (default: training/offers.yaml)")
     f.add_argument("--limit", type=_limit, action="append", metavar="COL=LOW:HIGH",
                    help="hard limits for a numeric column (values outside are rejected when serving)")
     f.add_argument("--no-compare", action="store_true", help="skip the DBSCAN/HDBSCAN/GMM comparison")
+    f.add_argument("--bootstrap", type=int, default=50, metavar="B",
+                   help="bootstrap refits for per-segment stability (default 50; 0 skips it)")
+    f.add_argument("--title", default="Customer segments", help="title of the app and the model card")
+    f.add_argument("--license", default="mit", help="licence of the model card (a Hub licence id; default mit)")
+    f.add_argument("--space", metavar="OWNER/NAME", help="the Space that will serve this bundle (linked from the card)")
     f.add_argument("--push-to-hub", metavar="OWNER/NAME", help="push the bundle to this Hub model repo")
-    _engine_args(f)
     f.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    _engine_args(f)
     f.set_defaults(func=cmd_fit)
 
-    s = sub.add_parser("score", help="score a CSV with a bundle",
-                       description="Score every row of a CSV; invalid rows get an `error` instead of a segment.")
+    s = sub.add_parser("score", help="score a CSV (or an order log) with a bundle",
+                       description="Score every row of a CSV; invalid rows get an `error` instead of a segment. "
+                                   "With --transactions, one row per customer of the log.")
     s.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE_DIR)
-    s.add_argument("--data", required=True, help="CSV to score (with --engine spark also Parquet or a URI)")
-    s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or "
-                                                 "CSV parts when it ends in .csv)")
+    ss = s.add_mutually_exclusive_group(required=True)
+    ss.add_argument("--data", help="customer CSV (with --engine spark also Parquet or a URI)")
+    ss.add_argument("--transactions", type=Path, metavar="FILE", help="order log (for a bundle trained on one)")
+    s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or CSV "
+                                                 "parts when it ends in .csv)")
     _engine_args(s)
     s.set_defaults(func=cmd_score)
+
+    m = sub.add_parser("monitor", help="compare new data with a bundle's training data (drift)",
+                       description="Writes report.json, report.md and plots: PSI per feature, segment shares "
+                                   "then and now, customers unlike the training data, a verdict (stable / "
+                                   "drifting / re-train) and, with --previous, who moved between segments.")
+    m.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE_DIR)
+    ms = m.add_mutually_exclusive_group(required=True)
+    ms.add_argument("--data", type=Path, help="new customer CSV")
+    ms.add_argument("--transactions", type=Path, metavar="FILE", help="new order log (for a bundle trained on one)")
+    m.add_argument("--out", type=Path, required=True, help="report folder")
+    m.add_argument("--previous", type=Path, help="an earlier scored file (from `score`) for the migration matrix")
+    m.add_argument("--id-column", metavar="COL", help="the id column to match customers (default: the bundle's)")
+    m.set_defaults(func=cmd_monitor)
 
     u = sub.add_parser("push", help="push a bundle to a Hub model repo",
                        description="create_repo + one upload_folder commit; prints the commit sha to pin. "
@@ -202,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("--out", type=Path, required=True)
     y.add_argument("--seed", type=int, default=7)
     y.add_argument("--labels", type=Path, help="also write the planted segment of every row here")
+    y.add_argument("--transactions", action="store_true",
+                   help="write an order log (UCI Online Retail-like, one line per product) instead")
+    y.add_argument("--customers", type=int, default=2000, help="customers in the order log (default 2000)")
+    y.add_argument("--as-of", type=_day, help="the order log ends the day before this date (default 2025-01-01)")
     y.set_defaults(func=cmd_synth)
     return p
 
@@ -215,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         args.offers = DEFAULT_CATALOGUE
     try:
         return args.func(args)
-    except (ValueError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

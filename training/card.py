@@ -1,9 +1,17 @@
 """The Hub model card, rendered from the manifest (huggingface_hub ModelCard / ModelCardData)."""
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from model.bundle import TRUSTED_TYPES
+from model.manifest import Manifest
+from model.schema import param_name
+
+LOCAL_URL = "http://127.0.0.1:7860/"  # what `python app.py` serves
 
 TEMPLATE = """---
 {{ card_data }}
@@ -13,7 +21,7 @@ TEMPLATE = """---
 
 Customer segmentation: a scikit-learn pipeline (impute → scale / one-hot → KMeans, k = {{ k }})
 that assigns a customer to one of {{ k }} named segments, each with marketing offers.
-Built with the [customer segments Space](https://huggingface.co/spaces) training tool.
+{% if space_id %}Try it in the Space [{{ space_id }}](https://huggingface.co/spaces/{{ space_id }}).{% else %}Serve it with the customer-segments app (`python app.py`, or a Gradio Space pointed at this repo).{% endif %}
 
 ## Intended use
 - Assign a customer described by {{ features }} to a segment and pick offers for it.
@@ -61,19 +69,23 @@ protected attributes, eligibility). Segments describe groups, not people.
 - {{ name }}: {{ value }}
 {% endfor %}
 ## How to use
+From Python, through the app that serves this model{% if not space_id %} (here a local `python app.py`; use your Space's id, `OWNER/NAME`, once it is published){% endif %}:
+
 ```python
->>> from gradio_client import Client
->>> client = Client("OWNER/SPACE")               # the Space that serves this model
->>> print(client.predict({{ example }}, api_name="/predict"))
+from gradio_client import Client
+client = Client({{ client_target }})
+result = client.predict({{ kwargs }}, api_name="/predict")
+print(result["segment_name"], [offer["title"] for offer in result["offers"]])
 ```
 
-Or load the pipeline directly. `model.skops` loads without executing code from the file:
+Or load the pipeline itself from this repo's files. `model.skops` loads without executing code
+from the file; the types below are the only ones it needs beyond skops' defaults:
 
 ```python
->>> import skops.io as sio
->>> import pandas as pd
->>> pipe = sio.load("model.skops")                # no untrusted types needed
->>> pipe.predict(pd.DataFrame([{{ example }}]))
+import pandas as pd
+import skops.io as sio
+pipe = sio.load("model.skops", trusted={{ trusted }})
+print(pipe.predict(pd.DataFrame([{{ example }}])))
 ```
 `sklearn_model.joblib` holds the same pipeline for tools that expect it; only load it from a
 source you trust (joblib runs code from the file).
@@ -85,32 +97,51 @@ source you trust (joblib runs code from the file).
 """
 
 
-def render_card(manifest: dict[str, Any], *, versions: dict[str, str], plots: list[str]) -> str:
+def render_card(manifest: Manifest, *, plots: list[str]) -> str:
     """Markdown + YAML front matter for README.md in the bundle. Deterministic for one manifest."""
-    metrics = manifest["metrics"]
-    title = manifest.get("title", "Customer segments")
-    evals = [EvalResult(task_type="clustering", dataset_type="tabular", dataset_name=manifest["training"]["source"],
+    metrics = manifest.metrics.as_dict()
+    evals = [EvalResult(task_type="clustering", dataset_type="tabular", dataset_name=manifest.training.source,
                         metric_type=m, metric_value=metrics[m])
              for m in ("silhouette", "calinski_harabasz", "davies_bouldin") if metrics.get(m) is not None]
     data = ModelCardData(
-        library_name="sklearn", license=manifest.get("license", "mit"), model_name=title,
+        library_name="sklearn", license=manifest.license, model_name=manifest.title,
         tags=["clustering", "kmeans", "customer-segmentation", "tabular", "sklearn", "skops"],
         eval_results=evals or None,
     )
-    clus = manifest.get("clusterability", {})
-    cmp = manifest.get("comparison") or {}
-    c = manifest["cleaning"]
+    clus, cmp, c = manifest.clusterability, manifest.comparison, manifest.cleaning
+    example = manifest.schema.example()
     card = ModelCard.from_template(
-        data, template_str=TEMPLATE, title=title, k=manifest["k"],
-        features=", ".join(f["label"] for f in manifest["schema"]["features"]),
-        verdict=clus.get("verdict", "not assessed"), verdict_summary=clus.get("summary", ""),
-        rows=f"{manifest['training']['rows']:,}", source=manifest["training"]["source"],
-        comparison_note=cmp.get("why", "density-based methods were not compared for this bundle."),
-        segments=manifest["segments"], selection_reason=manifest["selection"]["reason"],
-        table=manifest["selection"]["table"], plots=plots, metrics=metrics,
-        example=repr(manifest["example"]), fingerprint=manifest["training"]["data_fingerprint"],
-        cleaning=(f"{c['rows_in']:,} rows in, {c['duplicates_dropped']:,} exact duplicates dropped, "
-                  f"{sum(c['missing'].values()):,} missing cells imputed in the pipeline"),
-        versions=versions, algorithms=cmp.get("algorithms") or {}, comparison_why=cmp.get("why", ""),
+        data, template_str=TEMPLATE, title=manifest.title, k=manifest.k,
+        features=", ".join(f.label for f in manifest.schema.features),
+        verdict=clus.verdict, verdict_summary=clus.summary,
+        rows=f"{manifest.training.rows:,}", source=manifest.training.source,
+        comparison_note=cmp.why if cmp else "density-based methods were not compared for this bundle.",
+        segments=manifest.segments, selection_reason=manifest.selection.reason,
+        table=manifest.selection.table, plots=plots, metrics={k: v for k, v in metrics.items() if v is not None},
+        example=repr(example), kwargs=", ".join(f"{param_name(k)}={v!r}" for k, v in example.items()),
+        trusted=repr(list(TRUSTED_TYPES)), space_id=manifest.space_id,
+        client_target=json.dumps(manifest.space_id or LOCAL_URL),
+        fingerprint=manifest.training.data_fingerprint,
+        cleaning="; ".join(f"{a}: {b}" for a, b in c.rows()),
+        versions=manifest.library_versions, algorithms=cmp.algorithms if cmp else {},
+        comparison_why=cmp.why if cmp else "",
     )
     return str(card).rstrip() + "\n"
+
+
+def set_space(bundle_dir: Path, space_id: str) -> Manifest:
+    """Record the Space that serves a bundle: the manifest's `space_id` and the card's links and
+    snippet name it. Rewrites README.md and manifest.json (with the card's new sha256) in place."""
+    from dataclasses import replace
+
+    from model.bundle import CARD, MANIFEST, dumps_json, read_manifest
+    bundle_dir = Path(bundle_dir)
+    manifest = read_manifest(bundle_dir)
+    if manifest.space_id == space_id:
+        return manifest
+    manifest = replace(manifest, space_id=space_id)
+    card = render_card(manifest, plots=sorted(n for n in manifest.files if n.startswith("plots/"))).encode()
+    manifest = replace(manifest, files={**manifest.files, CARD: hashlib.sha256(card).hexdigest()})
+    (bundle_dir / CARD).write_bytes(card)
+    (bundle_dir / MANIFEST).write_text(dumps_json(manifest.as_dict()), encoding="utf-8")
+    return manifest

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from model.fastpath import factorize
+from model.factorize import as_numbers, factorize, take  # noqa: F401  (re-exported)
 from model.schema import category_key
 
 
@@ -78,24 +78,6 @@ def _texts(distinct: Any) -> np.ndarray:
 def counts(codes: np.ndarray, size: int) -> np.ndarray:
     """Rows per distinct text (missing cells not counted)."""
     return np.bincount(codes[codes >= 0], minlength=size)
-
-
-def as_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(number per distinct text, NaN when empty or not a finite number; True where the text is
-    not empty but no finite number) — `training.data._as_number`'s rule per distinct text."""
-    stripped = pd.Series(values, dtype="string").str.strip()
-    present = stripped.notna() & (stripped != "")
-    nums = pd.to_numeric(stripped.where(present), errors="coerce").astype(float).to_numpy(copy=True)
-    nums[~np.isfinite(nums)] = np.nan
-    return nums, (present.to_numpy() & np.isnan(nums))
-
-
-def take(table: np.ndarray, codes: np.ndarray, missing: Any) -> np.ndarray:
-    """table[code] per row, `missing` where the code is -1."""
-    ext = np.empty(len(table) + 1, dtype=table.dtype)
-    ext[:-1] = table
-    ext[-1] = missing
-    return ext[codes]
 
 
 def unify_spellings(values: np.ndarray, n_rows: np.ndarray) -> tuple[np.ndarray, dict[str, str], int]:

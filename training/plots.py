@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from model.manifest import Comparison, Selection
+
 log = logging.getLogger(__name__)
 
 DPI = 100
@@ -109,20 +111,16 @@ def _k_distance(curve: dict[str, Any]) -> Figure:
     return fig
 
 
-def render_selection_plots(selection: dict[str, Any], comparison: dict[str, Any] | None,
-                           out_dir: Path) -> list[str]:
+def render_selection_plots(selection: Selection, comparison: Comparison | None, out_dir: Path) -> list[str]:
     """Write plots/elbow.png, plots/criteria.png (and plots/k_distance.png with a comparison)
     under `out_dir`; return their paths relative to `out_dir`, in that order."""
-    table = sorted(selection.get("table") or [], key=lambda r: r["k"])
-    if not table or "k" not in selection:
-        raise ValueError("selection must hold a non-empty 'table' and the chosen 'k' "
-                         "(the result of training.select_k.select_k)")
-    k = int(selection["k"])
+    table = sorted((r.as_dict() for r in selection.table), key=lambda r: r["k"])
+    if not table:
+        raise ValueError("selection must hold a non-empty evidence table (training.select_k.select_k)")
     written = []
     with matplotlib.style.context("default"), matplotlib.rc_context(RC):
-        written.append(_save(_elbow(table, k), out_dir, "elbow.png"))
-        written.append(_save(_criteria(table, k), out_dir, "criteria.png"))
-        curve = (comparison or {}).get("k_distance")
-        if curve:
-            written.append(_save(_k_distance(curve), out_dir, "k_distance.png"))
+        written.append(_save(_elbow(table, selection.k), out_dir, "elbow.png"))
+        written.append(_save(_criteria(table, selection.k), out_dir, "criteria.png"))
+        if comparison is not None and comparison.k_distance is not None:
+            written.append(_save(_k_distance(comparison.k_distance.as_dict()), out_dir, "k_distance.png"))
     return written

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 
 def make_preprocessor(numeric: Sequence[str], categorical: Sequence[str],
-                      levels: Sequence[Sequence[str]]) -> ColumnTransformer:
+                      levels: Sequence[Sequence[str]], *, log: Sequence[str] = ()) -> ColumnTransformer:
     """Named steps; the one-hot levels are fixed to the training levels (sorted) so the encoder,
-    the manifest and the form agree on order."""
+    the manifest and the form agree on order. Columns in `log` (skewed money and counts) go
+    through log1p between imputation and scaling, in a branch of their own."""
+    plain = [c for c in numeric if c not in set(log)]
+    logged = [c for c in numeric if c in set(log)]
     parts: list[tuple[str, Any, list[str]]] = []
-    if numeric:
+    if plain:
         parts.append(("num", Pipeline([("impute", SimpleImputer(strategy="median")),
-                                       ("scale", StandardScaler())]), list(numeric)))
+                                       ("scale", StandardScaler())]), plain))
+    if logged:
+        parts.append(("log", Pipeline([("impute", SimpleImputer(strategy="median")),
+                                       ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
+                                       ("scale", StandardScaler())]), logged))
     if categorical:
         parts.append(("cat", Pipeline([
             ("impute", SimpleImputer(strategy="most_frequent")),

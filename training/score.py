@@ -4,20 +4,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from model.batch import score_table
+from model.batch import score_log, score_table
 from model.predictor import Predictor
 
 MAX_SCORE_BYTES = 4 * 1024 ** 3
 MAX_SCORE_ROWS = 20_000_000
 
 
-def score_file(bundle: Path, data: Path, out: Path) -> dict[str, Any]:
-    """Score `data` with the bundle at `bundle`; write `out`. Raises ValueError when the file as a
-    whole is unusable (encoding, header, missing columns); bad rows are reported per row."""
+def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False) -> dict[str, Any]:
+    """Score `data` (a customer table, or with `log` an order log) with the bundle at `bundle`;
+    write `out`. Raises ValueError when the file as a whole is unusable (encoding, header, missing
+    columns); bad rows are reported per row."""
     predictor = Predictor.from_dir(bundle)
-    payload, summary = score_table(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
-                                   max_rows=MAX_SCORE_ROWS, keep_columns="all")
+    if log:
+        payload, summary = score_log(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
+                                     max_rows=MAX_SCORE_ROWS)
+    else:
+        payload, summary = score_table(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
+                                       max_rows=MAX_SCORE_ROWS, keep_columns="all", max_columns=None)
     Path(out).write_bytes(payload)
     return summary

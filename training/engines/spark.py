@@ -1,8 +1,8 @@
 """The Spark engine's front door: `fit` and `score` on any Spark master, same bundle, same output.
 
     from training.engines import spark
-    manifest = spark.fit(FitOptions(data="s3a://bucket/customers.parquet", out=Path("bundle")),
-                         master="spark://10.0.0.5:7077")
+    result = spark.fit(FitOptions(data="s3a://bucket/customers.parquet", out=Path("bundle")),
+                       master="spark://10.0.0.5:7077")  # result.manifest: model.manifest.Manifest
     summary = spark.score(Path("bundle"), "s3a://bucket/new.csv", "s3a://bucket/scored.parquet",
                           master="yarn")
 
@@ -11,7 +11,8 @@ Modules: `spark_session` (masters, bounded start), `spark_read` (CSV/Parquet as 
 checks), `spark_rules` (cell rules as Spark expressions), `spark_clean` (cleaning + report),
 `spark_model` (Spark ML stages, KMeans, the scikit-learn pipeline from their numbers),
 `spark_stats` / `spark_views` (aggregates → profile/summary/schema dicts, driver samples),
-`spark_fit` (the fit), `spark_score` (batch scoring).
+`spark_fit` (the fit, ending in `training.finish.finish`, the local engine's bundle writer),
+`spark_score` (batch scoring).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from training.engines.spark_session import SparkEngineError, ship_code, spark_session
-from training.fit import FitOptions
+from training.fit import FitOptions, FitResult
 
 log = logging.getLogger(__name__)
 __all__ = ["SparkEngineError", "fit", "score", "spark_session"]
@@ -47,12 +48,16 @@ def _running() -> bool:
 
 def fit(opts: FitOptions, *, master: str = "local[*]", spark: Any = None,
         step: Callable[[str], None] = log.info, data_format: str | None = None,
-        timeout_s: float = 120.0, conf: Mapping[str, str] | None = None) -> dict[str, Any]:
+        timeout_s: float = 120.0, conf: Mapping[str, str] | None = None) -> FitResult:
     """`training.fit.fit` on Spark: writes the bundle to `opts.out`, returns the manifest."""
     from training.engines.spark_fit import run_fit
+    if opts.transactions is not None:  # before a session is started
+        raise ValueError("--transactions: order logs are not supported with --engine spark yet; "
+                         "turn the log into customer features with the local engine (--engine local)")
     session, owned = _session(spark, master, timeout_s, conf)
     try:
-        return run_fit(session, opts, step=step, data_format=data_format).manifest
+        done = run_fit(session, opts, step=step, data_format=data_format)
+        return FitResult(manifest=done.manifest, seconds=done.seconds)
     finally:
         if owned:
             session.stop()

@@ -1,39 +1,41 @@
-"""`fit` on Spark: the steps of `training.fit.fit`, distributed, writing the same bundle.
+"""`fit` on Spark: the steps of `training.fit.fit`, distributed, ending in the same
+`training.finish.finish` as the local engine — one bundle writer.
 
 Distributed over all rows: reading, cleaning, the Spark ML preprocessing, KMeans (k-means||), the
-full-data silhouette (ClusteringEvaluator), labelling and every aggregate of the profiles and the
-summary. On the driver, bounded by constants: the working sample (`SAMPLE_ROWS`) for the k
-evidence, the PCA and the sample metrics; the agreement check (`AGREEMENT_ROWS`); the map sample
-(`MAX_SAMPLE`); and aggregates whose size is set by the schema (features, levels, k).
+full-data silhouette (ClusteringEvaluator), labelling and the aggregates behind the schema's
+ranges, the segment profiles (sizes, shares, means, quartiles, traits) and the summary. On the
+driver, bounded by constants: the working sample (`SAMPLE_ROWS`, a seeded hash sample) on which
+`finish` computes what needs rows — the k evidence, the PCA and its map sample, the sample metrics,
+bootstrap stability, the surrogate rules and the drift reference — and the agreement check
+(`AGREEMENT_ROWS`); and aggregates whose size is set by the schema (features, levels, k).
 """
 from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from model.bundle import CONFIG, dumps_json, library_versions, write_bundle
+from model.manifest import Manifest
 from training import compare, synthetic
-from training.card import render_card
+from training.clustering import Fitted, choose_k, final_metrics
 from training.engines import spark_model as M
 from training.engines import spark_stats as S
 from training.engines import spark_views as V
 from training.engines.spark_clean import SparkCleaned, clean
 from training.engines.spark_read import Source, read_table
-from training.fit import FitOptions, final_metrics
-from training.offers import load_catalogue, offers_for
-from training.plots import render_selection_plots
-from training.profile import assign_names, describe
-from training.select_k import SAMPLE_ROWS, select_k
+from training.finish import Provenance, finish
+from training.fit import FitOptions
+from training.inputs import Input
+from training.offers import load_catalogue
+from training.roles import infer_roles, parse_role_flags
+from training.schema_build import build_schema
+from training.select_k import SAMPLE_ROWS
 
 log = logging.getLogger(__name__)
 AGREEMENT_ROWS = 100_000
@@ -43,7 +45,8 @@ TIE = 1e-9  # |d1 - d2| < TIE * max(1, d2): a tie, either segment is right
 @dataclass
 class SparkFit:
     """What a Spark fit produced (the manifest is also written into the bundle)."""
-    manifest: dict[str, Any]
+    manifest: Manifest
+    seconds: float
     cleaned: SparkCleaned
     prep: M.SparkPrep
     kmeans: M.SparkKMeans
@@ -71,25 +74,32 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     from pyspark import StorageLevel
     from pyspark.ml.evaluation import ClusteringEvaluator
     t0 = time.perf_counter()
+    if opts.transactions is not None:
+        raise ValueError("--transactions: order logs are not supported with --engine spark yet; "
+                         "turn the log into customer features with the local engine (--engine local)")
+    catalogue = load_catalogue(opts.offers)  # a broken catalogue fails before the work
     step("reading and cleaning data (Spark)")
     src, source = source_of(spark, opts, data_format)
     cleaned = clean(src, features=opts.features, id_column=opts.id_column)
     numeric, categorical, n = cleaned.numeric, cleaned.categorical, cleaned.rows
+    roles = infer_roles(cleaned.features, parse_role_flags(opts.roles, cleaned.features))
+    logged: list[str] = []  # a customer table: no column is log-transformed (training.inputs)
     cols = [cleaned.safe[c] for c in cleaned.features]
     step("preprocessing (Spark ML)")
     prep = M.fit_preprocess(cleaned.frame, numeric=numeric, categorical=categorical,
-                            safe=cleaned.safe, n_rows=n)
+                            safe=cleaned.safe, n_rows=n, log=logged)
     features = (prep.model.transform(cleaned.frame).select("_row", *cols, "features")
                 .persist(StorageLevel.MEMORY_AND_DISK))
     step("choosing k" if opts.k == "auto" else f"scoring k (forced k={opts.k})")
     raw, z = V.working_sample(features, cols, rows=n, size=SAMPLE_ROWS, seed=opts.seed)
-    selection = select_k(z, seed=opts.seed, k=opts.k, n_numeric=len(numeric))
+    sample = as_frame(raw, cleaned, cols)
+    selection = choose_k(z, k=opts.k, seed=opts.seed, n_numeric=len(numeric))
     k = int(selection["k"])
     step(f"fitting KMeans on all {n:,} rows (Spark MLlib, k={k})")
     km = M.fit_kmeans(features.select("features"), k, seed=opts.seed)
     pipeline = M.sklearn_pipeline(prep, km, seed=opts.seed)
     pca = PCA(n_components=2, random_state=opts.seed).fit(z)
-    sample = raw.rename(columns={cleaned.safe[c]: c for c in cleaned.features})
+    centres = pipeline.named_steps["cluster"].cluster_centers_
     labels = pipeline.named_steps["cluster"].predict(z)
     labelled = M.assign(features, km, keep=cols).persist(StorageLevel.MEMORY_AND_DISK)
     evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster",
@@ -104,65 +114,47 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     metrics.update({"silhouette_full_spark": round(float(silhouette), 4), "silhouette_full_rows": n,
                     "kmeans_iterations": km.iterations, "kmeans_starts": km.starts,
                     "engine_agreement": agreement})
+    if len(z) < n:
+        metrics["fit_sample_size"] = int(len(z))
     comparison = None
     if opts.compare:
         step("comparing clustering algorithms (driver sample)")
         comparison = compare.compare_algorithms(z, kmeans_labels=labels, seed=opts.seed)
     step("profiling segments (Spark aggregations)")
     stats, per_seg, seg_levels = M.concurrently(
-        lambda: S.overall(labelled, numeric, cleaned.safe, cleaned.features),
-        lambda: S.by_segment(labelled, numeric, cleaned.safe, k),
+        lambda: S.overall(labelled, numeric, cleaned.safe, cleaned.features, log=logged),
+        lambda: S.by_segment(labelled, numeric, cleaned.safe, k, log=logged),
         lambda: S.level_counts(labelled, categorical, cleaned.safe))
-    schema = V.build_schema(stats["numeric"], cleaned.level_counts, numeric=numeric,
-                            categorical=categorical, medians=prep.num_fill.tolist(),
-                            modes=prep.cat_fill, id_column=cleaned.id_column, limits=opts.limits)
-    segments = V.profiles(per_seg, seg_levels, stats["numeric"], cleaned.level_counts,
-                          numeric=numeric, categorical=categorical, n=n, k=k)
-    assign_names(segments, numeric)
-    catalogue = load_catalogue(opts.offers)
-    labels_map = {f.name: f.label for f in schema.features}
-    for seg in segments:
-        seg["offers"] = offers_for(seg, catalogue)
-        seg["description"] = describe(seg, labels_map)
-        p99 = per_seg[seg["id"]]["distance_p99"]
-        seg["distance_p99"] = round(float(p99), 5) if seg["size"] and p99 is not None else None
-    step("summarising (Spark aggregations) and writing bundle")
-    spread, seg_spread, map_rows = M.concurrently(
+    spread, seg_spread = M.concurrently(
         lambda: S.spread(labelled, numeric, cleaned.safe, stats["numeric"]),
-        lambda: S.segment_spread(labelled, numeric, cleaned.safe, per_seg),
-        lambda: V.map_sample(labelled, cols, per_seg_sizes(per_seg, k), seed=opts.seed))
+        lambda: S.segment_spread(labelled, numeric, cleaned.safe, per_seg))
+    labelled.unpersist()
+    schema = V.full_schema(
+        build_schema(sample, numeric, categorical, cleaned.id_column, limits=opts.limits, roles=roles, log=logged),
+        stats["numeric"], dict(zip(categorical, prep.levels)), fills=prep.fill,
+        modes=dict(zip(categorical, prep.cat_fill)), limits=opts.limits)
     summary = V.summary(stats["numeric"], spread, stats["corr"], per_seg, seg_spread, seg_levels,
                         cleaned.level_counts, cleaned.report["missing"], numeric=numeric,
                         categorical=categorical, k=k, n=n)
-    labelled.unpersist()
-    points = pca.transform(pipeline.named_steps["prep"].transform(
-        as_frame(map_rows, cleaned, cols)))
-    pca_points = pd.DataFrame({"pc1": np.round(points[:, 0], 4), "pc2": np.round(points[:, 1], 4),
-                               "segment": map_rows["segment"].to_numpy(dtype=int)})
+    profiles = V.profiles(per_seg, seg_levels, stats["numeric"], cleaned.level_counts, schema=schema, n=n, k=k)
+    p99 = [round(float(per_seg[j]["distance_p99"]), 5) if per_seg[j]["size"] and per_seg[j]["distance_p99"]
+           is not None else None for j in range(k)]
+    fitted = Fitted(pipeline=pipeline, pca=pca, labels=labels, dist=np.linalg.norm(z - centres[labels], axis=1),
+                    points=pca.transform(z), z_fit=z, fit_labels=labels, selection=selection, metrics=metrics,
+                    comparison=comparison)
+    data = Input(frame=sample, numeric=numeric, categorical=categorical, id_column=cleaned.id_column,
+                 cleaning=cleaned.report, source=source, roles=roles, log=logged)
     fingerprint = hashlib.sha256(f"spark-v1|{','.join(cleaned.features)}|{stats['rows']}|"
                                  f"{stats['hash_sum']}".encode()).hexdigest()
-    manifest: dict[str, Any] = {
-        "title": opts.title,
-        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "training": {"source": source, "rows": int(n), "seed": opts.seed,
-                     "features": list(schema.names), "id_column": cleaned.id_column,
-                     "data_fingerprint": fingerprint, "k_requested": opts.k,
-                     "engine": {"name": "spark", "spark_version": spark.version,
-                                "master": spark.sparkContext.master}},
-        "schema": schema.as_dict(), "example": schema.example(), "k": k,
-        "selection": selection, "clusterability": selection.get("clusterability"),
-        "comparison": comparison, "metrics": metrics, "cleaning": cleaned.report,
-        "segments": segments,
-    }
-    final = _write(opts, manifest, pipeline, pca, pca_points, summary, selection, comparison)
-    final["_seconds"] = round(time.perf_counter() - t0, 2)
-    log.info("Spark fit done in %.1f s", final["_seconds"])
-    return SparkFit(manifest=final, cleaned=cleaned, prep=prep, kmeans=km, pipeline=pipeline,
+    engine = {"name": "spark", "version": spark.version, "master": spark.sparkContext.master}
+    manifest = finish(data, schema, fitted, out=opts.out, catalogue=catalogue, bootstrap=opts.bootstrap, step=step,
+                      provenance=Provenance(title=opts.title, license=opts.license, space_id=opts.space_id,
+                                            seed=opts.seed, k_requested=str(opts.k), engine=engine),
+                      summary=summary, rows=n, data_fingerprint=fingerprint, profiles=profiles, distance_p99=p99)
+    seconds = round(time.perf_counter() - t0, 2)
+    log.info("Spark fit done in %.1f s", seconds)
+    return SparkFit(manifest=manifest, seconds=seconds, cleaned=cleaned, prep=prep, kmeans=km, pipeline=pipeline,
                     pca=pca, sample=sample, sample_z=z)
-
-
-def per_seg_sizes(per_seg: dict[int, Any], k: int) -> list[int]:
-    return [int(per_seg[s]["size"]) for s in range(k)]
 
 
 def as_frame(rows: pd.DataFrame, cleaned: SparkCleaned, cols: list[str]) -> pd.DataFrame:
@@ -202,20 +194,3 @@ def agreement(predicted: np.ndarray, spark_segment: np.ndarray, z: np.ndarray,
     return {"rows": int(len(same)), "same": int(same.sum()), "ties": int(tie.sum()),
             "differ_outside_ties": int((~same & ~tie).sum()),
             "share": round(float(same.mean()), 6) if len(same) else None}
-
-
-def _write(opts: FitOptions, manifest: dict[str, Any], pipeline: Any, pca: PCA, sample: pd.DataFrame,
-           summary: dict[str, Any], selection: dict[str, Any], comparison: Any) -> dict[str, Any]:
-    """The bundle, exactly as `training.fit.fit` writes it (config, plots, card)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        rel = render_selection_plots(selection, comparison, Path(tmp))
-        plots = {r: (Path(tmp) / r).read_bytes() for r in rel}
-    names = manifest["training"]["features"]
-    config = {"sklearn": {"model": {"file": "sklearn_model.joblib"}, "model_format": "skops",
-                          "safe_model": {"file": "model.skops"}, "columns": list(names),
-                          "example_input": {c: [v] for c, v in manifest["example"].items()},
-                          "task": "clustering"}}
-    extra = {CONFIG: dumps_json(config).encode(), **plots}
-    card = render_card(manifest, versions=library_versions(), plots=sorted(plots))
-    return write_bundle(opts.out, pipeline=pipeline, pca=pca, manifest=manifest, sample=sample,
-                        summary=summary, card=card, extra_files=extra)

@@ -1,11 +1,13 @@
 """Preprocessing and KMeans in Spark ML, and the same model as a fitted scikit-learn pipeline.
 
-Spark stages (`fit_preprocess`): numeric — `Imputer(median)` → `VectorAssembler` →
-`StandardScaler(withMean, withStd)` → `ElementwiseProduct(√(n/(n-1)))`; categorical —
+Spark stages (`fit_preprocess`), branch for branch those of `training.preprocess.make_preprocessor`:
+numeric — `Imputer(median)` → `VectorAssembler` → `StandardScaler(withMean, withStd)` →
+`ElementwiseProduct(√(n/(n-1)))`; "log" (columns the schema marks `log1p`) — `Imputer(median)` →
+`SQLTransformer(log1p)` → the same three; categorical —
 `StringIndexer(alphabetAsc, keep)` (missing → an extra index, marked -1 by a `SQLTransformer`)
 → `Imputer(mode)` on the index →
 `OneHotEncoder(dropLast=False)`; then one `VectorAssembler` in scikit-learn's column order
-(numeric block, then each categorical block in sorted level order).
+(numeric block, log block, then each categorical block in sorted level order).
 
 Why the `ElementwiseProduct`: Spark's StandardScaler divides by the *corrected sample* standard
 deviation, scikit-learn's by the *population* one (checked: [1, 2, 3, 4, 2] → 1.1402 in Spark,
@@ -40,19 +42,30 @@ N_INIT = 5
 class SparkPrep:
     """The fitted Spark preprocessing and the numbers a scikit-learn pipeline needs."""
     model: Any  # pyspark.ml.PipelineModel: frame (f0…) → "features"
-    numeric: list[str]
+    numeric: list[str]  # in schema order
     categorical: list[str]
     levels: list[list[str]]
-    num_fill: np.ndarray
-    num_mean: np.ndarray
-    num_var: np.ndarray  # population variance
-    num_scale: np.ndarray  # population std, 1 where the variance is 0 (as scikit-learn)
+    branches: dict[str, "NumericBranch"]  # "num" and/or "log", as training.preprocess names them
     cat_fill: list[str]
     n_rows: int
 
     @property
+    def fill(self) -> dict[str, float]:
+        """The median each numeric column is imputed with (Spark's Imputer)."""
+        return {c: float(v) for b in self.branches.values() for c, v in zip(b.columns, b.fill)}
+
+    @property
     def width(self) -> int:
         return len(self.numeric) + sum(len(lv) for lv in self.levels)
+
+
+@dataclass
+class NumericBranch:
+    columns: list[str]
+    fill: np.ndarray
+    mean: np.ndarray  # after log1p in the "log" branch
+    var: np.ndarray  # population variance
+    scale: np.ndarray  # population std, 1 where the variance is 0 (as scikit-learn)
 
 
 @dataclass
@@ -68,46 +81,51 @@ class SparkKMeans:
 
 
 def fit_preprocess(frame: Any, *, numeric: Sequence[str], categorical: Sequence[str],
-                   safe: dict[str, str], n_rows: int) -> SparkPrep:
-    """Fit the Spark stages of the module docstring on `frame` (columns `safe[name]`); the
-    numeric and the categorical branch are fitted concurrently."""
+                   safe: dict[str, str], n_rows: int, log: Sequence[str] = ()) -> SparkPrep:
+    """Fit the Spark stages of the module docstring on `frame` (columns `safe[name]`); columns in
+    `log` go through log1p between imputation and scaling. The branches are fitted concurrently."""
     from pyspark.ml import PipelineModel
     from pyspark.ml.feature import VectorAssembler
-    num = [safe[n] for n in numeric]
+    parts = {"num": [c for c in numeric if c not in set(log)], "log": [c for c in numeric if c in set(log)]}
+    parts = {tag: cols for tag, cols in parts.items() if cols}
     cat = [safe[n] for n in categorical]
-    (num_stages, fill, mean, var, scale), (cat_stages, levels, cat_fill) = concurrently(
-        lambda: _numeric_branch(frame, num, n_rows), lambda: _categorical_branch(frame, cat))
-    parts = (["_num_z"] if num else []) + [f"{c}_o" for c in cat]
-    assembler = VectorAssembler(inputCols=parts, outputCol="features")
-    return SparkPrep(model=PipelineModel([*num_stages, *cat_stages, assembler]),
-                     numeric=list(numeric), categorical=list(categorical), levels=levels,
-                     num_fill=fill, num_mean=mean, num_var=var, num_scale=scale, cat_fill=cat_fill,
+    fitted = concurrently(*[lambda tag=tag, cols=cols: _numeric_branch(frame, [safe[c] for c in cols], n_rows, tag)
+                            for tag, cols in parts.items()], lambda: _categorical_branch(frame, cat))
+    *num_fits, (cat_stages, levels, cat_fill) = fitted
+    branches = {tag: NumericBranch(columns=cols, fill=f[1], mean=f[2], var=f[3], scale=f[4])
+                for (tag, cols), f in zip(parts.items(), num_fits)}
+    assembler = VectorAssembler(inputCols=[f"_{tag}_z" for tag in parts] + [f"{c}_o" for c in cat],
+                                outputCol="features")
+    stages = [stage for f in num_fits for stage in f[0]]
+    return SparkPrep(model=PipelineModel([*stages, *cat_stages, assembler]), numeric=list(numeric),
+                     categorical=list(categorical), levels=levels, branches=branches, cat_fill=cat_fill,
                      n_rows=int(n_rows))
 
 
-def _numeric_branch(frame: Any, num: list[str], n_rows: int) -> tuple[list[Any], np.ndarray, ...]:
-    """Imputer(median) → VectorAssembler → StandardScaler → ElementwiseProduct(√(n/(n-1)));
+def _numeric_branch(frame: Any, num: list[str], n_rows: int, tag: str) -> tuple[list[Any], np.ndarray, ...]:
+    """Imputer(median) → [log1p] → VectorAssembler → StandardScaler → ElementwiseProduct(√(n/(n-1)));
     and the imputation values, mean, population variance and scale."""
     from pyspark.ml import Pipeline
-    from pyspark.ml.feature import ElementwiseProduct, Imputer, StandardScaler, VectorAssembler
+    from pyspark.ml.feature import ElementwiseProduct, Imputer, SQLTransformer, StandardScaler, VectorAssembler
     from pyspark.ml.linalg import Vectors
-    if not num:
-        empty = np.zeros(0)
-        return [], empty, empty, empty, empty
-    fitted = Pipeline(stages=[
-        Imputer(strategy="median", relativeError=REL_ERROR, inputCols=num,
-                outputCols=[f"{c}_i" for c in num]),
-        VectorAssembler(inputCols=[f"{c}_i" for c in num], outputCol="_num"),
-        StandardScaler(withMean=True, withStd=True, inputCol="_num", outputCol="_num_s")]).fit(frame)
-    imputer, assembler, scaler = fitted.stages
+    inputs = [f"{c}_{tag}_i" for c in num]
+    stages: list[Any] = [Imputer(strategy="median", relativeError=REL_ERROR, inputCols=num, outputCols=inputs)]
+    if tag == "log":  # numpy's log1p: log1p(-1) = -inf, below -1 NaN; Spark's is null there
+        logs = ", ".join(f"log1p({c}) AS {c}_l" for c in inputs)
+        stages.append(SQLTransformer(statement=f"SELECT *, {logs} FROM __THIS__"))
+        inputs = [f"{c}_l" for c in inputs]
+    stages += [VectorAssembler(inputCols=inputs, outputCol=f"_{tag}"),
+               StandardScaler(withMean=True, withStd=True, inputCol=f"_{tag}", outputCol=f"_{tag}_s")]
+    fitted = Pipeline(stages=stages).fit(frame).stages
+    imputer, scaler = fitted[0], fitted[-1]
     fill = np.array(imputer.surrogateDF.first(), dtype=float)
     mean = np.asarray(scaler.mean.toArray(), dtype=float)
     sample_std = np.asarray(scaler.std.toArray(), dtype=float)
     var = sample_std ** 2 * (n_rows - 1) / n_rows
     scale = np.where(var > 0, np.sqrt(var), 1.0)
     rescale = ElementwiseProduct(scalingVec=Vectors.dense([math.sqrt(n_rows / (n_rows - 1))] * len(num)),
-                                 inputCol="_num_s", outputCol="_num_z")
-    return [imputer, assembler, scaler, rescale], fill, mean, var, scale
+                                 inputCol=f"_{tag}_s", outputCol=f"_{tag}_z")
+    return [*fitted, rescale], fill, mean, var, scale
 
 
 def _categorical_branch(frame: Any, cat: list[str]) -> tuple[list[Any], list[list[str]], list[str]]:
@@ -191,14 +209,15 @@ def sklearn_preprocessor(prep: SparkPrep) -> Any:
     stub = {n: pd.Series([0.0, 1.0]) for n in prep.numeric}
     stub.update({c: pd.Series([lv[0], lv[-1]], dtype=object)
                  for c, lv in zip(prep.categorical, prep.levels)})
-    ct = make_preprocessor(prep.numeric, prep.categorical, prep.levels).fit(pd.DataFrame(stub))
-    if prep.numeric:
-        num = ct.named_transformers_["num"]
-        num.named_steps["impute"].statistics_ = prep.num_fill.astype(float)
-        scaler = num.named_steps["scale"]
-        scaler.mean_ = prep.num_mean.astype(float)
-        scaler.var_ = prep.num_var.astype(float)
-        scaler.scale_ = prep.num_scale.astype(float)
+    log = prep.branches["log"].columns if "log" in prep.branches else []
+    ct = make_preprocessor(prep.numeric, prep.categorical, prep.levels, log=log).fit(pd.DataFrame(stub))
+    for tag, branch in prep.branches.items():
+        fitted = ct.named_transformers_[tag]
+        fitted.named_steps["impute"].statistics_ = branch.fill.astype(float)
+        scaler = fitted.named_steps["scale"]
+        scaler.mean_ = branch.mean.astype(float)
+        scaler.var_ = branch.var.astype(float)
+        scaler.scale_ = branch.scale.astype(float)
         scaler.n_samples_seen_ = np.int64(prep.n_rows)
     if prep.categorical:
         cat = ct.named_transformers_["cat"]

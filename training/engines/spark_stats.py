@@ -26,9 +26,16 @@ def _f(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
-def overall(frame: Any, numeric: Sequence[str], safe: dict[str, str], features: Sequence[str]
-            ) -> dict[str, Any]:
-    """One pass: {"rows", "hash_sum", "numeric": {name: {...}}, "corr": {(a, b): r}}."""
+def _log1p(s: Any) -> Any:
+    """`training.profile`'s scale for log-transformed columns: log1p of the value clipped at 0."""
+    from pyspark.sql import functions as F
+    return F.log1p(F.greatest(s, F.lit(0.0)))
+
+
+def overall(frame: Any, numeric: Sequence[str], safe: dict[str, str], features: Sequence[str],
+            log: Sequence[str] = ()) -> dict[str, Any]:
+    """One pass: {"rows", "hash_sum", "numeric": {name: {...}}, "corr": {(a, b): r}}; for columns
+    in `log` also the mean and population std of log1p (the scale of their profile z)."""
     from pyspark.sql import functions as F
     aggs = [F.count(F.lit(1)).alias("rows"),
             F.sum(F.xxhash64(*[F.col(safe[c]) for c in features]).cast("decimal(38,0)")).alias("hash")]
@@ -38,6 +45,8 @@ def overall(frame: Any, numeric: Sequence[str], safe: dict[str, str], features: 
                  F.avg(s).alias(f"mean{j}"), F.stddev_pop(s).alias(f"std{j}"),
                  F.count_if(s % 1 != 0).alias(f"frac{j}"),
                  F.percentile_approx(s, list(QUANTILES), ACCURACY).alias(f"q{j}")]
+        if name in set(log):
+            aggs += [F.avg(_log1p(s)).alias(f"lmean{j}"), F.stddev_pop(_log1p(s)).alias(f"lstd{j}")]
     pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i + 1:]]
     aggs += [F.corr(safe[a], safe[b]).alias(f"r{i}") for i, (a, b) in enumerate(pairs)]
     row = frame.agg(*aggs).first()
@@ -49,6 +58,8 @@ def overall(frame: Any, numeric: Sequence[str], safe: dict[str, str], features: 
                                 "mean": _f(row[f"mean{j}"]), "std": _f(row[f"std{j}"]),
                                 "integer": int(row[f"frac{j}"]) == 0,
                                 "quantiles": dict(zip(QUANTILES, map(_f, qs)))}
+        if name in set(log):
+            out["numeric"][name].update(log_mean=_f(row[f"lmean{j}"]), log_std=_f(row[f"lstd{j}"]))
     return out
 
 
@@ -114,9 +125,10 @@ def _whiskers(row: Any, tag: str) -> dict[str, Any]:
             "outliers": int(row[f"out{tag}"])}
 
 
-def by_segment(frame: Any, numeric: Sequence[str], safe: dict[str, str], k: int) -> dict[int, Any]:
+def by_segment(frame: Any, numeric: Sequence[str], safe: dict[str, str], k: int,
+               log: Sequence[str] = ()) -> dict[int, Any]:
     """One grouped pass: {segment: {"size", "distance_p99", "numeric": {name: {n, mean, q25,
-    median, q75}}}} for every segment 0..k-1 (empty ones with size 0)."""
+    median, q75[, log_mean]}}}} for every segment 0..k-1 (empty ones with size 0)."""
     from pyspark.sql import functions as F
     aggs = [F.count(F.lit(1)).alias("size"),
             F.percentile_approx("distance", 0.99, ACCURACY).alias("p99")]
@@ -124,6 +136,8 @@ def by_segment(frame: Any, numeric: Sequence[str], safe: dict[str, str], k: int)
         s = F.col(safe[name])
         aggs += [F.count(s).alias(f"n{j}"), F.avg(s).alias(f"mean{j}"),
                  F.percentile_approx(s, list(QUARTILES), ACCURACY).alias(f"q{j}")]
+        if name in set(log):
+            aggs.append(F.avg(_log1p(s)).alias(f"lmean{j}"))
     got = {int(r["segment"]): r for r in frame.groupBy("segment").agg(*aggs).collect()}
     out = {}
     for seg in range(k):
@@ -135,6 +149,8 @@ def by_segment(frame: Any, numeric: Sequence[str], safe: dict[str, str], k: int)
             entry["numeric"][name] = {"n": int(r[f"n{j}"]) if r else 0,
                                       "mean": _f(r[f"mean{j}"]) if r else float("nan"),
                                       **dict(zip(("q25", "median", "q75"), map(_f, qs)))}
+            if name in set(log):
+                entry["numeric"][name]["log_mean"] = _f(r[f"lmean{j}"]) if r else float("nan")
         out[seg] = entry
     return out
 

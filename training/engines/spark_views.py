@@ -1,47 +1,48 @@
 """The dicts the rest of `fit` consumes, built from Spark's aggregates (`spark_stats`) in the very
-shapes of `training.fit.build_schema`, `training.profile.profile_segments`,
-`training.summary.data_summary` and `training.summary.pca_sample`; and the two bounded samples
-pulled to the driver (the working sample for k and PCA, the stratified map sample)."""
+shapes of `training.schema_build.build_schema`, `training.profile.profile_segments` and
+`training.summary.data_summary`; and the working sample pulled to the driver (for k, the PCA,
+stability, rules and the drift reference)."""
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from model.schema import CategoricalFeature, NumericFeature, Schema
-from training.fit import HARD_MARGIN
-from training.profile import CAT_LIFT, Z_TRAIT, _r, _short, display_label, numeric_trait_text
-from training.summary import MAX_SAMPLE, _f
 from training.engines import spark_rules as R
-from training.engines.spark_stats import QUANTILES, fences
+from training.engines.spark_stats import QUANTILES
+from training.profile import CAT_LIFT, Z_TRAIT, _category_text, _r
+from training.roles import trait_text
+from training.schema_build import HARD_MARGIN
+from training.summary import _f
 
 SUMMARY_QUANTILES = (0.0, *QUANTILES, 1.0)
 
 
-def build_schema(stats: dict[str, Any], level_counts: dict[str, dict[str, int]], *,
-                 numeric: Sequence[str], categorical: Sequence[str], medians: Sequence[float],
-                 modes: Sequence[str], id_column: str | None,
-                 limits: dict[str, tuple[float, float]] | None) -> Schema:
-    """`training.fit.build_schema` from aggregates; medians and modes are the served imputation
-    values (Spark's Imputer), so the form's defaults and the notes match what the model fills."""
+def full_schema(sample_schema: Schema, stats: dict[str, Any], levels: Mapping[str, Sequence[str]], *,
+                fills: Mapping[str, float], modes: Mapping[str, str],
+                limits: Mapping[str, tuple[float, float]] | None) -> Schema:
+    """`training.schema_build.build_schema` run on the driver sample (labels, roles, transforms and
+    the limit rule are main's), with what all rows say instead of the sample: min, max, whole
+    numbers, the hard limits from those, medians and modes as Spark's imputers fill them (what the
+    bundle serves) and every level the one-hot encoder was fitted with."""
     feats: list[NumericFeature | CategoricalFeature] = []
-    for c, median in zip(numeric, medians):
-        st = stats[c]
-        lo, hi = st["min"], st["max"]
-        span = max(hi - lo, abs(hi), 1.0)
-        hard = (0.0 if lo >= 0 else lo - HARD_MARGIN * span, hi + HARD_MARGIN * span)
-        if limits and c in limits:
-            hard = limits[c]
-        integer = st["integer"]
-        feats.append(NumericFeature(name=c, label=display_label(c), min=lo, max=hi,
-                                    median=round(median) if integer else round(median, 4),
-                                    hard_min=hard[0], hard_max=hard[1], integer=integer))
-    for c, mode in zip(categorical, modes):
-        levels = tuple(sorted(level_counts[c]))
-        feats.append(CategoricalFeature(name=c, label=display_label(c), levels=levels, mode=mode))
-    return Schema(features=tuple(feats), id_column=id_column)
+    for f in sample_schema.features:
+        if isinstance(f, NumericFeature):
+            st = stats[f.name]
+            lo, hi = st["min"], st["max"]
+            span = max(hi - lo, abs(hi), 1.0)
+            hard = (0.0 if lo >= 0 else lo - HARD_MARGIN * span, hi + HARD_MARGIN * span)
+            if limits and f.name in limits:
+                hard = tuple(limits[f.name])
+            feats.append(dataclasses.replace(f, min=lo, max=hi, median=round(float(fills[f.name]), 6),
+                                             hard_min=hard[0], hard_max=hard[1], integer=st["integer"]))
+        else:
+            feats.append(dataclasses.replace(f, levels=tuple(levels[f.name]), mode=modes[f.name]))
+    return Schema(features=tuple(feats), id_column=sample_schema.id_column)
 
 
 def _shares(counts: dict[str, int]) -> list[tuple[str, float]]:
@@ -52,11 +53,16 @@ def _shares(counts: dict[str, int]) -> list[tuple[str, float]]:
 
 
 def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[str, int]]],
-             stats: dict[str, Any], level_counts: dict[str, dict[str, int]], *,
-             numeric: Sequence[str], categorical: Sequence[str], n: int, k: int) -> list[dict[str, Any]]:
-    """`training.profile.profile_segments` from aggregates (same keys, rounding and traits)."""
-    pop_mean = {c: stats[c]["mean"] for c in numeric}
-    pop_std = {c: (stats[c]["std"] or 1.0) for c in numeric}
+             stats: dict[str, Any], level_counts: dict[str, dict[str, int]], *, schema: Schema,
+             n: int, k: int) -> list[dict[str, Any]]:
+    """`training.profile.profile_segments` from aggregates (same keys, rounding and traits; z on
+    the log1p scale for columns the schema marks log1p)."""
+    numeric, categorical = [f.name for f in schema.numeric], [f.name for f in schema.categorical]
+    roles = {f.name: f.role for f in schema.features}
+    names = {f.name: f.label for f in schema.features}
+    logged = {f.name for f in schema.numeric if f.transform == "log1p"}
+    centre = {c: stats[c]["log_mean"] if c in logged else stats[c]["mean"] for c in numeric}
+    spread = {c: (stats[c]["log_std"] if c in logged else stats[c]["std"]) or 1.0 for c in numeric}
     pop_share = {c: dict(_shares(level_counts[c])) for c in categorical}
     out = []
     for seg in range(k):
@@ -66,12 +72,15 @@ def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[s
         for c in numeric:
             p = entry["numeric"][c]
             mean = p["mean"] if size else float("nan")
-            z = float((mean - pop_mean[c]) / pop_std[c]) if size else 0.0
+            own = p["log_mean"] if c in logged else mean
+            z = float((own - centre[c]) / spread[c]) if size else 0.0
             num_prof[c] = {"mean": _r(mean), "median": _r(p["median"]), "q25": _r(p["q25"]),
-                           "q75": _r(p["q75"]), "overall_mean": _r(pop_mean[c]), "z": round(z, 3)}
+                           "q75": _r(p["q75"]), "overall_mean": _r(stats[c]["mean"]),
+                           "overall_median": _r(stats[c]["quantiles"][0.5]), "z": round(z, 3)}
             if abs(z) > Z_TRAIT:
-                traits.append({"feature": c, "kind": "numeric", "direction": "high" if z > 0 else "low",
-                               "z": round(z, 3), "text": numeric_trait_text(c, z)})
+                direction = "high" if z > 0 else "low"
+                traits.append({"feature": c, "kind": "numeric", "direction": direction, "z": round(z, 3),
+                               "role": roles.get(c), "text": trait_text(roles.get(c) or names.get(c, c), direction)})
         cat_prof = {}
         for c in categorical:
             shares = _shares(seg_levels.get(seg, {}).get(c, {}))
@@ -80,8 +89,8 @@ def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[s
                 base = float(pop_share[c].get(lv, 0.0))
                 if v >= 0.4 and base > 0 and v / base >= CAT_LIFT:
                     traits.append({"feature": c, "kind": "categorical", "level": str(lv),
-                                   "share": round(float(v), 3), "lift": round(v / base, 2),
-                                   "text": f"mostly {lv}" if _short(c) == "gender" else f"prefers {lv}"})
+                                   "share": round(float(v), 3), "lift": round(v / base, 2), "role": roles.get(c),
+                                   "text": _category_text(names.get(c, c), str(lv))})
         traits.sort(key=lambda t: (0, -abs(t["z"])) if t["kind"] == "numeric" else (1, -t["lift"]))
         out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
                     "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
@@ -161,28 +170,3 @@ def working_sample(features: Any, columns: list[str], *, rows: int, size: int, s
     raw = pd.DataFrame([[r[c] for c in columns] for r in picked], columns=columns)
     z = np.array([r["_z"] for r in picked], dtype=float).reshape(len(picked), -1)
     return raw, z
-
-
-def map_sample(labelled: Any, columns: list[str], sizes: Sequence[int], *, seed: int,
-               limit: int = MAX_SAMPLE) -> pd.DataFrame:
-    """Feature values and segment of at most `limit` rows, stratified like
-    `training.summary.pca_sample` (each segment keeps its share, at least one row)."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-    n = int(sum(sizes))
-    want = {seg: (size if n <= limit else max(1, int(round(limit * size / n))))
-            for seg, size in enumerate(sizes) if size}
-    share = {seg: min(1.0, (m + 10 * math.sqrt(m) + 10) / sizes[seg]) for seg, m in want.items()}
-
-    def lookup(table: dict[int, Any]) -> Any:
-        return F.element_at(F.create_map(*[F.lit(x) for kv in table.items() for x in kv]),
-                            F.col("segment"))
-
-    hashed = labelled.withColumn("_h", R.row_hash(columns, seed))
-    kept = hashed.where(R.unit_interval(F.col("_h")) < lookup(share))
-    rank = F.row_number().over(Window.partitionBy("segment").orderBy("_h", *columns))
-    rows = (kept.withColumn("_rank", rank).where(F.col("_rank") <= lookup(want))
-            .orderBy("segment", "_h", *columns).select(*columns, "segment")
-            .limit(max(limit, len(want))).collect())
-    return pd.DataFrame([[r[c] for c in columns] + [r["segment"]] for r in rows],
-                        columns=[*columns, "segment"])

@@ -1,0 +1,197 @@
+"""Files of the batch route: which uploads a handler may read, and where scored files go.
+
+Scored files: every call gets its own folder, `<root>/call-<random>/scored_<stem>.csv`, so two
+visitors who upload `customers.csv` in the same second never share a path, and the file is written
+under a temporary name and renamed into place, so nobody reads a half-written file. Before each
+write the root is pruned: calls older than `max_age_s`, then the oldest calls until the new file
+fits in `max_disk_bytes`. Pruning takes a lock (handlers run in threads) and tolerates files that
+vanish under it (Gradio's own cache cleaner deletes old outputs too).
+
+Nothing is left behind: the root is deleted when the server shuts down (`lifespan`, for FastAPI:
+uvicorn re-raises SIGTERM after its shutdown, so atexit handlers do not run then) and at normal
+interpreter exit (atexit), and a root left by a process that died without cleaning up (SIGKILL,
+out of memory) is deleted by the next one: a live root holds an exclusive `flock` on its `.lock`
+file, and a root whose lock can be taken is an orphan.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Collection
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no orphan sweep, the rest works
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+PREFIX = "segments-batch-"
+_LOCK = ".lock"
+
+
+class BatchFiles:
+    """The scored files of one server process, under a fresh folder in `parent`."""
+
+    def __init__(self, parent: Path | str, *, max_disk_bytes: int, max_age_s: float = 3600.0):
+        if max_disk_bytes <= 0:
+            raise ValueError(f"max_disk_bytes must be positive, got {max_disk_bytes}")
+        self.max_disk_bytes, self.max_age_s = max_disk_bytes, max_age_s
+        self._mutex = threading.Lock()
+        self._writing: set[Path] = set()
+        parent = Path(parent)
+        parent.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
+        self._lock_fd: int | None = os.open(self.root / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        if fcntl is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        atexit.register(self.close)
+        removed = sweep_orphans(parent, keep=self.root)
+        if removed:
+            log.info("removed %d batch folder(s) left by stopped servers", removed)
+
+    def write(self, payload: bytes, *, stem: str) -> Path:
+        """Write one call's scored file atomically into a folder of its own; returns its path."""
+        for attempt in range(3):
+            with self._mutex:
+                self.prune(incoming=len(payload))
+                folder = Path(tempfile.mkdtemp(prefix="call-", dir=self.root))
+                self._writing.add(folder)  # not pruned while being written
+            try:
+                return _write_atomically(folder / f"scored_{_safe_stem(stem)}.csv", payload)
+            except FileNotFoundError:  # the folder was deleted from outside meanwhile: start again
+                if attempt == 2:
+                    raise
+            finally:
+                with self._mutex:
+                    self._writing.discard(folder)
+        raise AssertionError("unreachable")
+
+    def prune(self, *, incoming: int = 0) -> None:
+        """Delete calls older than `max_age_s`, then the oldest until `incoming` more bytes fit in
+        the budget. Safe against concurrent deletion of anything under the root."""
+        calls = sorted((c for c in self._calls() if c[0] not in self._writing), key=lambda c: c[1])  # oldest first
+        cutoff = time.time() - self.max_age_s
+        total = sum(size for _, _, size in calls)
+        for folder, mtime, size in calls:
+            if mtime >= cutoff and total + incoming <= self.max_disk_bytes:
+                break
+            _remove(folder)
+            total -= size
+        if incoming > self.max_disk_bytes:
+            log.warning("a scored file of %d bytes exceeds MAX_BATCH_DISK_BYTES=%d on its own",
+                        incoming, self.max_disk_bytes)
+
+    def usage(self) -> int:
+        """Bytes held by scored files now."""
+        return sum(size for _, _, size in self._calls())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """`FastAPI(lifespan=files.lifespan)`: everything is deleted when the server shuts down."""
+        try:
+            yield
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Delete every scored file and the root (idempotent)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _calls(self) -> list[tuple[Path, float, int]]:
+        """(folder, newest mtime, bytes) of every call folder; a folder vanishing midway is skipped."""
+        out = []
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return out
+        for entry in entries:
+            if not entry.name.startswith("call-"):
+                continue
+            try:
+                mtime, size = entry.stat().st_mtime, 0
+                for f in os.scandir(entry.path):
+                    st = f.stat()
+                    mtime, size = max(mtime, st.st_mtime), size + st.st_size
+            except FileNotFoundError:
+                continue
+            out.append((Path(entry.path), mtime, size))
+        return out
+
+
+def sweep_orphans(parent: Path | str, *, keep: Path | None = None) -> int:
+    """Delete `segments-batch-*` folders in `parent` whose owner process is gone; returns how many."""
+    if fcntl is None:
+        return 0
+    removed = 0
+    for folder in Path(parent).glob(PREFIX + "*"):
+        if folder == keep or not folder.is_dir():
+            continue
+        try:
+            fd = os.open(folder / _LOCK, os.O_RDWR)
+        except FileNotFoundError:
+            continue  # not ours, or a root being created right now
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its server is alive
+        finally:
+            os.close(fd)
+        _remove(folder)
+        removed += 1
+    return removed
+
+
+def uploaded_file(value: Any, *, upload_dir: Path | str, uploaded: Collection[str] | None = None) -> Path:
+    """The path of a file a handler was given, once it is known to be an upload.
+
+    `value` is what Gradio hands a `gr.File` handler (a path string, or an object with `.name` or a
+    `"path"` key). The file must lie inside `upload_dir` after resolving links and `..`, and, when
+    `uploaded` (the paths Gradio's upload route returned) is given, be one of those files: Gradio
+    copies any file a request names into its cache before the handler runs, so being inside the
+    folder alone does not prove a visitor uploaded it. Raises ValueError otherwise."""
+    raw = value.get("path") if isinstance(value, dict) else getattr(value, "name", value)
+    refusal = ValueError("the file was not uploaded to this app: upload it with the file box (or "
+                         "gradio_client.handle_file) and try again")
+    if not isinstance(raw, str) or not raw or "\x00" in raw:
+        raise refusal
+    real = os.path.realpath(raw)
+    if not real.startswith(os.path.realpath(upload_dir) + os.sep) or not os.path.isfile(real):
+        raise refusal
+    if uploaded is not None and raw not in uploaded:
+        if real not in {os.path.realpath(p) for p in list(uploaded)}:
+            raise refusal
+    return Path(real)
+
+
+def _write_atomically(final: Path, payload: bytes) -> Path:
+    """Write under a temporary name in the same folder, then rename: readers see all or nothing."""
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".csv", dir=final.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def _safe_stem(stem: str) -> str:
+    """A file-name stem made of safe characters only (the visitor chose the original name)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:40] or "upload"
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
