@@ -8,13 +8,16 @@ decrease" test needs a pass of its own.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from training.columns import as_numbers
 from training.data import _ID_NAME
 from training.engines import spark_rules as R
+
+if TYPE_CHECKING:
+    from training.engines.spark_clean import _Column
 
 ID_MIN_ROWS = 20
 

@@ -1,12 +1,15 @@
 """`score` on Spark: the local scorer's output columns and row errors, partitioned, not collected.
 
-Two passes over the input. The first counts rows per partition (for line numbers) and checks what
-the local reader refuses as a whole — ragged rows, text that is not UTF-8, numeric columns holding
-text — with the local messages. The second scores every partition with `mapInPandas`: the bundle's
-files are broadcast once, each Python worker loads them with `Predictor.from_dir` (sha256 and
-trust checks included) and runs `Predictor.predict_frame` — the very code and arithmetic
-(`model.fastpath`) of the local scorer — and Spark writes one Parquet (or CSV) part per partition.
-The summary (`model.batch._summary`'s shape) is observed during that write, not by a third pass.
+Two passes over the input. The first counts rows per partition (for line numbers), checks what
+the local reader refuses as a whole — ragged rows, text that is not UTF-8 — with the local
+messages, and finds the numeric columns holding text somewhere (as the local reader, such a
+column stays text everywhere and `Schema.check_frame` gives each bad cell its row's error). The
+second scores every partition with `mapInPandas`: the bundle's served files are broadcast once,
+each Python worker loads them with `Predictor.from_dir` (sha256 checks included) and runs
+`Predictor.predict_frame` and `model.batch.output_columns` — the very code and arithmetic (the
+compiled serving arrays) of the local scorer — and Spark writes one Parquet (or CSV) part per
+partition. The summary (`model.batch.summarise`'s shape) is observed during that write, not by a
+third pass.
 """
 from __future__ import annotations
 
@@ -19,17 +22,16 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from model.batch import OUTPUT_COLUMNS
-from model.bundle import MANIFEST, NOT_LOADED, read_manifest
+from model.batch import OUTPUT_COLUMNS, output_columns
+from model.bundle import MANIFEST, SERVED
 from model.csvexport import FORMULA_PREFIXES
-from model.errors import CSVError, echo
+from model.errors import echo
 from model.predictor import Predictor
 from training.engines import spark_rules as R
 from training.engines.spark_read import Source, as_uri, problem_columns, raise_problems, read_table
 
 log = logging.getLogger(__name__)
 POSITION_BITS = 33  # monotonically_increasing_id = partition << 33 | position in the partition
-SHOW_CELLS = 5  # bad cells named per column, as model.csvio
 SHOW_ERRORS = 20  # rejected rows listed in the summary, as model.batch
 _LOADED: dict[str, Predictor] = {}  # per executor Python worker: manifest sha → Predictor
 
@@ -47,20 +49,22 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     if "://" not in target and Path(target).exists():
         raise ValueError(f"--out {echo(str(out))} already exists; choose a new path or delete it")
     frame = src.frame.withColumn("_mid", F.monotonically_increasing_id())
-    offsets = _first_pass(src, frame, numeric)
+    offsets, textual = _first_pass(src, frame, numeric)
+    numbers = [name for name in numeric if name not in textual]  # read as float64, as the local reader
     keep = [(s, name) for s, name in zip(src.safe, src.columns) if name not in OUTPUT_COLUMNS]
     files = spark.sparkContext.broadcast(_bundle_files(bundle))
-    types = {name: ("double" if name in numeric else "string") for _, name in keep}
-    out_schema = ", ".join([*(f"{s} {types[n]}" for s, n in keep), "segment_id int",
-                            "segment_name string", "confidence double", "unlike_training boolean",
-                            "notes string", "error string", "_line long"])
+    types = {name: ("double" if name in numbers else "string") for _, name in keep}
+    outputs = [*OUTPUT_COLUMNS, *(["rfm_label"] if predictor.rfm else [])]
+    out_types = {"segment_id": "int", "margin": "double", "unlike_training": "boolean"}
+    out_schema = ", ".join([*(f"{s} {types[n]}" for s, n in keep),
+                            *(f"{c} {out_types.get(c, 'string')}" for c in outputs), "_line long"])
     inputs = frame.select(*src.safe, "_mid")
     names = list(src.columns)  # the closure below is pickled: plain values only
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         worker = _predictor(files.value)
         for batch in batches:
-            yield _score_batch(worker, batch, names, numeric, keep, offsets, csv_out)
+            yield _score_batch(worker, batch, names, numbers, keep, offsets, csv_out)
 
     scored = inputs.mapInPandas(score, out_schema)
     error = F.col("error") != ""
@@ -73,7 +77,7 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
         metrics += [F.count_if(seg == j).alias(f"n{j}"), F.min(F.when(seg == j, F.col("_line"))).alias(f"first{j}")]
     written = scored.observe(observation, *metrics).drop("_line")
     named = written.select(*[F.col(s).alias(_header(n, csv_out)) for s, n in keep],
-                           *[F.col(c).alias(c) for c in OUTPUT_COLUMNS])
+                           *[F.col(c).alias(c) for c in outputs])
     writer = named.write.mode("errorifexists")
     try:
         if csv_out:
@@ -87,35 +91,23 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     return _summary(observation.get, predictor)
 
 
-def _first_pass(src: Source, frame: Any, numeric: list[str]) -> dict[int, int]:
-    """Rows per partition (→ the row offset of each partition, for line numbers), and the
-    whole-file checks; raises CSVError with the local reader's messages."""
+def _first_pass(src: Source, frame: Any, numeric: list[str]) -> tuple[dict[int, int], set[str]]:
+    """Rows per partition (→ the row offset of each partition, for line numbers), the whole-file
+    checks (CSVError with the local reader's messages) and the numeric columns holding text."""
     from pyspark.sql import functions as F
     index = {name: s for s, name in zip(src.safe, src.columns)}
     aggs = [F.count(F.lit(1)).alias("rows"), *problem_columns(src, frame)]
     for j, name in enumerate(numeric):
         raw = F.col(index[name])
         bad = raw.isNotNull() & ~R.blank(raw) & R.number(raw).isNull()
-        aggs += [F.count_if(bad).alias(f"bad{j}"),
-                 F.min_by(F.struct("_mid", raw.alias("raw")), F.when(bad, F.col("_mid")), SHOW_CELLS).alias(f"ex{j}")]
+        aggs.append(F.count_if(bad).alias(f"bad{j}"))
     parts = frame.groupBy(F.spark_partition_id().alias("pid")).agg(*aggs).collect()
     raise_problems(src, sum(r["_ragged"] for r in parts), sum(r["_bad_text"] for r in parts))
     offsets, start = {}, 0
     for r in sorted(parts, key=lambda r: r["pid"]):
         offsets[int(r["pid"])] = start
         start += int(r["rows"])
-    problems = []
-    for j, name in enumerate(numeric):
-        total = sum(int(r[f"bad{j}"]) for r in parts)
-        if total:
-            found = sorted((e["_mid"], e["raw"]) for r in parts for e in (r[f"ex{j}"] or []) if e)
-            cells = [f"line {_line(mid, offsets)}: {echo(raw)} is not {_what(raw)}"
-                     for mid, raw in found[:SHOW_CELLS]]
-            more = f" (and {total - SHOW_CELLS} more cells)" if total > SHOW_CELLS else ""
-            problems.append(f"column {name!r} must hold numbers (empty is allowed): {'; '.join(cells)}{more}")
-    if problems:
-        raise CSVError(". ".join(problems))
-    return offsets
+    return offsets, {name for j, name in enumerate(numeric) if sum(int(r[f"bad{j}"]) for r in parts)}
 
 
 def _line(mid: int, offsets: dict[int, int]) -> int:
@@ -123,22 +115,13 @@ def _line(mid: int, offsets: dict[int, int]) -> int:
     return offsets[mid >> POSITION_BITS] + (mid & ((1 << POSITION_BITS) - 1)) + 2
 
 
-def _what(raw: str) -> str:
-    """`model.csvio._to_numbers`' wording for one bad cell."""
-    value = pd.to_numeric(pd.Series([raw.strip()]), errors="coerce").iloc[0]
-    infinite = np.isinf(value) or raw.strip().lstrip("+-").casefold() == "nan"
-    return "a finite number" if infinite else "a number"
-
-
 def _header(name: str, csv_out: bool) -> str:
     return "'" + name if csv_out and name.startswith(FORMULA_PREFIXES) else name
 
 
 def _bundle_files(bundle: Path) -> dict[str, bytes]:
-    """The files a Predictor reads (the manifest and every file it lists but the joblib copy)."""
-    manifest = read_manifest(bundle)
-    names = [MANIFEST] + [n for n in manifest["files"] if n not in NOT_LOADED]
-    return {name: (Path(bundle) / name).read_bytes() for name in names}
+    """The files a Predictor reads (`model.bundle.SERVED`); the workers verify their sha256."""
+    return {name: (Path(bundle) / name).read_bytes() for name in SERVED}
 
 
 def _predictor(files: dict[str, bytes]) -> Predictor:
@@ -156,29 +139,34 @@ def _predictor(files: dict[str, bytes]) -> Predictor:
     return _LOADED[key]
 
 
-def _score_batch(predictor: Predictor, batch: pd.DataFrame, names: list[str], numeric: list[str],
+def _score_batch(predictor: Predictor, batch: pd.DataFrame, names: list[str], numbers: list[str],
                  keep: list[tuple[str, str]], offsets: dict[int, int], csv_out: bool) -> pd.DataFrame:
-    """One Arrow batch: the local reader's frame (numeric columns float64, text as read), scored by
-    `Predictor.predict_frame`, in the output layout (nullable where the local CSV is empty)."""
+    """One Arrow batch: the local reader's frame (numeric columns without text float64, the rest
+    text as read), scored by `Predictor.predict_frame` and laid out by `model.batch.output_columns`
+    (nullable where the local CSV is empty)."""
     mids = batch.pop("_mid").to_numpy(dtype=np.int64)
     frame = batch.set_axis(names, axis=1)
-    for name in numeric:
+    for name in numbers:
         text = frame[name].astype("string").str.strip()
         frame[name] = pd.to_numeric(text.where(text != ""), errors="raise").astype("float64")
-    result = predictor.predict_frame(frame)
+    result = output_columns(predictor, predictor.predict_frame(frame))
+    result.index = frame.index
     out = pd.DataFrame(index=frame.index)
     for safe, name in keep:
         col = frame[name]
-        if name in numeric:
+        if name in numbers:
             out[safe] = pd.array(col.to_numpy(), dtype="Float64")
         else:
             out[safe] = pd.Series([_cell(v, csv_out) for v in col.tolist()], dtype=object, index=frame.index)
-    out["segment_id"] = result["segment_id"].astype("Int32")
-    out["segment_name"] = result["segment_name"].astype(object)
-    out["confidence"] = pd.array(result["confidence"].to_numpy(), dtype="Float64")
-    out["unlike_training"] = result["unlike_training"].astype(bool)
-    out["notes"] = [_cell(v, csv_out) for v in result["notes"].tolist()]
-    out["error"] = [_cell(v, csv_out) for v in result["error"].tolist()]
+    for c in result.columns:
+        if c == "segment_id":
+            out[c] = result[c].astype("Int32")
+        elif c == "margin":
+            out[c] = pd.array(result[c].to_numpy(), dtype="Float64")
+        elif c == "unlike_training":
+            out[c] = result[c].astype(bool)
+        else:
+            out[c] = [_cell(v, csv_out) for v in result[c].tolist()]
     pid = mids >> POSITION_BITS
     out["_line"] = np.array([offsets[int(p)] for p in pid], dtype=np.int64) + (mids & ((1 << POSITION_BITS) - 1)) + 2
     return out
@@ -193,9 +181,9 @@ def _cell(value: Any, csv_out: bool) -> str | None:
 
 
 def _summary(get: Any, predictor: Predictor) -> dict[str, Any]:
-    """`model.batch._summary` from the observed metrics."""
+    """`model.batch.summarise` from the observed metrics."""
     m = get if isinstance(get, dict) else get()
-    names = [s["name"] for s in predictor.segments]
+    names = [s.name for s in predictor.segments]
     present = [j for j in range(predictor.k) if m[f"n{j}"]]
     order = sorted(present, key=lambda j: (-m[f"n{j}"], m[f"first{j}"]))
     errors = sorted((e["_line"], e["error"]) for e in (m["errors"] or []) if e and e["error"])
