@@ -42,6 +42,8 @@ def sizes(smoke: bool) -> tuple[int, ...]:
 
 def fit_cmd(data: Path, out: Path, master: str | None, smoke: bool) -> list[str]:
     cmd = [PYTHON, "-m", "training", "fit", "--data", str(data), "--out", str(out), "--k", "auto"]
+    if smoke:  # the harness only: few stability refits (every engine alike)
+        cmd += ["--bootstrap", "5"]
     if master:
         cmd += ["--engine", "spark", "--spark-master", master,
                 "--spark-conf", "spark.driver.memory=" + ("2g" if "cluster" in master else "6g")]
