@@ -24,6 +24,7 @@ from model.serving import Compiled
 
 TOP = 3  # reasons given for one customer
 TOP_FRAME = 2  # feature names listed per row of a batch
+BLOCK = 32_768  # rows per block in `why_frame`
 
 
 class Explainer:
@@ -37,7 +38,7 @@ class Explainer:
         self.block_sq = np.stack([(b ** 2).sum(axis=1) for b in self.blocks], axis=1) if self.blocks \
             else np.zeros((compiled.k, 0))  # (k, c)
         self.labels = [f.label for f in schema.numeric] + [f.label for f in schema.categorical]
-        self._label_text: dict[int, str] = {}
+        self._avg_text: dict[tuple[int, int], str] = {}
 
     # -- one customer -------------------------------------------------------------------------
     def why_one(self, values: dict[str, Any], z: Sequence[float], codes: Sequence[int | None],
@@ -65,9 +66,8 @@ class Explainer:
         if j < self.p:
             f = self.schema.numeric[j]
             value = values.get(f.name)
-            pa, pb = sa.profile.numeric[f.name].mean, sb.profile.numeric[f.name].mean
             shown = "not given (filled with the median)" if value is None else number_text(round(value, 2))
-            text = f"{f.label} {shown} (“{na}” average {_avg(pa)}, “{nb}” average {_avg(pb)})"
+            text = f"{f.label} {shown} (“{na}” average {self._average(a, j)}, “{nb}” average {self._average(b, j)})"
         else:
             f = self.schema.categorical[j - self.p]
             value = values.get(f.name)
@@ -78,36 +78,57 @@ class Explainer:
             text = f"{f.label} {shown} ({share_a:.0%} of “{na}”, {share_b:.0%} of “{nb}”)"
         return {"feature": f.name, "label": f.label, "value": value, "pull": round(pull, 4), "text": text}
 
+    def _average(self, segment: int, j: int) -> str:
+        """A segment's mean of numeric feature `j` as text (formatted once: it never changes)."""
+        key = (segment, j)
+        if key not in self._avg_text:
+            f = self.schema.numeric[j]
+            self._avg_text[key] = _avg(self.segments[segment].profile.numeric[f.name].mean)
+        return self._avg_text[key]
+
     # -- a frame ------------------------------------------------------------------------------
     def why_frame(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per row, the labels of the `TOP_FRAME` features with the largest positive pull
-        ("Income; Spending score"): one string per distinct combination, not one per row."""
+        ("Income; Spending score"): one string per distinct combination, not one per row.
+        Rows go through in blocks, feature-major (as `model.serving.Compiled.run`)."""
         n = len(a)
         if n == 0 or self.c.k < 2:
             return np.full(n, "", dtype=object)
-        pulls = np.empty((n, self.p + len(self.blocks)))
-        if self.p:
-            zn = np.where(np.isnan(num), self.c.num_fill, num)
-            if self.c.num_log1p.any():
-                zn = np.where(self.c.num_log1p, np.log1p(np.where(self.c.num_log1p, zn, 0.0)), zn)
-            zn = (zn - self.c.num_mean) / self.c.num_scale
-            cn = self.c.centres[:, :self.p]
-            ca, cb = cn[a], cn[b]
-            pulls[:, :self.p] = (ca - cb) * (2.0 * zn - ca - cb)  # (z−cb)² − (z−ca)², factored
-        for f, block in enumerate(self.blocks):
-            level = np.where(codes[:, f] < 0, self.c.cat_fill[f], codes[:, f])
-            pulls[:, self.p + f] = (self.block_sq[b, f] - self.block_sq[a, f]
-                                    - 2.0 * (block[b, level] - block[a, level]))
-        width = pulls.shape[1]
-        order = np.argsort(-pulls, axis=1, kind="stable")[:, :TOP_FRAME]
-        top = np.take_along_axis(pulls, order, axis=1)
-        key = np.zeros(n, dtype=np.int64)
-        for i in range(order.shape[1]):  # base width+1 digits; width = "no further feature"
-            key = key * (width + 1) + np.where(top[:, i] > 1e-12, order[:, i], width)
+        width = self.p + len(self.blocks)
+        key = np.empty(n, dtype=np.int64)
+        for start in range(0, n, BLOCK):
+            part = slice(start, min(n, start + BLOCK))
+            key[part] = self._keys(num[part].T, codes[part].T, a[part], b[part], width)
         key = np.where(a == b, -1, key)
         rows, distinct = np.unique(key, return_inverse=True)
         texts = np.array([self._combo_text(int(k), width) for k in rows], dtype=object)
         return texts[distinct]
+
+    def _keys(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray, width: int) -> np.ndarray:
+        """One block: num (p, m), codes (c, m) → the top features of each row as one integer
+        (base width+1 digits; width = "no further feature")."""
+        m = len(a)
+        pulls = np.empty((width, m))
+        if self.p:
+            zn = np.where(np.isnan(num), self.c.num_fill[:, None], num)
+            log = self.c.num_log1p[:, None]
+            if self.c.num_log1p.any():
+                zn = np.where(log, np.log1p(np.where(log, zn, 0.0)), zn)
+            zn = (zn - self.c.num_mean[:, None]) / self.c.num_scale[:, None]
+            cn = self.c.centres[:, :self.p].T  # (p, k)
+            ca, cb = cn[:, a], cn[:, b]
+            pulls[:self.p] = (ca - cb) * (2.0 * zn - ca - cb)  # (z−cb)² − (z−ca)², factored
+        for f, block in enumerate(self.blocks):
+            level = np.where(codes[f] < 0, self.c.cat_fill[f], codes[f])
+            pulls[self.p + f] = (self.block_sq[b, f] - self.block_sq[a, f]
+                                 - 2.0 * (block[b, level] - block[a, level]))
+        key = np.zeros(m, dtype=np.int64)
+        cols = np.arange(m)
+        for _ in range(min(TOP_FRAME, width)):  # the largest pulls in turn; the first index on ties
+            j = pulls.argmax(axis=0)
+            key = key * (width + 1) + np.where(pulls[j, cols] > 1e-12, j, width)
+            pulls[j, cols] = -np.inf
+        return key
 
     def _combo_text(self, key: int, width: int) -> str:
         if key < 0:

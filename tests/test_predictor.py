@@ -101,3 +101,28 @@ def test_offers_are_read_against_the_customer(predictor):
     assert next(o for o in same["offers"] if o["title"] == offer.title)["fits"] is True
     marked = next(o for o in other["offers"] if o["title"] == offer.title)
     assert marked["fits"] is False and other_level in marked["note"] and offer.basis[0].level in marked["note"]
+
+
+def test_margin_is_zero_on_the_border_and_grows_towards_the_centre(predictor):
+    """The margin is geometric, not a probability: walking from one segment's typical customer to
+    another's, it falls to ~0 where the segment changes and is larger on both sides."""
+    from model.views import example_rows
+    rows = [dict(zip(predictor.schema.names, r)) for r in example_rows(predictor.segments, predictor.schema)]
+    start, end = rows[0], rows[1]
+    numeric = [f.name for f in predictor.schema.numeric]
+
+    def at(t: float) -> dict:
+        out = dict(start)  # categories stay those of the start: only numbers move
+        out.update({c: start[c] + t * (end[c] - start[c]) for c in numeric})
+        return predictor.predict_one(out)
+
+    first = at(0.0)["segment_id"]
+    assert at(1.0)["segment_id"] != first, "the walk must cross a border for this test to mean anything"
+    lo, hi = 0.0, 1.0
+    for _ in range(40):  # bisect to the first border crossed
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if at(mid)["segment_id"] == first else (lo, mid)
+    near, inside, other = at(lo), at(0.0), at(hi)
+    assert near["margin"] < 1e-3 and other["margin"] < 1e-3
+    assert near["runner_up"]["segment_id"] == other["segment_id"]
+    assert inside["margin"] > 0.2 and inside["margin"] > 100 * near["margin"]

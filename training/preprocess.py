@@ -1,5 +1,6 @@
-"""The one scikit-learn pipeline: ColumnTransformer (numeric: impute → scale; categorical: impute →
-one-hot) → clusterer. Column lists come from the cleaned data, never from hand-written lists."""
+"""The one scikit-learn pipeline: ColumnTransformer (numeric: impute → scale; skewed money and
+counts: impute → log1p → scale; categorical: impute → one-hot) → clusterer. Column lists come from
+the cleaned data, never from hand-written lists."""
 from __future__ import annotations
 
 from typing import Any, Sequence
