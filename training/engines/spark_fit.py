@@ -114,8 +114,6 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     metrics.update({"silhouette_full_spark": round(float(silhouette), 4), "silhouette_full_rows": n,
                     "kmeans_iterations": km.iterations, "kmeans_starts": km.starts,
                     "engine_agreement": agreement})
-    if len(z) < n:
-        metrics["fit_sample_size"] = int(len(z))
     comparison = None
     if opts.compare:
         step("comparing clustering algorithms (driver sample)")
