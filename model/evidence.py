@@ -121,6 +121,15 @@ class Metrics(Record):
         out = super().as_dict()
         return {k: v for k, v in out.items() if v is not None or k not in SPARK_METRICS}
 
+    def readable(self) -> dict[str, Any]:
+        """The metrics that are set, the engine agreement as a sentence (the card, the Model tab)."""
+        out = {k: v for k, v in self.as_dict().items() if v is not None}
+        if self.engine_agreement is not None:
+            a = self.engine_agreement
+            out["engine_agreement"] = (f"Spark's transform and the bundle agree on {a.same:,} of {a.rows:,} rows "
+                                       f"({a.ties:,} ties, {a.differ_outside_ties:,} other differences)")
+        return out
+
 
 SPARK_METRICS = ("silhouette_full_spark", "silhouette_full_rows", "kmeans_iterations", "kmeans_starts",
                  "engine_agreement")
