@@ -373,7 +373,8 @@ def test_the_app_serves_a_spark_bundle_unchanged(fitted, artifacts_dir):
     assert manifest.engine.version.startswith("4.")
     card = (bundle / "README.md").read_text()
     assert f"Spark {manifest.engine.version} on `{MASTER}`" in card
-    assert f"agree on {fit_.cleaned.rows:,} of {fit_.cleaned.rows:,} rows" in card  # a sentence, not a dict
+    agree = manifest.metrics.engine_agreement
+    assert f"agree on {agree.same:,} of {agree.rows:,} rows ({agree.ties:,} ties" in card  # a sentence, not a dict
     example = manifest.example
     with running_app({"MODEL_DIR": str(bundle)}, log_path=artifacts_dir / "app-spark.log") as url:
         got = httpx.post(url + "/predict", json=example, timeout=30).json()
