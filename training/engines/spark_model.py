@@ -19,6 +19,7 @@ rank error, where pandas interpolates; the bundle stores Spark's value (and the 
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -29,6 +30,7 @@ import pandas as pd
 from training.preprocess import make_pipeline, make_preprocessor
 from training.select_k import make_kmeans
 
+log = logging.getLogger(__name__)
 REL_ERROR = 1e-4  # approxQuantile rank error of the median imputation
 MAX_ITER, TOL = 50, 1e-4
 # Spark's KMeans has one k-means|| start per fit (no n_init, no initial model): with unequal
@@ -166,6 +168,7 @@ def fit_kmeans(features: Any, k: int, *, seed: int, n_init: int = N_INIT) -> Spa
 
     fits = concurrently(*[lambda i=i: start(i) for i in range(n_init)])
     model = min(fits, key=lambda m: (m.summary.trainingCost, fits.index(m)))
+    log.info("KMeans k=%d: cost of each start %s", k, [round(m.summary.trainingCost, 1) for m in fits])
     raw = np.array([np.asarray(c, dtype=float) for c in model.clusterCenters()])
     summary = model.summary
     counts = np.zeros(len(raw), dtype=np.int64)
