@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
 
 from model.manifest import Manifest
 from training import compare, synthetic
@@ -35,7 +36,7 @@ from training.inputs import Input
 from training.offers import load_catalogue
 from training.roles import infer_roles, parse_role_flags
 from training.schema_build import build_schema
-from training.select_k import SAMPLE_ROWS
+from training.select_k import SAMPLE_ROWS, make_kmeans
 
 log = logging.getLogger(__name__)
 AGREEMENT_ROWS = 100_000
@@ -96,7 +97,9 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     selection = choose_k(z, k=opts.k, seed=opts.seed, n_numeric=len(numeric))
     k = int(selection["k"])
     step(f"fitting KMeans on all {n:,} rows (Spark MLlib, k={k})")
-    km = M.fit_kmeans(features.select("features"), k, seed=opts.seed)
+    with threadpool_limits(1):  # k-means++ with scikit-learn's restarts on the driver sample: a warm start
+        warm = make_kmeans(k, len(z), seed=opts.seed).fit(z).cluster_centers_
+    km = M.fit_kmeans(features.select("features"), k, seed=opts.seed, warm=warm)
     pipeline = M.sklearn_pipeline(prep, km, seed=opts.seed)
     pca = PCA(n_components=2, random_state=opts.seed).fit(z)
     centres = pipeline.named_steps["cluster"].cluster_centers_
