@@ -76,7 +76,12 @@ def build_demo(live: Any, settings: Any) -> Any:
         fields = [gr.update(info=f"⚠ {answer.errors[n]}" if n in answer.errors else ui.infos[n],
                             elem_classes=["field-invalid"] if n in answer.errors else [],
                             **({"value": record[n]} if fill else {})) for n in schema.names]
-        return [answer.card, answer.offers, plot(answer.map_json), *fields]
+        return [answer.card, answer.offers, answer.map_json, *fields]
+
+    def show_map(map_json: str | None) -> Any:
+        """Second step of a form event: the map (re-drawing a few thousand points takes a phone
+        a second or more; the result card is painted before it starts)."""
+        return gr.skip() if map_json is None else plot(map_json)
 
     def predict_ui(*values: Any) -> list[Any]:
         return score_form(dict(zip(schema.names, values)))
@@ -246,13 +251,14 @@ def build_demo(live: Any, settings: Any) -> Any:
         # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
         # crash, and gr.Dropdown refuses " female " without naming the field; model.schema sees
         # the raw values, as on every other surface.
-        form_out = [result_html, offers_html, map_plot, *inputs]
-        go.click(_guard(predict_ui), inputs, form_out, api_name="predict_form", api_visibility="undocumented",
-                 preprocess=False, js=SCROLL_TO_RESULT)
+        map_json = gr.State(None)  # the form's map, drawn by a second step once the card is shown
+        form_out = [result_html, offers_html, map_json, *inputs]
+        form_events = [go.click(_guard(predict_ui), inputs, form_out, api_name="predict_form",
+                                api_visibility="undocumented", preprocess=False, js=SCROLL_TO_RESULT)]
         for box in inputs:
             if isinstance(box, gr.Number):  # Enter in a field scores the form
-                box.submit(_guard(predict_ui), inputs, form_out, api_visibility="private", preprocess=False,
-                           js=SCROLL_TO_RESULT)
+                form_events.append(box.submit(_guard(predict_ui), inputs, form_out, api_visibility="private",
+                                              preprocess=False, js=SCROLL_TO_RESULT))
         seg_feature.change(_guard(segment_plot), seg_feature, seg_plot, api_name="segment_plot",
                            api_visibility="undocumented")
         data_feature.change(_guard(data_plot), data_feature, data_plot_out, api_name="data_plot",
@@ -267,7 +273,9 @@ def build_demo(live: Any, settings: Any) -> Any:
         gr.api(_guard(score_csv), api_name="score_csv")
         gr.api(ping, api_name="ping", api_visibility="private")
         demo.load(api_page, None, api_md, api_visibility="private")
-        demo.load(_guard(from_link), None, form_out, api_visibility="private", preprocess=False)
+        form_events.append(demo.load(_guard(from_link), None, form_out, api_visibility="private", preprocess=False))
+        for event in form_events:
+            event.then(show_map, map_json, map_plot, api_visibility="private")
     demo.batch_files = ui.files  # create_app deletes them at shutdown
     return demo
 

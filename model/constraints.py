@@ -2,7 +2,7 @@
 
 In the manner of scikit-learn's ``utils/_param_validation.py`` (``Interval``, ``StrOptions``): each
 constraint knows what it accepts (`accepts` for one value, `bad_cells` for a column), says so in
-words (``str(constraint)`` → "a number between 0 and 222") and as JSON Schema (`json_schema`).
+words (``str(constraint)`` → "a number between 0 and 250") and as JSON Schema (`json_schema`).
 `model.schema` builds every error message of every surface — form, gradio_client, raw Gradio calls,
 JSON, MCP, batch, CLI — from these sentences, so the same bad value gets the same message everywhere.
 """

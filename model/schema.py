@@ -186,7 +186,7 @@ class Schema:
 
     @staticmethod
     def expect(f: Feature) -> str:
-        """What a field accepts, in words: "a number between 0 and 222" or "one of A, B, C"."""
+        """What a field accepts, in words: "a number between 0 and 250" or "one of A, B, C"."""
         return str(f.constraint)
 
     def json_schema(self) -> dict[str, Any]:

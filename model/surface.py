@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping, Optional, TypedDict
 from model import figures, views, views_io
 from model.batch import score_upload
 from model.batch_files import BatchFiles
+from model.constraints import number_text
 from model.drift_text import render_markdown
 from model.errors import CSVError, SchemaError
 from model.monitoring import monitor_upload
@@ -87,7 +88,7 @@ class Surface:
 
 def field_info(f: Any) -> str:
     if isinstance(f, NumericFeature):
-        return f"training customers: {f.min:g} to {f.max:g}"
+        return _seen(f)
     return f"one of {len(f.levels)} levels"
 
 
@@ -110,9 +111,10 @@ def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callab
         hints[name] = hint
     segment_customer.__signature__ = inspect.Signature(params, return_annotation=Prediction)  # type: ignore[attr-defined]
     segment_customer.__annotations__ = {**hints, "return": Prediction}
-    args = "\n".join(f"    {param_name(f.name)}: {f.label}: {f.constraint}"
-                     + (f" (training customers: {f.min:g} to {f.max:g})" if isinstance(f, NumericFeature) else "")
-                     + "; null = unknown, filled like training filled it." for f in schema.features)
+    def seen(f: Any) -> str:
+        return f" ({_seen(f)})" if isinstance(f, NumericFeature) else ""
+    args = "\n".join(f"    {param_name(f.name)}: {f.label}: {f.constraint}{seen(f)}"
+                      "; null = unknown, filled like training filled it." for f in schema.features)
     segment_customer.__doc__ = (
         "Find a customer's segment. Returns the segment (id and name), the margin over the runner-up "
         "segment (1 - d1/d2: 0 on the border, 1 at the centre; not a probability), why (the features "
@@ -140,3 +142,7 @@ def card_body(path: Path) -> str:
     if text.startswith("---"):
         text = text.split("---", 2)[2]
     return "\n".join(line for line in text.splitlines() if not line.startswith("!["))
+
+
+def _seen(f: NumericFeature) -> str:
+    return f"training customers: {number_text(f.min)} to {number_text(f.max)}"

@@ -76,14 +76,14 @@ def _scored(upload, text: str) -> tuple[list[dict[str, str]], str, str]:
 
 # (id, bad row's cells, field named in the row's error, words in it)
 ROW_ERRORS = [
-    ("negative_age", {"age": "-5"}, "age", ["between 0 and 222", "-5"]),
-    ("huge_number", {"income": "1e308"}, "income", ["between 0 and 594,333", "1e+308"]),
-    ("nan_cell", {"age": "NaN"}, "age", ["between 0 and 222", "got nan"]),
-    ("inf_cell", {"income": "-inf"}, "income", ["between 0 and 594,333", "got -inf"]),
+    ("negative_age", {"age": "-5"}, "age", ["between 0 and 250", "-5"]),
+    ("huge_number", {"income": "1e308"}, "income", ["between 0 and 600,000", "1e+308"]),
+    ("nan_cell", {"age": "NaN"}, "age", ["between 0 and 250", "got nan"]),
+    ("inf_cell", {"income": "-inf"}, "income", ["between 0 and 600,000", "got -inf"]),
     ("text_cell", {"spending_score": "high"}, "spending_score", ["a number between", "'high'"]),
     ("bool_cell", {"age": "true"}, "age", ["a number between", "'true'"]),
     ("long_cell", {"income": "9x" * 3000}, "income", ["a number between", "..."]),
-    ("thirty", {"age": "thirty"}, "age", ["a number between 0 and 222", "got 'thirty'"]),
+    ("thirty", {"age": "thirty"}, "age", ["a number between 0 and 250", "got 'thirty'"]),
     ("above_max", {"membership_years": "31"}, "membership_years", ["between 0 and 30", "31"]),
     ("unknown_category", {"gender": "Martian"}, "gender", ["Female, Male, Other", "'Martian'"]),
     ("unicode_category", {"preferred_category": "💣\u202e"}, "preferred_category", ["Clothing, Electronics"]),
@@ -142,7 +142,7 @@ def test_one_bad_cell_keeps_every_good_row_with_true_line_numbers(upload):
     rows, summary, raw = _scored(upload, text)
     summary = summary.replace("\\", "")  # the summary is Markdown: every punctuation character is escaped
     assert [r["error"] == "" for r in rows] == [True, False, True, False]
-    assert "line 4: age must be a number between 0 and 222; got 'thirty'" in summary
+    assert "line 4: age must be a number between 0 and 250; got 'thirty'" in summary
     assert "line 6: age must be" in summary and "gender must be one of" in summary
     assert rows[2]["age"] == "34"  # the column holds text now: good rows keep their cells as sent
     assert rows[3]["age"] == "-5" and "'-5" not in raw  # a plain number is no formula

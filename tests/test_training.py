@@ -286,3 +286,16 @@ def test_model_card_loads_back_with_huggingface_hub(synth_fit):
     assert "## Choosing k" in text and "sio.load(\"model.skops\", trusted=" in text and "## Clustering algorithms compared" in text and "plots/elbow.png" in text
     config = json.loads((out / "config.json").read_text())
     assert config["sklearn"]["columns"] == [f["name"] for f in m["schema"]["features"]]
+
+
+@pytest.mark.parametrize("lo, hi, hard", [(18, 74, (0, 250)), (15_000, 198_111, (0, 600_000)),
+                                         (-3, 5, (-20, 25)), (0, 1, (0, 3))])
+def test_hard_limits_are_the_widened_range_rounded_for_people(lo, hi, hard):
+    """Values outside the hard limits are refused; the message quotes them, so they are round
+    ("between 0 and 250", not "between 0 and 222") and never narrower than twice the span."""
+    from training.schema_build import HARD_MARGIN, build_schema
+    frame = pd.DataFrame({"x": np.linspace(lo, hi, 11)})
+    f = build_schema(frame, ["x"], [], None).numeric[0]
+    assert (f.hard_min, f.hard_max) == hard
+    span = max(hi - lo, abs(hi), 1.0)
+    assert f.hard_max >= hi + HARD_MARGIN * span and (lo >= 0 or f.hard_min <= lo - HARD_MARGIN * span)

@@ -6,9 +6,10 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from model.schema import CategoricalFeature, NumericFeature, Schema
+from training.readable import roundest_between
 from training.roles import readable_label
 
-HARD_MARGIN = 2.0  # hard limits = training range widened by this many spans on each side
+HARD_MARGIN = 2.0  # hard limits = training range widened by this many spans on each side, then rounded
 
 
 def build_schema(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
@@ -22,7 +23,7 @@ def build_schema(frame: pd.DataFrame, numeric: Sequence[str], categorical: Seque
         v = frame[c].dropna()
         lo, hi = float(v.min()), float(v.max())
         span = max(hi - lo, abs(hi), 1.0)
-        hard = (0.0 if lo >= 0 else lo - HARD_MARGIN * span, hi + HARD_MARGIN * span)
+        hard = (0.0 if lo >= 0 else -_round_up(HARD_MARGIN * span - lo), _round_up(hi + HARD_MARGIN * span))
         if limits and c in limits:
             hard = limits[c]
         feats.append(NumericFeature(name=c, label=readable_label(c, roles.get(c)), min=lo, max=hi,
@@ -36,3 +37,9 @@ def build_schema(frame: pd.DataFrame, numeric: Sequence[str], categorical: Seque
         feats.append(CategoricalFeature(name=c, label=readable_label(c, roles.get(c)), levels=levels, mode=mode,
                                         role=roles.get(c)))
     return Schema(features=tuple(feats), id_column=id_column)
+
+
+def _round_up(x: float) -> float:
+    """A limit people read without wondering: the roundest number in [x, 1.25 x] (222 → 250,
+    594,333 → 600,000). x > 0."""
+    return x if x <= 0 else roundest_between(x * (1 - 1e-12), x * 1.25, x)
