@@ -16,7 +16,7 @@ from training.engines import spark_rules as R
 from training.engines.spark_stats import QUANTILES
 from training.profile import CAT_LIFT, Z_TRAIT, _category_text, _r
 from training.roles import trait_text
-from training.schema_build import HARD_MARGIN
+from training.schema_build import hard_limits
 from training.summary import _f
 
 SUMMARY_QUANTILES = (0.0, *QUANTILES, 1.0)
@@ -34,8 +34,7 @@ def full_schema(sample_schema: Schema, stats: dict[str, Any], levels: Mapping[st
         if isinstance(f, NumericFeature):
             st = stats[f.name]
             lo, hi = st["min"], st["max"]
-            span = max(hi - lo, abs(hi), 1.0)
-            hard = (0.0 if lo >= 0 else lo - HARD_MARGIN * span, hi + HARD_MARGIN * span)
+            hard = hard_limits(lo, hi)
             if limits and f.name in limits:
                 hard = tuple(limits[f.name])
             feats.append(dataclasses.replace(f, min=lo, max=hi, median=round(float(fills[f.name]), 6),
