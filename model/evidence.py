@@ -91,6 +91,16 @@ class Comparison(Record):
 
 
 @dataclass(frozen=True)
+class EngineAgreement(Record):
+    """The Spark engine's check: Spark's own `transform` against the bundle on up to 100,000 rows."""
+    rows: int
+    same: int  # rows both put in the same segment
+    ties: int  # rows whose two nearest centres are equally near (either segment is right)
+    differ_outside_ties: int
+    share: float | None
+
+
+@dataclass(frozen=True)
 class Metrics(Record):
     silhouette: float | None
     calinski_harabasz: float | None
@@ -98,6 +108,31 @@ class Metrics(Record):
     inertia: float
     metric_sample_size: int
     fit_sample_size: int | None = None
+    # the Spark engine only: silhouette (squared Euclidean) of Spark's ClusteringEvaluator on every row,
+    # KMeans iterations and seeded k-means|| starts, and the agreement of Spark with the bundle
+    silhouette_full_spark: float | None = None
+    silhouette_full_rows: int | None = None
+    kmeans_iterations: int | None = None
+    kmeans_starts: int | None = None
+    engine_agreement: EngineAgreement | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The Spark-only fields are left out when unset: a local bundle's manifest is unchanged."""
+        out = super().as_dict()
+        return {k: v for k, v in out.items() if v is not None or k not in SPARK_METRICS}
+
+    def readable(self) -> dict[str, Any]:
+        """The metrics that are set, the engine agreement as a sentence (the card, the Model tab)."""
+        out = {k: v for k, v in self.as_dict().items() if v is not None}
+        if self.engine_agreement is not None:
+            a = self.engine_agreement
+            out["engine_agreement"] = (f"Spark's transform and the bundle agree on {a.same:,} of {a.rows:,} rows "
+                                       f"({a.ties:,} ties, {a.differ_outside_ties:,} other differences)")
+        return out
+
+
+SPARK_METRICS = ("silhouette_full_spark", "silhouette_full_rows", "kmeans_iterations", "kmeans_starts",
+                 "engine_agreement")
 
 
 @dataclass(frozen=True)

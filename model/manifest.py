@@ -170,6 +170,11 @@ class RfmModel(Record):
 class Engine(Record):
     name: Literal["local", "spark"] = "local"
     version: str | None = None  # Spark's version for the Spark engine
+    master: str | None = None  # the Spark master the fit ran on (local[*], spark://…, yarn, k8s://…)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        return out if self.master is not None else {k: v for k, v in out.items() if k != "master"}
 
 
 @dataclass(frozen=True)

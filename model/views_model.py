@@ -48,7 +48,7 @@ def model_overview(manifest: Manifest, source: LiveSource) -> str:
                   f"puts {manifest.rules.fidelity:.1%} of training customers in the model's segment (the Segments "
                   f"tab shows them, with the SQL).", ""]
     lines += ["### Final model", "| metric | value |", "|---|---|"]
-    lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in manifest.metrics.as_dict().items() if v is not None]
+    lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in manifest.metrics.readable().items()]
     lines += ["", "### Bundle in use", _md(live_source_text(source)), "",
               f"Trained on {tr.rows:,} rows from *{_md(tr.source)}* on {_md(manifest.created_at)}, seed {tr.seed:d}, "
               f"engine {_md(manifest.engine.name)}. Data fingerprint `{_md(tr.data_fingerprint[:16])}…`.", "",

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 
 HALVES = {("1", "2", "3", "4", "6", "9"): {"1", "2", "3a", "3b", "4a", "4b", "6a", "6b", "6c", "9"},
-          ("5", "7", "8"): {"5a", "5b", "7", "8"}}
+          ("5", "7", "8", "10"): {"5a", "5b", "7", "8", "10a", "10b", "10c"}}
 
 
 @pytest.mark.timeout(600)  # a bound against hangs, not a speed target

@@ -52,6 +52,27 @@ def _log_flags(p: argparse.ArgumentParser) -> None:
                    help="read numeric dates as day/month (default: decided from the data)")
 
 
+def _conf(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key.strip().startswith("spark."):
+        raise argparse.ArgumentTypeError(f"--spark-conf must look like spark.KEY=VALUE, got {value!r}")
+    return key.strip(), val.strip()
+
+
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    """--engine and its Spark options (training.engines.spark; needs requirements-spark.txt + Java)."""
+    g = p.add_argument_group("engine (Spark needs requirements-spark.txt and Java 17)")
+    g.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: scikit-learn on this machine (default); spark: PySpark MLlib on a cluster")
+    g.add_argument("--spark-master", default="local[*]", metavar="URL",
+                   help="with --engine spark: local[*] (default), local[N], spark://HOST:PORT, yarn, "
+                        "k8s://https://HOST:PORT, or active (under spark-submit: its master)")
+    g.add_argument("--data-format", choices=("csv", "parquet"),
+                   help="with --engine spark: format of --data (default: from its name; CSV otherwise)")
+    g.add_argument("--spark-conf", type=_conf, action="append", metavar="KEY=VALUE",
+                   help="with --engine spark: a Spark setting, e.g. spark.executor.memory=8g (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log every step in detail")
@@ -62,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "order log (--transactions) and write a bundle (model, serving arrays, "
                                    "manifest, rules, plots, model card).")
     src = f.add_mutually_exclusive_group()
-    src.add_argument("--data", type=Path, help="customer CSV, one row per customer (default: embedded synthetic data)")
+    src.add_argument("--data", help="customer CSV, one row per customer (default: embedded synthetic data); with "
+                                     "--engine spark also Parquet and any URI Spark reads (s3a://, abfss://, hdfs://)")
     src.add_argument("--transactions", type=Path, metavar="FILE",
                      help="order/invoice log: one line per order or product; turned into recency, frequency, "
                           "monetary, tenure and average order value per customer")
@@ -87,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--space", metavar="OWNER/NAME", help="the Space that will serve this bundle (linked from the card)")
     f.add_argument("--push-to-hub", metavar="OWNER/NAME", help="push the bundle to this Hub model repo")
     f.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    _engine_args(f)
     f.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("score", help="score a CSV (or an order log) with a bundle",
@@ -94,9 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "With --transactions, one row per customer of the log.")
     s.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE_DIR)
     ss = s.add_mutually_exclusive_group(required=True)
-    ss.add_argument("--data", type=Path, help="customer CSV")
+    ss.add_argument("--data", help="customer CSV (with --engine spark also Parquet or a URI)")
     ss.add_argument("--transactions", type=Path, metavar="FILE", help="order log (for a bundle trained on one)")
-    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or CSV "
+                                                 "parts when it ends in .csv)")
+    _engine_args(s)
     s.set_defaults(func=cmd_score)
 
     m = sub.add_parser("monitor", help="compare new data with a bundle's training data (drift)",

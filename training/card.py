@@ -94,6 +94,9 @@ source you trust (joblib runs code from the file).
 - rows used: {{ rows }}; cleaning: {{ cleaning }}
 - data fingerprint (sha256 of the cleaned table): `{{ fingerprint }}`
 - scikit-learn {{ versions["scikit-learn"] }}, numpy {{ versions.numpy }}, skops {{ versions.skops }}
+{% if engine.name == "spark" -%}
+- fitted with the Spark engine: Spark {{ engine.version }} on `{{ engine.master }}` (KMeans on every row)
+{% endif -%}
 """
 
 
@@ -117,14 +120,14 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
         rows=f"{manifest.training.rows:,}", source=manifest.training.source,
         comparison_note=cmp.why if cmp else "density-based methods were not compared for this bundle.",
         segments=manifest.segments, selection_reason=manifest.selection.reason,
-        table=manifest.selection.table, plots=plots, metrics={k: v for k, v in metrics.items() if v is not None},
+        table=manifest.selection.table, plots=plots, metrics=manifest.metrics.readable(),
         example=repr(example), kwargs=", ".join(f"{param_name(k)}={v!r}" for k, v in example.items()),
         trusted=repr(list(TRUSTED_TYPES)), space_id=manifest.space_id,
         client_target=json.dumps(manifest.space_id or LOCAL_URL),
         fingerprint=manifest.training.data_fingerprint,
         cleaning="; ".join(f"{a}: {b}" for a, b in c.rows()),
         versions=manifest.library_versions, algorithms=cmp.algorithms if cmp else {},
-        comparison_why=cmp.why if cmp else "",
+        comparison_why=cmp.why if cmp else "", engine=manifest.engine,
     )
     return str(card).rstrip() + "\n"
 

@@ -53,10 +53,7 @@ def fit_local(frame: pd.DataFrame, schema: Schema, *, k: int | str, seed: int, c
         fit_rows = np.sort(np.random.default_rng(seed).choice(len(frame), FIT_ROWS, replace=False))
         z_fit = prep.transform(frame.iloc[fit_rows]).astype(np.float64)
     step("choosing k" if k == "auto" else f"scoring k (forced k={k})")
-    selection = select_k(z_fit, seed=seed, k=k, n_numeric=len(numeric))
-    strength = prediction_strength(z_fit, [r["k"] for r in selection["table"]], seed=seed)
-    for row in selection["table"]:
-        row["prediction_strength"] = None if strength.get(row["k"]) is None else round(float(strength[row["k"]]), 4)
+    selection = choose_k(z_fit, k=k, seed=seed, n_numeric=len(numeric))
     k = int(selection["k"])
     step(f"fitting KMeans (k={k})")
     with threadpool_limits(1):  # measured: small BLAS calls run faster single-threaded here
@@ -81,6 +78,15 @@ def fit_local(frame: pd.DataFrame, schema: Schema, *, k: int | str, seed: int, c
         comparison = compare.compare_algorithms(z_fit, kmeans_labels=fit_labels, seed=seed)
     return Fitted(pipeline=pipeline, pca=pca, labels=labels, dist=dist, points=points, z_fit=z_fit,
                   fit_labels=fit_labels, selection=selection, metrics=metrics, comparison=comparison)
+
+
+def choose_k(z_fit: np.ndarray, *, k: int | str, seed: int, n_numeric: int) -> dict[str, Any]:
+    """The evidence table (`select_k`) with each k's prediction strength: the selection of any engine."""
+    selection = select_k(z_fit, seed=seed, k=k, n_numeric=n_numeric)
+    strength = prediction_strength(z_fit, [r["k"] for r in selection["table"]], seed=seed)
+    for row in selection["table"]:
+        row["prediction_strength"] = None if strength.get(row["k"]) is None else round(float(strength[row["k"]]), 4)
+    return selection
 
 
 def _order_by_size(kmeans: Any, labels: np.ndarray) -> np.ndarray:

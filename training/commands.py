@@ -26,19 +26,41 @@ def progress(total: int):
     return step, lambda: None
 
 
+def _engine(args: argparse.Namespace) -> str:
+    """The engine; Spark-only options given without --engine spark are refused, not ignored."""
+    engine = getattr(args, "engine", "local")
+    if engine != "spark":
+        given = [flag for flag, value in (("--spark-master", args.spark_master != "local[*]"),
+                                          ("--spark-conf", bool(args.spark_conf)),
+                                          ("--data-format", args.data_format is not None)) if value]
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --engine spark (got --engine {engine})")
+    elif args.transactions is not None:
+        raise ValueError("--transactions: order logs are not supported with --engine spark yet; "
+                         "use --engine local for an order log")
+    return engine
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     from training.data import format_report
     from training.fit import FitOptions, fit
     from training.inputs import TxOptions
-    step, done = progress(10 if not args.no_compare else 9)
+    spark = _engine(args) == "spark"
+    step, done = progress(9 - bool(args.no_compare) if spark else 10 - bool(args.no_compare))
     flags = ("customer", "date", "amount", "quantity", "price", "order")
     tx = TxOptions(columns={f: getattr(args, f) for f in flags if getattr(args, f)}, as_of=args.as_of,
                    dayfirst=args.day_first)
-    opts = FitOptions(data=args.data, transactions=args.transactions, tx=tx, out=args.out, features=args.features,
+    data = args.data if spark or args.data is None else Path(args.data)  # Spark: URIs stay text
+    opts = FitOptions(data=data, transactions=args.transactions, tx=tx, out=args.out, features=args.features,
                       id_column=args.id_column, roles=args.role or (), k=args.k, seed=args.seed, offers=args.offers,
                       limits=dict(args.limit or []), compare=not args.no_compare, bootstrap=args.bootstrap,
                       title=args.title, license=args.license, space_id=args.space)
-    result = fit(opts, step=step)
+    if spark:
+        from training.engines import spark as spark_engine
+        result = spark_engine.fit(opts, master=args.spark_master, step=step, data_format=args.data_format,
+                                  conf=dict(args.spark_conf or []))
+    else:
+        result = fit(opts, step=step)
     done()
     m = result.manifest
     if m.transactions is not None:
@@ -52,6 +74,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(f"cluster structure: {m.clusterability.verdict} — {m.clusterability.summary}")
     print(f"silhouette {m.metrics.silhouette}, Calinski–Harabasz {m.metrics.calinski_harabasz}, "
           f"Davies–Bouldin {m.metrics.davies_bouldin}")
+    if m.metrics.engine_agreement is not None:
+        agree = m.metrics.engine_agreement
+        print(f"Spark {m.engine.version} ({m.engine.master}): silhouette on all {m.metrics.silhouette_full_rows:,} "
+              f"rows {m.metrics.silhouette_full_spark} (squared Euclidean); Spark and the bundle agree on "
+              f"{agree.same:,} of {agree.rows:,} rows ({agree.ties} ties)")
     for s in m.segments:
         stab = "" if s.stability is None else f" — stability {s.stability:.2f} ({s.stability_reading})"
         print(f"  [{s.id}] {s.name} — {s.share:.1%}{stab} — offers: " + "; ".join(o.title for o in s.offers))
@@ -66,8 +93,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from training.score import score_file
-    summary = score_file(args.bundle, args.data or args.transactions, args.out, log=args.transactions is not None)
+    if _engine(args) == "spark":
+        from training.engines import spark as spark_engine
+        summary = spark_engine.score(args.bundle, args.data, args.out, master=args.spark_master,
+                                     data_format=args.data_format, conf=dict(args.spark_conf or []))
+    else:
+        from training.score import score_file
+        summary = score_file(args.bundle, Path(args.data or args.transactions), Path(args.out),
+                             log=args.transactions is not None)
     if "log" in summary:
         log = summary["log"]
         print(f"order log: {log['lines_in']:,} lines, {log['lines_kept']:,} kept → {log['customers']:,} customers"

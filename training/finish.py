@@ -41,15 +41,21 @@ class Provenance:
 
 def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue: Mapping[str, Any],
            provenance: Provenance, bootstrap: int, step: Callable[[str], None],
-           summary: dict[str, Any] | None = None) -> Manifest:
-    """Describe the segments, assemble the manifest and write the bundle to `out`. An engine may
-    pass the `summary` aggregates it computed itself (the Spark engine does)."""
+           summary: dict[str, Any] | None = None, rows: int | None = None, data_fingerprint: str | None = None,
+           profiles: list[dict[str, Any]] | None = None,
+           distance_p99: list[float | None] | None = None) -> Manifest:
+    """Describe the segments, assemble the manifest and write the bundle to `out`.
+
+    An engine that fitted on more rows than `data.frame` holds (the Spark engine: `data.frame` is
+    its driver sample) passes what it computed over all of them: the `summary` aggregates, the
+    row count, the data fingerprint, the segment `profiles` (`training.profile.profile_segments`'
+    shape) and each segment's 99th-percentile distance to its centre."""
     frame, labels, k = data.frame, fitted.labels, int(fitted.selection["k"])
     rfm = _has_rfm(schema)
     step("profiling segments")
     segments = describe_segments(frame, labels, fitted.dist, schema=schema, k=k, catalogue=catalogue,
                                  z_fit=fitted.z_fit, fit_labels=fitted.fit_labels, seed=provenance.seed, rfm=rfm,
-                                 bootstrap=bootstrap)
+                                 bootstrap=bootstrap, profiles=profiles, distance_p99=distance_p99)
     step("segments as rules")
     fills = _fills(fitted.pipeline, schema)
     rules = fit_rules(frame, labels, schema, seed=provenance.seed, fills=fills, k=k)
@@ -60,9 +66,10 @@ def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue:
         "format_version": FORMAT_VERSION, "title": provenance.title, "license": provenance.license,
         "space_id": provenance.space_id, "engine": provenance.engine,
         "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "training": {"source": data.source, "rows": int(len(frame)), "seed": provenance.seed,
-                     "features": list(schema.names), "id_column": data.id_column,
-                     "data_fingerprint": fingerprint(frame), "k_requested": provenance.k_requested},
+        "training": {"source": data.source, "rows": int(len(frame) if rows is None else rows),
+                     "seed": provenance.seed, "features": list(schema.names), "id_column": data.id_column,
+                     "data_fingerprint": data_fingerprint or fingerprint(frame),
+                     "k_requested": provenance.k_requested},
         "schema": schema.as_dict(), "example": schema.example(), "k": k,
         "selection": fitted.selection, "clusterability": fitted.selection["clusterability"],
         "comparison": fitted.comparison, "metrics": fitted.metrics, "cleaning": data.cleaning,

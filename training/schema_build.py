@@ -22,8 +22,7 @@ def build_schema(frame: pd.DataFrame, numeric: Sequence[str], categorical: Seque
     for c in numeric:
         v = frame[c].dropna()
         lo, hi = float(v.min()), float(v.max())
-        span = max(hi - lo, abs(hi), 1.0)
-        hard = (0.0 if lo >= 0 else -_round_up(HARD_MARGIN * span - lo), _round_up(hi + HARD_MARGIN * span))
+        hard = hard_limits(lo, hi)
         if limits and c in limits:
             hard = limits[c]
         feats.append(NumericFeature(name=c, label=readable_label(c, roles.get(c)), min=lo, max=hi,
@@ -37,6 +36,13 @@ def build_schema(frame: pd.DataFrame, numeric: Sequence[str], categorical: Seque
         feats.append(CategoricalFeature(name=c, label=readable_label(c, roles.get(c)), levels=levels, mode=mode,
                                         role=roles.get(c)))
     return Schema(features=tuple(feats), id_column=id_column)
+
+
+def hard_limits(lo: float, hi: float) -> tuple[float, float]:
+    """The training range [lo, hi] widened by `HARD_MARGIN` spans on each side, rounded for people
+    (0 stays the floor of a range that never went below it). Every engine's schema uses this."""
+    span = max(hi - lo, abs(hi), 1.0)
+    return (0.0 if lo >= 0 else -_round_up(HARD_MARGIN * span - lo), _round_up(hi + HARD_MARGIN * span))
 
 
 def _round_up(x: float) -> float:

@@ -16,13 +16,15 @@ from training.stability import segment_stability, stability_reading
 
 def describe_segments(frame: pd.DataFrame, labels: np.ndarray, dist: np.ndarray, *, schema: Schema, k: int,
                       catalogue: Mapping[str, Any], z_fit: np.ndarray, fit_labels: np.ndarray, seed: int,
-                      rfm: bool, bootstrap: int) -> list[dict[str, Any]]:
-    """Every segment as the manifest's `Segment` fields (plain data)."""
+                      rfm: bool, bootstrap: int, profiles: list[dict[str, Any]] | None = None,
+                      distance_p99: list[float | None] | None = None) -> list[dict[str, Any]]:
+    """Every segment as the manifest's `Segment` fields (plain data). `profiles` and
+    `distance_p99`, when given, come from an engine's aggregates over more rows than `frame`."""
     roles = {f.name: f.role for f in schema.features}
     names = {f.name: f.label for f in schema.features}
-    segments = profile_segments(frame, labels, numeric=[f.name for f in schema.numeric],
-                                categorical=[f.name for f in schema.categorical], k=k, roles=roles, names=names,
-                                log=[f.name for f in schema.numeric if f.transform == "log1p"])
+    segments = profiles if profiles is not None else profile_segments(
+        frame, labels, numeric=[f.name for f in schema.numeric], categorical=[f.name for f in schema.categorical],
+        k=k, roles=roles, names=names, log=[f.name for f in schema.numeric if f.transform == "log1p"])
     if rfm:
         col = {f.role: f.name for f in schema.numeric}
         scores = rfm_scores(frame, recency=col["recency"], frequency=col["frequency"], monetary=col["monetary"])
@@ -37,7 +39,10 @@ def describe_segments(frame: pd.DataFrame, labels: np.ndarray, dist: np.ndarray,
     for seg, stab in zip(segments, stability):
         seg["description"] = describe(seg, names)
         own = dist[labels == seg["id"]]
-        seg["distance_p99"] = round(float(np.quantile(own, 0.99)), 5) if len(own) else None
+        if distance_p99 is not None:
+            seg["distance_p99"] = distance_p99[seg["id"]]
+        else:
+            seg["distance_p99"] = round(float(np.quantile(own, 0.99)), 5) if len(own) else None
         seg["stability"] = None if stab is None else round(float(stab), 4)
         seg["stability_reading"] = None if stab is None else stability_reading(stab)
     return segments
