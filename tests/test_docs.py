@@ -37,7 +37,29 @@ def test_every_readme_block_is_run_or_says_why_not():
         if b.directive.startswith("skip:"):
             assert len(b.directive) > len("skip: ") + 10, f"{b.id}: say why it is not run"
     skipped = [b for b in found if b.directive.startswith("skip:")]
-    assert len(skipped) <= 3, [b.id for b in skipped]  # make test itself, files for a browser …
+    assert len(skipped) <= 4, [b.id for b in skipped]  # make test itself, files for a browser, Spark …
+
+
+def test_training_commands_of_blocks_not_run_here_parse():
+    """A block not run here (the Spark commands: Spark start-up costs minutes on 2 cores; the
+    engine itself is tested in tests/test_spark.py) still names real commands and options."""
+    import shlex
+
+    from training.__main__ import build_parser
+    commands = []
+    for b in blocks(README.read_text(encoding="utf-8"), "README.md"):
+        if b.directive.startswith("skip:") and b.lang == "bash":
+            for line in b.code.replace("\\\n", " ").splitlines():
+                words = shlex.split(line)
+                if words[1:3] == ["-m", "training"]:
+                    commands.append(words[3:])
+    assert len(commands) >= 3, commands
+    for argv in commands:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"python -m training {' '.join(argv)}: the CLI refuses it")
+        assert args.engine == "spark", argv
 
 
 def test_readme_blocks_run_in_order(app_url, hub, shared_data, tmp_path):
