@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from model.bundle import Bundle, read_bundle
+from model.constraints import number_text
 from model.explain import Explainer
 from model.manifest import Manifest, Segment
 from model.rfm import score_with_edges
@@ -91,7 +92,8 @@ class Predictor:
         self._basis = [[o.basis for o in s.offers] for s in self.segments]
         self._features = {f.name: f for f in self.schema.features}
         # one note per feature left empty, in schema order; the last bit is "unlike the training data"
-        self._notes = [f"{f.name} missing: filled with the training median {f.median:g}" for f in self.schema.numeric]
+        self._notes = [f"{f.name} missing: filled with the training median {number_text(f.median)}"
+                       for f in self.schema.numeric]
         self._notes += [f"{f.name} missing: filled with the most frequent level {f.mode}"
                         for f in self.schema.categorical]
         self._notes.append("unlike the training data")
@@ -154,9 +156,11 @@ class Predictor:
             return "" if value == basis.level else f"offered for {basis.level}; this customer's {f.label.lower()} is {value}"
         median = f.median  # type: ignore[union-attr]
         if basis.direction == "high" and value < median:
-            return f"offered for high {f.label.lower()}; this customer's {value:g} is below the median {median:g}"
+            return (f"offered for high {f.label.lower()}; this customer's {number_text(value)} is below the "
+                    f"median {number_text(median)}")
         if basis.direction == "low" and value > median:
-            return f"offered for low {f.label.lower()}; this customer's {value:g} is above the median {median:g}"
+            return (f"offered for low {f.label.lower()}; this customer's {number_text(value)} is above the "
+                    f"median {number_text(median)}")
         return ""
 
     def _rfm_one(self, vals: Mapping[str, Any]) -> dict[str, Any]:
