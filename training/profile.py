@@ -73,18 +73,25 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequen
                                "role": roles.get(c), "text": trait_text(roles.get(c) or names.get(c, c), direction)})
         cat_prof = {}
         for c in categorical:
-            shares = part[c].value_counts(normalize=True)
-            cat_prof[c] = {str(lv): round(float(v), 4) for lv, v in shares.items()}
-            for lv, v in shares.items():
-                base = float(pop_share[c].get(lv, 0.0))
-                if v >= 0.4 and base > 0 and v / base >= CAT_LIFT:
-                    traits.append({"feature": c, "kind": "categorical", "level": str(lv),
-                                   "share": round(float(v), 3), "lift": round(v / base, 2), "role": roles.get(c),
-                                   "text": _category_text(names.get(c, c), str(lv))})
+            cat_prof[c] = category_traits(c, list(part[c].value_counts(normalize=True).items()), pop_share[c],
+                                          role=roles.get(c), name=names.get(c, c), traits=traits)
         traits.sort(key=lambda t: (0, -abs(t["z"])) if t["kind"] == "numeric" else (1, -t["lift"]))
         out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
                     "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
     return out
+
+
+def category_traits(column: str, shares: list[tuple[Any, float]], population: Mapping[Any, float], *,
+                    role: str | None, name: str, traits: list[dict[str, Any]]) -> dict[str, float]:
+    """A segment's shares of one categorical column (largest first) as its profile; appends a
+    trait for each level the segment over-represents (share ≥ 0.4 and `CAT_LIFT` × the population's).
+    Shared by the local engine and the Spark engine's aggregates."""
+    for lv, v in shares:
+        base = float(population.get(lv, 0.0))
+        if v >= 0.4 and base > 0 and v / base >= CAT_LIFT:
+            traits.append({"feature": column, "kind": "categorical", "level": str(lv), "share": round(float(v), 3),
+                           "lift": round(v / base, 2), "role": role, "text": _category_text(name, str(lv))})
+    return {str(lv): round(float(v), 4) for lv, v in shares}
 
 
 def _r(x: Any) -> float | None:

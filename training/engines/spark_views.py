@@ -14,7 +14,7 @@ import pandas as pd
 from model.schema import CategoricalFeature, NumericFeature, Schema
 from training.engines import spark_rules as R
 from training.engines.spark_stats import QUANTILES
-from training.profile import CAT_LIFT, Z_TRAIT, _category_text, _r
+from training.profile import Z_TRAIT, _r, category_traits
 from training.roles import trait_text
 from training.schema_build import hard_limits
 from training.summary import _f
@@ -82,14 +82,8 @@ def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[s
                                "role": roles.get(c), "text": trait_text(roles.get(c) or names.get(c, c), direction)})
         cat_prof = {}
         for c in categorical:
-            shares = _shares(seg_levels.get(seg, {}).get(c, {}))
-            cat_prof[c] = {str(lv): round(float(v), 4) for lv, v in shares}
-            for lv, v in shares:
-                base = float(pop_share[c].get(lv, 0.0))
-                if v >= 0.4 and base > 0 and v / base >= CAT_LIFT:
-                    traits.append({"feature": c, "kind": "categorical", "level": str(lv),
-                                   "share": round(float(v), 3), "lift": round(v / base, 2), "role": roles.get(c),
-                                   "text": _category_text(names.get(c, c), str(lv))})
+            cat_prof[c] = category_traits(c, _shares(seg_levels.get(seg, {}).get(c, {})), pop_share[c],
+                                          role=roles.get(c), name=names.get(c, c), traits=traits)
         traits.sort(key=lambda t: (0, -abs(t["z"])) if t["kind"] == "numeric" else (1, -t["lift"]))
         out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
                     "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
