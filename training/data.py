@@ -83,11 +83,9 @@ def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
                 unparsed[name] = bad
             continue
         canon, changed, levels = unify_spellings(texts[name], rows_per)
-        if levels > MAX_LEVELS and not features:
-            excluded[name] = f"text with {levels} distinct values (more than {MAX_LEVELS})"
-            continue
-        if levels < 2 and not features:
-            excluded[name] = "a single value: carries no information"
+        why = not_a_category(levels, chosen=bool(features))
+        if why:
+            excluded[name] = why
             continue
         categorical.append(name)
         out[name] = take(canon, codes[name], np.nan)
@@ -113,6 +111,18 @@ def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
         raise ValueError(f"only {len(clean_frame)} usable rows after cleaning; at least 10 are needed")
     return Cleaned(frame=clean_frame, numeric=numeric, categorical=categorical, id_column=idc,
                    report=report)
+
+
+def not_a_category(levels: int, *, chosen: bool) -> str | None:
+    """Why a text column with `levels` distinct values is left out of the features (None: it is a
+    category). Columns the user chose with --features are always kept. Every engine uses this."""
+    if chosen:
+        return None
+    if levels > MAX_LEVELS:
+        return f"text with {levels} distinct values (more than {MAX_LEVELS})"
+    if levels < 2:
+        return "a single value: carries no information"
+    return None
 
 
 def _id_column(names: list[str], codes: dict[str, np.ndarray], texts: dict[str, np.ndarray],

@@ -64,13 +64,9 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequen
             col = part[c]
             centre, spread = pop_z[c]
             z = float((scaled[c][mask].mean() - centre) / spread) if size else 0.0
-            num_prof[c] = {"mean": _r(col.mean()), "median": _r(col.median()), "q25": _r(col.quantile(.25)),
-                           "q75": _r(col.quantile(.75)), "overall_mean": _r(pop_mean[c]),
-                           "overall_median": _r(pop_median[c]), "z": round(z, 3)}
-            if abs(z) > Z_TRAIT:
-                direction = "high" if z > 0 else "low"
-                traits.append({"feature": c, "kind": "numeric", "direction": direction, "z": round(z, 3),
-                               "role": roles.get(c), "text": trait_text(roles.get(c) or names.get(c, c), direction)})
+            num_prof[c] = numeric_traits(c, z, (col.mean(), col.median(), col.quantile(.25), col.quantile(.75)),
+                                         (pop_mean[c], pop_median[c]), role=roles.get(c), name=names.get(c, c),
+                                         traits=traits)
         cat_prof = {}
         for c in categorical:
             cat_prof[c] = category_traits(c, list(part[c].value_counts(normalize=True).items()), pop_share[c],
@@ -79,6 +75,20 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequen
         out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
                     "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
     return out
+
+
+def numeric_traits(column: str, z: float, stats: tuple[Any, Any, Any, Any], overall: tuple[Any, Any], *,
+                   role: str | None, name: str, traits: list[dict[str, Any]]) -> dict[str, Any]:
+    """A segment's profile of one numeric column — (mean, median, q25, q75) against the population's
+    (mean, median), and z, its standardised mean — appending a trait when |z| > `Z_TRAIT`.
+    Shared by the local engine and the Spark engine's aggregates."""
+    if abs(z) > Z_TRAIT:
+        direction = "high" if z > 0 else "low"
+        traits.append({"feature": column, "kind": "numeric", "direction": direction, "z": round(z, 3),
+                       "role": role, "text": trait_text(role or name, direction)})
+    mean, median, q25, q75 = stats
+    return {"mean": _r(mean), "median": _r(median), "q25": _r(q25), "q75": _r(q75),
+            "overall_mean": _r(overall[0]), "overall_median": _r(overall[1]), "z": round(z, 3)}
 
 
 def category_traits(column: str, shares: list[tuple[Any, float]], population: Mapping[Any, float], *,

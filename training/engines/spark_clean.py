@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from training.columns import as_numbers, unify_spellings
-from training.data import MAX_LEVELS
+from training.data import not_a_category
 from training.engines import spark_rules as R
 from training.engines.spark_model import concurrently
 from training.engines.spark_ids import id_column as _id_column
@@ -131,11 +131,9 @@ def _clean(src: Source, dedup: Any, counts: Any, cols: dict[str, _Column], head:
                 unparsed[name] = bad
             continue
         levels = _level_count(counts, c)
-        if levels > MAX_LEVELS and not features:
-            excluded[name] = f"text with {levels} distinct values (more than {MAX_LEVELS})"
-            continue
-        if levels < 2 and not features:
-            excluded[name] = "a single value: carries no information"
+        why = not_a_category(levels, chosen=bool(features))
+        if why:
+            excluded[name] = why
             continue
         if c.texts is None:
             _pull_distinct(counts, [c], limit=MAX_DISTINCT)

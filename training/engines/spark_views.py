@@ -14,8 +14,7 @@ import pandas as pd
 from model.schema import CategoricalFeature, NumericFeature, Schema
 from training.engines import spark_rules as R
 from training.engines.spark_stats import QUANTILES
-from training.profile import Z_TRAIT, _r, category_traits
-from training.roles import trait_text
+from training.profile import category_traits, numeric_traits
 from training.schema_build import hard_limits
 from training.summary import _f
 
@@ -73,13 +72,9 @@ def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[s
             mean = p["mean"] if size else float("nan")
             own = p["log_mean"] if c in logged else mean
             z = float((own - centre[c]) / spread[c]) if size else 0.0
-            num_prof[c] = {"mean": _r(mean), "median": _r(p["median"]), "q25": _r(p["q25"]),
-                           "q75": _r(p["q75"]), "overall_mean": _r(stats[c]["mean"]),
-                           "overall_median": _r(stats[c]["quantiles"][0.5]), "z": round(z, 3)}
-            if abs(z) > Z_TRAIT:
-                direction = "high" if z > 0 else "low"
-                traits.append({"feature": c, "kind": "numeric", "direction": direction, "z": round(z, 3),
-                               "role": roles.get(c), "text": trait_text(roles.get(c) or names.get(c, c), direction)})
+            num_prof[c] = numeric_traits(c, z, (mean, p["median"], p["q25"], p["q75"]),
+                                         (stats[c]["mean"], stats[c]["quantiles"][0.5]), role=roles.get(c),
+                                         name=names.get(c, c), traits=traits)
         cat_prof = {}
         for c in categorical:
             cat_prof[c] = category_traits(c, _shares(seg_levels.get(seg, {}).get(c, {})), pop_share[c],
