@@ -96,7 +96,7 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
     parsed = parse_dates(duniq, dayfirst=dayfirst, weights=np.bincount(dcodes[dcodes >= 0], minlength=len(duniq)))
     ts = take(parsed.values.view(np.int64), dcodes, _NAT)
     drop(ts == _NAT, "unparseable_date")
-    cutoff, as_of_day = _cutoff(as_of)
+    cutoff, as_of_day = cutoff_days(as_of)
     drop(ts >= cutoff * _DAY_US, "future_date")
     amt, neg_qty = _amounts(enc, roles)
     drop(~np.isfinite(amt), "unparseable_amount")
@@ -169,7 +169,7 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
         "dates": {"formats": _format_counts(parsed, dcodes, ok), "notes": parsed.notes,
                   "unparseable": where("unparseable_date", roles.date),
                   "future": where("future_date", roles.date),
-                  "future_means": f"dated after {_day_text(cutoff - 1)}"},
+                  "future_means": f"dated after {day_text(cutoff - 1)}"},
         "amounts_unparseable": where("unparseable_amount", roles.amount or roles.quantity or ""),
         "customers_only_returns": {"count": int(only_returns.sum()),
                                    "examples": [str(c) for c in np.asarray(customers)[only_returns][:10]]},
@@ -178,7 +178,7 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
         "orders": int(len(pairs)),
         "order_definition": (f"distinct {roles.order} with a purchase line" if roles.order
                              else f"distinct {roles.date} per customer (no order column)"),
-        "as_of": _day_text(as_of_day),
+        "as_of": day_text(as_of_day),
         "as_of_source": "given" if as_of is not None else "the day after the last valid purchase",
     }
     log.debug("order log: %d lines -> %d customers", n, len(frame))
@@ -260,7 +260,7 @@ def _amounts(enc: _Encoded, roles: Roles) -> tuple[np.ndarray, np.ndarray]:
     return qty * unit, qty < 0
 
 
-def _cutoff(as_of: Any) -> tuple[int, int | None]:
+def cutoff_days(as_of: Any) -> tuple[int, int | None]:
     """(first day counted as future, as_of day or None) as days since 1970-01-01."""
     if as_of is None:
         today = datetime.now(timezone.utc).date()
@@ -275,7 +275,7 @@ def _cutoff(as_of: Any) -> tuple[int, int | None]:
     return day + 1, day
 
 
-def _day_text(day: int) -> str:
+def day_text(day: int) -> str:
     return str(Date(1970, 1, 1) + pd.Timedelta(days=int(day)).to_pytimedelta())
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 ISO, NUMERIC, MONTH_NAME = 0, 1, 2
+NOT_NUMERIC, AMBIGUOUS, DAY_FIRST, MONTH_FIRST = -1, 0, 1, 2  # order_evidence codes
 MAX_WIDTH = 40  # no date text is longer
 _TIME = r"(?:(?P<sep> +|a)(?P<H>9{1,2}):(?P<M>99)(?::(?P<S>99))?(?: ?(?P<ampm>aa))?)?"
 _SHAPES = (
@@ -61,43 +62,28 @@ def parse_dates(texts: np.ndarray, *, dayfirst: bool | None = None,
                 weights: np.ndarray | None = None) -> ParsedDates:
     """Parse distinct date texts (object array; None/"" are unparseable). `weights` (lines per
     text) only weigh the evidence for the day/month order."""
-    n = len(texts)
+    text, codes = _prepare(texts)
+    n = len(text)
     values = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     fmt = np.full(n, -1, dtype=np.int8)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    filled = np.asarray(texts, dtype=object).copy()
-    filled[pd.isna(filled)] = ""
-    text = np.strings.strip(filled.astype(str))
-    if text.dtype.itemsize // 4 > MAX_WIDTH:
-        text = np.where(np.strings.str_len(text) <= MAX_WIDTH, text, "").astype(f"<U{MAX_WIDTH}")
-    width = max(text.dtype.itemsize // 4, 1)
-    text = text.astype(f"<U{width}")
-    codes = text.view(np.uint32).reshape(n, width)
-    shape_of, shapes = _shapes(codes)
     numeric: list[tuple[np.ndarray, re.Match[str]]] = []
-    for s, shape in enumerate(shapes):
-        for kind, pattern in _SHAPES:
-            m = pattern.match(shape)
-            if not m:
-                continue
-            idx = np.flatnonzero(shape_of == s)
-            if kind == ISO:
-                got = pd.to_datetime(pd.Series(np.strings.replace(text[idx], "/", "-")), format="ISO8601",
-                                     errors="coerce", utc=True).dt.tz_localize(None)
-                _store(values, fmt, idx, got.to_numpy("datetime64[us]"), ISO)
-            elif kind == NUMERIC:
-                numeric.append((idx, m))
-            else:
-                month = _month_numbers(text[idx], m.start("mon"), m.end("mon"))
-                got = _compose(_num(codes[idx], m, "Y"), month, _num(codes[idx], m, "d"), codes[idx], m)
-                _store(values, fmt, idx, got, MONTH_NAME)
-            break
+    for kind, idx, m in _groups(codes):
+        if kind == ISO:
+            got = pd.to_datetime(pd.Series(np.strings.replace(text[idx], "/", "-")), format="ISO8601",
+                                 errors="coerce", utc=True).dt.tz_localize(None)
+            _store(values, fmt, idx, got.to_numpy("datetime64[us]"), ISO)
+        elif kind == NUMERIC:
+            numeric.append((idx, m))
+        else:
+            month = _month_numbers(text[idx], m.start("mon"), m.end("mon"))
+            got = _compose(_num(codes[idx], m, "Y"), month, _num(codes[idx], m, "d"), codes[idx], m)
+            _store(values, fmt, idx, got, MONTH_NAME)
     used_dayfirst, notes = None, []
     if numeric:
-        a = np.concatenate([_num(codes[i], m, "a") for i, m in numeric])
-        b = np.concatenate([_num(codes[i], m, "b") for i, m in numeric])
-        ww = np.concatenate([w[i] for i, _ in numeric])
-        used_dayfirst, note = _decide_order(a, b, ww, dayfirst)
+        evidence = _evidence(codes, numeric, n)
+        used_dayfirst, note = decide_order(float(w[evidence == DAY_FIRST].sum()),
+                                           float(w[evidence == MONTH_FIRST].sum()), dayfirst)
         notes += [note] if note else []
         for idx, m in numeric:
             first, second = _num(codes[idx], m, "a"), _num(codes[idx], m, "b")
@@ -106,6 +92,52 @@ def parse_dates(texts: np.ndarray, *, dayfirst: bool | None = None,
             year = np.where(year < 100, 2000 + year, year)
             _store(values, fmt, idx, _compose(year, month, day, codes[idx], m), NUMERIC)
     return ParsedDates(values=values, fmt=fmt, dayfirst=used_dayfirst, notes=notes)
+
+
+def order_evidence(texts: np.ndarray) -> np.ndarray:
+    """Per text (int8): NOT_NUMERIC, or for a numeric day/month text AMBIGUOUS, DAY_FIRST (only
+    the day/month reading can be a date: first number above 12) or MONTH_FIRST — what
+    `decide_order` weighs. For engines that see the texts in pieces (Spark's batches): sum the
+    lines per code over all pieces, decide once, then parse each piece with that `dayfirst`."""
+    _, codes = _prepare(texts)
+    numeric = [(idx, m) for kind, idx, m in _groups(codes) if kind == NUMERIC]
+    return _evidence(codes, numeric, len(codes))
+
+
+def _prepare(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stripped fixed-width texts (blank for missing and over-long ones) and their code points."""
+    n = len(texts)
+    filled = np.asarray(texts, dtype=object).copy()
+    filled[pd.isna(filled)] = ""
+    text = np.strings.strip(filled.astype(str))
+    if text.dtype.itemsize // 4 > MAX_WIDTH:
+        text = np.where(np.strings.str_len(text) <= MAX_WIDTH, text, "").astype(f"<U{MAX_WIDTH}")
+    width = max(text.dtype.itemsize // 4, 1)
+    text = text.astype(f"<U{width}")
+    return text, text.view(np.uint32).reshape(n, width)
+
+
+def _groups(codes: np.ndarray) -> list[tuple[int, np.ndarray, re.Match[str]]]:
+    """(format, rows, the shape's match) for every shape some format accepts."""
+    shape_of, shapes = _shapes(codes)
+    out = []
+    for s, shape in enumerate(shapes):
+        for kind, pattern in _SHAPES:
+            m = pattern.match(shape)
+            if m:
+                out.append((kind, np.flatnonzero(shape_of == s), m))
+                break
+    return out
+
+
+def _evidence(codes: np.ndarray, numeric: list[tuple[np.ndarray, re.Match[str]]], n: int) -> np.ndarray:
+    out = np.full(n, NOT_NUMERIC, dtype=np.int8)
+    for idx, m in numeric:
+        a, b = _num(codes[idx], m, "a"), _num(codes[idx], m, "b")
+        day_first = (a > 12) & (a <= 31) & (b >= 1) & (b <= 12)
+        month_first = (b > 12) & (b <= 31) & (a >= 1) & (a <= 12)
+        out[idx] = np.where(day_first, DAY_FIRST, np.where(month_first, MONTH_FIRST, AMBIGUOUS))
+    return out
 
 
 def _shapes(codes: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -156,13 +188,11 @@ def _store(values: np.ndarray, fmt: np.ndarray, idx: np.ndarray, got: np.ndarray
     fmt[idx[ok]] = code
 
 
-def _decide_order(a: np.ndarray, b: np.ndarray, w: np.ndarray, dayfirst: bool | None
-                  ) -> tuple[bool, str]:
-    """Day first or month first, for the whole log, and a note for the report."""
+def decide_order(day_first: float, month_first: float, dayfirst: bool | None) -> tuple[bool, str]:
+    """Day first or month first, for the whole log, and a note for the report, from the lines
+    only valid as day/month (`day_first`) and only as month/day (`month_first`)."""
     if dayfirst is not None:
         return dayfirst, f"numeric dates read as {'day/month' if dayfirst else 'month/day'}/year (as requested)"
-    day_first = float(w[(a > 12) & (a <= 31) & (b >= 1) & (b <= 12)].sum())
-    month_first = float(w[(b > 12) & (b <= 31) & (a >= 1) & (a <= 12)].sum())
     if day_first and month_first:
         chosen = day_first > month_first
         return chosen, (f"numeric dates are written both ways ({day_first:.0f} lines only valid as "

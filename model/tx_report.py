@@ -76,11 +76,16 @@ def record_lines(path: Path) -> np.ndarray:
 def skew_transforms(frame: pd.DataFrame) -> dict[str, Any]:
     """Which money/count features are skewed enough (sample skewness > SKEW_LIMIT) to be log1p-
     transformed before clustering, with the reason for each feature. Profiles stay in units."""
-    skew = {c: float(frame[c].skew()) if len(frame) > 2 else 0.0 for c in frame.columns
-            if c != "customer_id"}
+    return transforms_from_skew({c: float(frame[c].skew()) if len(frame) > 2 else 0.0
+                                 for c in frame.columns if c != "customer_id"})
+
+
+def transforms_from_skew(skew: dict[str, float]) -> dict[str, Any]:
+    """`skew_transforms` from each feature's sample skewness (pandas' adjusted G1), however it
+    was computed (the Spark engine aggregates it)."""
+    skew = {c: s if np.isfinite(s) else 0.0 for c, s in skew.items()}  # no spread: no skew
     log1p, why = [], {}
     for col, s in skew.items():
-        s = 0.0 if not np.isfinite(s) else s
         if col in MONEY_COUNT and s > SKEW_LIMIT:
             log1p.append(col)
             why[col] = (f"skewness {s:.1f} > {SKEW_LIMIT:g}: a few customers have far more than the "

@@ -92,6 +92,16 @@ def test_order_log_fit_score_and_monitor(tmp_path):
     assert (report / "report.json").is_file() and (report / "report.md").is_file()
 
 
+def test_an_order_log_needs_a_bundle_trained_on_one(tmp_path, default_bundle):
+    log = tmp_path / "log.csv"
+    log.write_text("InvoiceNo,InvoiceDate,CustomerID,Amount\n1,2024-01-01,7,5.00\n")
+    res = run("score", "--bundle", str(default_bundle), "--transactions", str(log), "--out", str(tmp_path / "o.csv"),
+              check=False)
+    assert res.returncode == 2 and "trained on a customer table (features age," in res.stderr
+    assert "not on an order log; score a customer table with --data" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_roles_are_set_by_flag_and_a_wrong_one_is_explained(tmp_path, shared_data):
     data = shared_data / "customer_segmentation_data.csv"
     res = run("fit", "--data", str(data), "--out", str(tmp_path / "b"), "--no-compare", "--bootstrap", "0",

@@ -23,6 +23,7 @@ from sklearn.metrics import adjusted_rand_score
 from model.csvexport import FORMULA_PREFIXES
 from model.errors import CSVError
 from model.predictor import Predictor
+from model.transactions import FEATURES, customer_features
 from tests.conftest import ROOT
 from training import synthetic
 from training.columns import as_numbers
@@ -34,11 +35,13 @@ from training.engines.spark_model import fit_preprocess, sklearn_preprocessor
 from training.engines.spark_read import read_table
 from training.engines.spark_score import score_table
 from training.engines.spark_session import SparkEngineError, ship_code, spark_session
+from training.engines.spark_tx import customer_features as spark_customers
 from training.__main__ import main as cli_main
 from training.fit import FitOptions, fit
 from training.preprocess import make_preprocessor
 from training.score import score_file
 from training.select_k import select_k
+from training.synthetic_tx import generate_transactions
 
 pytestmark = [
     pytest.mark.spark, pytest.mark.slow,
@@ -323,11 +326,7 @@ def test_log_branch_is_built_like_the_local_preprocessor(spark):
     np.testing.assert_allclose(ours.transform(local), reference.transform(local), atol=0.02)
 
 
-def test_options_spark_does_not_support_are_refused_by_name(tmp_path, capsys):
-    log = tmp_path / "orders.csv"
-    log.write_text("customer,date,amount\n1,2024-01-01,5\n")
-    assert cli_main(["fit", "--engine", "spark", "--transactions", str(log), "--out", str(tmp_path / "b")]) == 2
-    assert "--transactions" in capsys.readouterr().err
+def test_spark_options_without_the_spark_engine_are_refused_by_name(tmp_path, capsys):
     assert cli_main(["fit", "--spark-conf", "spark.executor.memory=1g", "--out", str(tmp_path / "b")]) == 2
     assert "--spark-conf only apply with --engine spark" in capsys.readouterr().err
 
@@ -381,3 +380,117 @@ def test_the_app_serves_a_spark_bundle_unchanged(fitted, artifacts_dir):
         names = [s["name"] for s in httpx.get(url + "/segments", timeout=30).json()["segments"]]
     assert got == Predictor.from_dir(bundle).predict_one(example)
     assert names == [s.name for s in manifest.segments]
+
+
+# --- order logs ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def order_log(tmp_path_factory):
+    """The synthetic UCI-like log with its mess: duplicates, guests, bad and future dates, returns,
+    cancelled invoices, customers with only returns."""
+    frame, planted = generate_transactions(400, seed=5)
+    path = tmp_path_factory.mktemp("spark-tx") / "orders.csv"
+    frame.to_csv(path, index=False)
+    assert all(planted.mess[k] for k in ("exact_duplicates", "guest_orders", "bad_dates", "returns_only_customers"))
+    return path
+
+
+def _same_report(mine, theirs):
+    mine, theirs = dict(mine), dict(theirs)
+    mine["returns"], theirs["returns"] = dict(mine["returns"]), dict(theirs["returns"])
+    netted = mine["returns"].pop("amount_netted"), theirs["returns"].pop("amount_netted")
+    assert netted[0] == pytest.approx(netted[1], abs=0.011)  # sums in another order, rounded to cents
+    assert mine == theirs
+
+
+def _same_customers_and_report(spark, source, path, **kw):
+    """Spark's customers and report against the local engine's on the same log."""
+    local = customer_features(source, **kw)
+    ours = spark_customers(read_table(spark, path), name=path.name, **kw)
+    got = ours.cleaned.frame.orderBy("_row").toPandas()
+    assert got["customer_id"].tolist() == local.frame["customer_id"].tolist()  # the same customers, same order
+    for j, f in enumerate(FEATURES):
+        np.testing.assert_allclose(got[f"f{j}"], local.frame[f].astype(float), rtol=1e-12, err_msg=f)
+    _same_report(ours.report, {**local.report, "source": path.name})
+    assert ours.transforms["log1p"] == local.transforms["log1p"]
+    assert ours.transforms["skewness"] == pytest.approx(local.transforms["skewness"], abs=1e-3)
+    ours.cleaned.frame.unpersist()
+    return local
+
+
+def test_mixed_dates_markers_and_quantities_equal_the_local_engine(spark, tmp_path):
+    rows = ["InvoiceNo,InvoiceDate,CustomerID,TotalPrice",
+            "1,2011-12-09 08:26,100,10.00", "2,13/12/2011 09:00,100.0,11.00", "3,9 Dec 2011,101,12.00",
+            "4,31/02/2011,101,13.00", "5,,102,14.00", "6,someday,102,15.00", '7,"2011-12-10",103,"16.00"',
+            "8,05.12.2011,103,17.00", "9,2099-01-01,103,1.00", "C10,2011-12-11,103,-4.50",
+            "C11,2011-12-11,104,-3.00", "12,2011-12-01,,9.00", "13,2011-12-02,105,n/a",
+            "14,2011-12-09 08:26,100,10.00", "1,2011-12-09 08:26,100,10.00"]
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join(rows) + "\n")
+    rep = _same_customers_and_report(spark, path, path).report
+    assert rep["dates"]["unparseable"]["examples"][0] == {"line": 5, "value": "31/02/2011"}
+    assert rep["dropped"]["exact_duplicate"] == 1 and rep["customers_only_returns"]["examples"] == ["104"]
+    # quantity × price, no order column, day-first dates by request, a given as_of; from Parquet
+    log = pd.DataFrame([("7", "01/05/2024 10:00", "2", "1.50"), ("7", "01/05/2024 10:00", "1", "4.00"),
+                        ("7", "03/05/2024 09:00", "-1", "1.50"), ("8", "02/05/2024 12:00", "3", "2.00"),
+                        ("8", "20/05/2024 12:00", "1", "2.00"), ("8", "04/05/2024 12:00", "-1", "2.00")]
+                       * 3, columns=["Customer", "Date", "Qty", "Unit Price"]).astype(str)
+    log["Customer"] = [f"{c}{i // 6}" for i, c in enumerate(log["Customer"])]  # text ids, sorted as text
+    parquet = tmp_path / "qty.parquet"
+    log.to_parquet(parquet, index=False)
+    rep = _same_customers_and_report(spark, log, parquet, dayfirst=True, as_of="2024-05-10").report
+    assert rep["dropped"]["future_date"] == 3 and "as requested" in rep["dates"]["notes"][0]
+    assert rep["dates"]["future"]["examples"][0] == {"row": 5, "value": "20/05/2024 12:00"}
+
+
+@pytest.fixture(scope="module")
+def fitted_log(spark, order_log, tmp_path_factory):
+    out = tmp_path_factory.mktemp("spark-tx-bundle") / "b"
+    opts = FitOptions(transactions=order_log, out=out, seed=SEED, compare=False, bootstrap=BOOTSTRAP)
+    return run_fit(spark, opts), out
+
+
+def test_a_fit_on_an_order_log_is_the_local_fit(fitted_log, order_log, tmp_path):
+    fit_, bundle = fitted_log
+    m = fit_.manifest
+    local = fit(FitOptions(transactions=order_log, out=tmp_path / "local", seed=SEED, compare=False,
+                           bootstrap=BOOTSTRAP)).manifest
+    assert m.engine.name == "spark" and m.transactions is not None
+    # the same cleaning, line for line: every kind of mess, the examples with their file lines
+    _same_report(m.transactions.report, local.transactions.report)
+    rep = m.transactions.report
+    assert all(rep["dropped"][k] for k in ("exact_duplicate", "no_customer", "unparseable_date",
+                                           "future_date", "only_returns_customer"))
+    assert rep["return_lines"] and rep["dates"]["unparseable"]["examples"][0]["line"] > 1
+    assert m.transactions.log1p == local.transactions.log1p and m.transactions.customers == local.transactions.customers
+    assert m.transactions.dropped == local.transactions.dropped and m.transactions.as_of == local.transactions.as_of
+    assert [f.transform for f in m.schema.numeric] == [f.transform for f in local.schema.numeric]
+    assert (m.k, m.clusterability.verdict) == (local.k, local.clusterability.verdict)
+    agree = m.metrics.engine_agreement
+    assert agree.differ_outside_ties == 0 and agree.rows == m.transactions.customers
+    # the bundle scores a log like a locally trained one: the local scorer's order-log path, and
+    # the same segments as the local bundle (up to the numbering of the segments)
+    scored = score_file(bundle, order_log, tmp_path / "scored.csv", log=True)
+    assert scored["rows"] == m.transactions.customers and scored["rejected"] == 0
+    ours = pd.read_csv(tmp_path / "scored.csv")["segment_id"]
+    score_file(tmp_path / "local", order_log, tmp_path / "scored-local.csv", log=True)
+    theirs = pd.read_csv(tmp_path / "scored-local.csv")["segment_id"]
+    assert adjusted_rand_score(theirs, ours) > 0.99
+    assert sorted(s.name for s in m.segments) == sorted(s.name for s in local.segments)
+
+
+def test_scoring_an_order_log_equals_the_local_scorer(spark, fitted, fitted_log, order_log, tmp_path):
+    _, bundle = fitted_log
+    summary = score_table(spark, bundle, order_log, tmp_path / "scored.parquet", log=True)
+    expected = score_file(bundle, order_log, tmp_path / "local.csv", log=True)
+    assert summary == expected  # counts per segment, errors, the log's lines and customers
+    got = pd.read_parquet(tmp_path / "scored.parquet").sort_values("customer_id", key=lambda s: s.astype(int))
+    want = pd.read_csv(tmp_path / "local.csv", dtype={"customer_id": str})
+    assert list(got.columns) == list(want.columns)
+    assert got["customer_id"].tolist() == want["customer_id"].tolist()
+    assert got["segment_id"].tolist() == want["segment_id"].tolist()
+    np.testing.assert_allclose(got[list(FEATURES)].to_numpy(float), want[list(FEATURES)].to_numpy(float))
+    np.testing.assert_allclose(got["margin"].to_numpy(float), want["margin"].to_numpy(float), atol=1e-9)
+    assert got["rfm_label"].tolist() == want["rfm_label"].tolist()
+    with pytest.raises(ValueError, match="trained on a customer table .* not on an order log"):
+        score_table(spark, fitted[1], order_log, tmp_path / "x.parquet", log=True)

@@ -85,9 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     src = f.add_mutually_exclusive_group()
     src.add_argument("--data", help="customer CSV, one row per customer (default: embedded synthetic data); with "
                                      "--engine spark also Parquet and any URI Spark reads (s3a://, abfss://, hdfs://)")
-    src.add_argument("--transactions", type=Path, metavar="FILE",
+    src.add_argument("--transactions", metavar="FILE",
                      help="order/invoice log: one line per order or product; turned into recency, frequency, "
-                          "monetary, tenure and average order value per customer")
+                          "monetary, tenure and average order value per customer (with --engine spark also "
+                          "Parquet or a URI)")
     f.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR, help=f"bundle folder (default: {DEFAULT_BUNDLE_DIR})")
     _log_flags(f)
     f.add_argument("--features", nargs="+", metavar="COL", help="use only these columns")
@@ -118,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE_DIR)
     ss = s.add_mutually_exclusive_group(required=True)
     ss.add_argument("--data", help="customer CSV (with --engine spark also Parquet or a URI)")
-    ss.add_argument("--transactions", type=Path, metavar="FILE", help="order log (for a bundle trained on one)")
+    ss.add_argument("--transactions", metavar="FILE", help="order log (for a bundle trained on one; with "
+                                                            "--engine spark also Parquet or a URI)")
     s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or CSV "
                                                  "parts when it ends in .csv)")
     _engine_args(s)

@@ -35,9 +35,6 @@ def _engine(args: argparse.Namespace) -> str:
                                           ("--data-format", args.data_format is not None)) if value]
         if given:
             raise ValueError(f"{', '.join(given)} only apply with --engine spark (got --engine {engine})")
-    elif args.transactions is not None:
-        raise ValueError("--transactions: order logs are not supported with --engine spark yet; "
-                         "use --engine local for an order log")
     return engine
 
 
@@ -50,8 +47,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     flags = ("customer", "date", "amount", "quantity", "price", "order")
     tx = TxOptions(columns={f: getattr(args, f) for f in flags if getattr(args, f)}, as_of=args.as_of,
                    dayfirst=args.day_first)
-    data = args.data if spark or args.data is None else Path(args.data)  # Spark: URIs stay text
-    opts = FitOptions(data=data, transactions=args.transactions, tx=tx, out=args.out, features=args.features,
+    data, log = args.data, args.transactions
+    if not spark:  # Spark: URIs stay text
+        data, log = (None if data is None else Path(data)), (None if log is None else Path(log))
+    opts = FitOptions(data=data, transactions=log, tx=tx, out=args.out, features=args.features,
                       id_column=args.id_column, roles=args.role or (), k=args.k, seed=args.seed, offers=args.offers,
                       limits=dict(args.limit or []), compare=not args.no_compare, bootstrap=args.bootstrap,
                       title=args.title, license=args.license, space_id=args.space)
@@ -95,8 +94,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     if _engine(args) == "spark":
         from training.engines import spark as spark_engine
-        summary = spark_engine.score(args.bundle, args.data, args.out, master=args.spark_master,
-                                     data_format=args.data_format, conf=dict(args.spark_conf or []))
+        summary = spark_engine.score(args.bundle, args.data or args.transactions, args.out,
+                                     master=args.spark_master, data_format=args.data_format,
+                                     conf=dict(args.spark_conf or []), log=args.transactions is not None)
     else:
         from training.score import score_file
         summary = score_file(args.bundle, Path(args.data or args.transactions), Path(args.out),

@@ -27,9 +27,10 @@ BOOTSTRAP = 50  # refits for per-segment stability (training.stability)
 
 @dataclass
 class FitOptions:
-    data: Path | None = None  # a customer table; None and no transactions: the embedded synthetic data
+    data: Path | str | None = None  # a customer table (the Spark engine: any URI, as text); None and no
+    # transactions: the embedded synthetic data
     out: Path = DEFAULT_BUNDLE_DIR
-    transactions: Path | None = None  # an order log instead of a customer table
+    transactions: Path | str | None = None  # an order log instead of a customer table
     tx: TxOptions = field(default_factory=TxOptions)
     features: Sequence[str] | None = None
     id_column: str | None = None

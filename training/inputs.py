@@ -59,17 +59,28 @@ def load_input(*, data: Path | None, transactions: Path | None, tx: TxOptions, f
 def _from_log(path: Path, tx: TxOptions, role_flags: Sequence[str]) -> Input:
     result = customer_features(path, **tx.columns, as_of=tx.as_of, dayfirst=tx.dayfirst)
     frame = result.frame[list(FEATURES)].reset_index(drop=True)
-    roles = {**FEATURE_ROLES, **parse_role_flags(role_flags, list(FEATURES))}
-    rep = result.report
-    n = len(frame)
+    cleaning, txs, source = log_records(result.report, result.transforms, Path(path).name)
+    return Input(frame=frame, numeric=list(FEATURES), categorical=[], id_column=ID_COLUMN, cleaning=cleaning,
+                 source=source, roles=log_roles(role_flags), log=list(result.transforms["log1p"]),
+                 transactions=txs)
+
+
+def log_roles(role_flags: Sequence[str]) -> dict[str, str | None]:
+    """The roles of an order log's customer features (--role may still override them)."""
+    return {**FEATURE_ROLES, **parse_role_flags(role_flags, list(FEATURES))}
+
+
+def log_records(rep: dict[str, Any], transforms: dict[str, Any], name: str
+                ) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The Cleaning and TransactionSource records' fields and the source text of a fit on an order
+    log, from its report (`model.transactions`' shape, whichever engine made it)."""
+    n = rep["customers"]
     cleaning = {"rows_in": n, "rows_out": n, "duplicates_dropped": 0, "id_column": ID_COLUMN,
                 "numeric": list(FEATURES), "categorical": [], "missing": {c: 0 for c in FEATURES},
                 "rows_dropped": {}}
     used = {role: info["column"] for role, info in rep["columns"].items()}
     txs = {"columns": used, "lines_in": rep["lines_in"], "lines_kept": rep["lines_kept"],
            "dropped": dict(rep["dropped"]), "customers": rep["customers"], "orders": rep["orders"],
-           "as_of": rep["as_of"], "log1p": list(result.transforms["log1p"]),
-           "transform_rule": result.transforms["rule"], "report": rep}
-    return Input(frame=frame, numeric=list(FEATURES), categorical=[], id_column=ID_COLUMN, cleaning=cleaning,
-                 source=f"order log {Path(path).name} ({rep['lines_in']:,} lines → {n:,} customers)",
-                 roles=roles, log=list(result.transforms["log1p"]), transactions=txs)
+           "as_of": rep["as_of"], "log1p": list(transforms["log1p"]),
+           "transform_rule": transforms["rule"], "report": rep}
+    return cleaning, txs, f"order log {name} ({rep['lines_in']:,} lines → {n:,} customers)"

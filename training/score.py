@@ -17,6 +17,7 @@ def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False) -> dic
     columns); bad rows are reported per row."""
     predictor = Predictor.from_dir(bundle)
     if log:
+        check_log_bundle(predictor)
         payload, summary = score_log(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
                                      max_rows=MAX_SCORE_ROWS)
     else:
@@ -24,3 +25,12 @@ def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False) -> dic
                                        max_rows=MAX_SCORE_ROWS, keep_columns="all", max_columns=None)
     Path(out).write_bytes(payload)
     return summary
+
+
+def check_log_bundle(predictor: Predictor) -> None:
+    """An order log can only be scored by a bundle trained on one (its features are the log's
+    per-customer features)."""
+    if predictor.manifest.transactions is None:
+        raise ValueError("--transactions: this bundle was trained on a customer table (features "
+                         f"{', '.join(predictor.schema.names)}), not on an order log; score a customer "
+                         "table with --data")

@@ -51,9 +51,6 @@ def fit(opts: FitOptions, *, master: str = "local[*]", spark: Any = None,
         timeout_s: float = 120.0, conf: Mapping[str, str] | None = None) -> FitResult:
     """`training.fit.fit` on Spark: writes the bundle to `opts.out`, returns the manifest."""
     from training.engines.spark_fit import run_fit
-    if opts.transactions is not None:  # before a session is started
-        raise ValueError("--transactions: order logs are not supported with --engine spark yet; "
-                         "turn the log into customer features with the local engine (--engine local)")
     session, owned = _session(spark, master, timeout_s, conf)
     try:
         done = run_fit(session, opts, step=step, data_format=data_format)
@@ -65,13 +62,14 @@ def fit(opts: FitOptions, *, master: str = "local[*]", spark: Any = None,
 
 def score(bundle: Path | str, data: str | Path, out: str | Path, *, master: str = "local[*]",
           spark: Any = None, data_format: str | None = None, timeout_s: float = 120.0,
-          conf: Mapping[str, str] | None = None) -> dict[str, Any]:
+          conf: Mapping[str, str] | None = None, log: bool = False) -> dict[str, Any]:
     """`training.score.score_file` on Spark: writes Parquet (CSV when `out` ends in .csv), one
-    part per input partition; returns the summary (`model.batch._summary`'s shape)."""
+    part per input partition (with `log`, `data` is an order log: one row per customer);
+    returns the summary (`model.batch._summary`'s shape)."""
     from training.engines.spark_score import score_table
     session, owned = _session(spark, master, timeout_s, conf)
     try:
-        return score_table(session, Path(bundle), data, out, data_format=data_format)
+        return score_table(session, Path(bundle), data, out, data_format=data_format, log=log)
     finally:
         if owned:
             session.stop()

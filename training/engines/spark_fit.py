@@ -30,9 +30,10 @@ from training.engines import spark_stats as S
 from training.engines import spark_views as V
 from training.engines.spark_clean import SparkCleaned, clean
 from training.engines.spark_read import Source, read_table
+from training.engines.spark_tx import customer_features
 from training.finish import Provenance, finish
 from training.fit import FitOptions
-from training.inputs import Input
+from training.inputs import Input, log_roles
 from training.offers import load_catalogue
 from training.roles import infer_roles, parse_role_flags
 from training.schema_build import build_schema
@@ -75,16 +76,23 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     from pyspark import StorageLevel
     from pyspark.ml.evaluation import ClusteringEvaluator
     t0 = time.perf_counter()
-    if opts.transactions is not None:
-        raise ValueError("--transactions: order logs are not supported with --engine spark yet; "
-                         "turn the log into customer features with the local engine (--engine local)")
     catalogue = load_catalogue(opts.offers)  # a broken catalogue fails before the work
     step("reading and cleaning data (Spark)")
-    src, source = source_of(spark, opts, data_format)
-    cleaned = clean(src, features=opts.features, id_column=opts.id_column)
+    transactions = None
+    if opts.transactions is not None:  # an order log: one row per customer, as training.inputs
+        log_source = read_table(spark, opts.transactions, fmt=data_format)
+        tx = customer_features(log_source, name=str(opts.transactions).rstrip("/").rsplit("/", 1)[-1],
+                               **opts.tx.columns, as_of=opts.tx.as_of, dayfirst=opts.tx.dayfirst)
+        cleaned, source, transactions = tx.cleaned, tx.source, tx.transactions
+        roles, logged = log_roles(opts.roles), list(tx.transforms["log1p"])
+    else:
+        src, source = source_of(spark, opts, data_format)
+        cleaned = clean(src, features=opts.features, id_column=opts.id_column)
+        roles = infer_roles(cleaned.features, parse_role_flags(opts.roles, cleaned.features))
+        logged = []  # a customer table: no column is log-transformed (training.inputs)
     numeric, categorical, n = cleaned.numeric, cleaned.categorical, cleaned.rows
-    roles = infer_roles(cleaned.features, parse_role_flags(opts.roles, cleaned.features))
-    logged: list[str] = []  # a customer table: no column is log-transformed (training.inputs)
+    if n < 10:  # a customer table is refused by `clean` already
+        raise ValueError(f"only {n} customers after cleaning the order log; at least 10 are needed")
     cols = [cleaned.safe[c] for c in cleaned.features]
     step("preprocessing (Spark ML)")
     prep = M.fit_preprocess(cleaned.frame, numeric=numeric, categorical=categorical,
@@ -144,7 +152,7 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
                     points=pca.transform(z), z_fit=z, fit_labels=labels, selection=selection, metrics=metrics,
                     comparison=comparison)
     data = Input(frame=sample, numeric=numeric, categorical=categorical, id_column=cleaned.id_column,
-                 cleaning=cleaned.report, source=source, roles=roles, log=logged)
+                 cleaning=cleaned.report, source=source, roles=roles, log=logged, transactions=transactions)
     fingerprint = hashlib.sha256(f"spark-v1|{','.join(cleaned.features)}|{stats['rows']}|"
                                  f"{stats['hash_sum']}".encode()).hexdigest()
     engine = {"name": "spark", "version": spark.version, "master": spark.sparkContext.master}

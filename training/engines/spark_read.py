@@ -29,6 +29,7 @@ CORRUPT = "_corrupt"
 BAD_TEXT = "\ufffd"  # what Spark decodes a byte that is not UTF-8 to
 _SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'"
 _SHOW = 5
+POSITION_BITS = 33  # monotonically_increasing_id = partition << 33 | position in the partition
 
 
 @dataclass(frozen=True)
@@ -186,3 +187,34 @@ def _fields(raw: str) -> str:
     except csv.Error:
         return "an unclosed quoted field"
     return f"{len(rows[0]) if rows else 0}" if len(rows) <= 1 else "a line break inside quotes"
+
+
+def scan_lines(src: Source, frame: Any, numeric: Sequence[str] = ()) -> tuple[dict[int, int], set[str]]:
+    """One pass over `frame` (`src.frame` with `_mid`, its monotonically_increasing_id): rows per
+    partition (→ the row offset of each partition, for line numbers), the whole-file checks
+    (CSVError with the local reader's messages) and which `numeric` columns hold text."""
+    from pyspark.sql import functions as F
+    from training.engines import spark_rules as R
+    index = {name: s for s, name in zip(src.safe, src.columns)}
+    aggs = [F.count(F.lit(1)).alias("rows"), *problem_columns(src, frame)]
+    for j, name in enumerate(numeric):
+        raw = F.col(index[name])
+        bad = raw.isNotNull() & ~R.blank(raw) & R.number(raw).isNull()
+        aggs.append(F.count_if(bad).alias(f"bad{j}"))
+    parts = frame.groupBy(F.spark_partition_id().alias("pid")).agg(*aggs).collect()
+    raise_problems(src, sum(r["_ragged"] for r in parts), sum(r["_bad_text"] for r in parts))
+    offsets, start = {}, 0
+    for r in sorted(parts, key=lambda r: r["pid"]):
+        offsets[int(r["pid"])] = start
+        start += int(r["rows"])
+    return offsets, {name for j, name in enumerate(numeric) if sum(int(r[f"bad{j}"]) for r in parts)}
+
+
+def line_of(mids: Any, offsets: dict[int, int]) -> Any:
+    """The file line of rows given their `_mid` (header = line 1; records counted, so a file
+    with blank lines or line breaks inside quoted fields is off by those)."""
+    import numpy as np
+    mids = np.asarray(mids, dtype=np.int64)
+    pid = mids >> POSITION_BITS
+    start = np.array([offsets[int(p)] for p in pid.ravel()], dtype=np.int64).reshape(pid.shape)
+    return start + (mids & ((1 << POSITION_BITS) - 1)) + 2

@@ -27,39 +27,46 @@ from model.bundle import MANIFEST, SERVED
 from model.csvexport import FORMULA_PREFIXES
 from model.errors import echo
 from model.predictor import Predictor
-from training.engines import spark_rules as R
-from training.engines.spark_read import Source, as_uri, problem_columns, raise_problems, read_table
+from model.transactions import FEATURES, ID_COLUMN
+from training.engines.spark_read import Source, as_uri, line_of, read_table, scan_lines
+from training.engines.spark_tx import customer_features
+from training.score import check_log_bundle
 
 log = logging.getLogger(__name__)
-POSITION_BITS = 33  # monotonically_increasing_id = partition << 33 | position in the partition
 SHOW_ERRORS = 20  # rejected rows listed in the summary, as model.batch
 _LOADED: dict[str, Predictor] = {}  # per executor Python worker: manifest sha → Predictor
 
 
 def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
-                data_format: str | None = None) -> dict[str, Any]:
-    """Score `data` with `bundle`; write `out` (Parquet, or CSV when it ends in .csv)."""
+                data_format: str | None = None, log: bool = False) -> dict[str, Any]:
+    """Score `data` with `bundle`; write `out` (Parquet, or CSV when it ends in .csv). With
+    `log`, `data` is an order log: one row per customer (`spark_tx`), as the local scorer."""
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
     predictor = Predictor.from_dir(bundle)  # refuses a bad bundle before any Spark work
     schema = predictor.schema
     numeric = [f.name for f in schema.numeric]
-    src = read_table(spark, data, fmt=data_format, required=schema.names, numeric=numeric)
     target, csv_out = as_uri(out), str(out).lower().rstrip("/").endswith(".csv")
     if "://" not in target and Path(target).exists():
         raise ValueError(f"--out {echo(str(out))} already exists; choose a new path or delete it")
-    frame = src.frame.withColumn("_mid", F.monotonically_increasing_id())
-    offsets, textual = _first_pass(src, frame, numeric)
-    numbers = [name for name in numeric if name not in textual]  # read as float64, as the local reader
-    keep = [(s, name) for s, name in zip(src.safe, src.columns) if name not in OUTPUT_COLUMNS]
+    log_summary = None
+    if log:
+        check_log_bundle(predictor)
+        inputs, names, log_summary = _customers(read_table(spark, data, fmt=data_format), predictor, str(data))
+        numbers, offsets = list(schema.names), None
+    else:
+        src = read_table(spark, data, fmt=data_format, required=schema.names, numeric=numeric)
+        frame = src.frame.withColumn("_mid", F.monotonically_increasing_id())
+        offsets, textual = scan_lines(src, frame, numeric)
+        numbers = [name for name in numeric if name not in textual]  # read as float64, as the local reader
+        inputs, names = frame.select(*src.safe, "_mid"), list(src.columns)
+    keep = [(f"c{i}", name) for i, name in enumerate(names) if name not in OUTPUT_COLUMNS]
     files = spark.sparkContext.broadcast(_bundle_files(bundle))
     types = {name: ("double" if name in numbers else "string") for _, name in keep}
     outputs = [*OUTPUT_COLUMNS, *(["rfm_label"] if predictor.rfm else [])]
     out_types = {"segment_id": "int", "margin": "double", "unlike_training": "boolean"}
     out_schema = ", ".join([*(f"{s} {types[n]}" for s, n in keep),
                             *(f"{c} {out_types.get(c, 'string')}" for c in outputs), "_line long"])
-    inputs = frame.select(*src.safe, "_mid")
-    names = list(src.columns)  # the closure below is pickled: plain values only
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         worker = _predictor(files.value)
@@ -72,7 +79,8 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     observation = Observation("segments-score")
     metrics = [F.count(F.lit(1)).alias("rows"), F.count_if(error).alias("rejected"),
                F.count_if(F.col("unlike_training")).alias("unlike"),
-               F.min_by(F.struct("_line", "error"), F.when(error, F.col("_line")), SHOW_ERRORS).alias("errors")]
+               F.min_by(F.struct("_line", "error", F.col("c0").cast("string").alias("id")),
+                        F.when(error, F.col("_line")), SHOW_ERRORS).alias("errors")]
     for j in range(predictor.k):
         metrics += [F.count_if(seg == j).alias(f"n{j}"), F.min(F.when(seg == j, F.col("_line"))).alias(f"first{j}")]
     written = scored.observe(observation, *metrics).drop("_line")
@@ -88,31 +96,27 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
         if "PATH_ALREADY_EXISTS" in str(exc):
             raise ValueError(f"--out {echo(str(out))} already exists; choose a new path or delete it") from None
         raise
-    return _summary(observation.get, predictor)
+    summary = _summary(observation.get, predictor, by_customer=log)
+    return summary if log_summary is None else {**summary, "log": log_summary}
 
 
-def _first_pass(src: Source, frame: Any, numeric: list[str]) -> tuple[dict[int, int], set[str]]:
-    """Rows per partition (→ the row offset of each partition, for line numbers), the whole-file
-    checks (CSVError with the local reader's messages) and the numeric columns holding text."""
+def _customers(src: Source, predictor: Predictor, data: str) -> tuple[Any, list[str], dict[str, Any]]:
+    """An order log as the scorer's input: customer_id and the bundle's features per customer
+    (columns c0…, `_mid` their order), their names, and the summary's `log` part — the columns
+    the bundle was trained with are taken where the log has them, the rest recognised."""
     from pyspark.sql import functions as F
-    index = {name: s for s, name in zip(src.safe, src.columns)}
-    aggs = [F.count(F.lit(1)).alias("rows"), *problem_columns(src, frame)]
-    for j, name in enumerate(numeric):
-        raw = F.col(index[name])
-        bad = raw.isNotNull() & ~R.blank(raw) & R.number(raw).isNull()
-        aggs.append(F.count_if(bad).alias(f"bad{j}"))
-    parts = frame.groupBy(F.spark_partition_id().alias("pid")).agg(*aggs).collect()
-    raise_problems(src, sum(r["_ragged"] for r in parts), sum(r["_bad_text"] for r in parts))
-    offsets, start = {}, 0
-    for r in sorted(parts, key=lambda r: r["pid"]):
-        offsets[int(r["pid"])] = start
-        start += int(r["rows"])
-    return offsets, {name for j, name in enumerate(numeric) if sum(int(r[f"bad{j}"]) for r in parts)}
-
-
-def _line(mid: int, offsets: dict[int, int]) -> int:
-    """The file line of a row (header = line 1, no blank lines between records)."""
-    return offsets[mid >> POSITION_BITS] + (mid & ((1 << POSITION_BITS) - 1)) + 2
+    tx = predictor.manifest.transactions
+    same = {role: col for role, col in (tx.columns.items() if tx else ()) if col in src.columns}
+    got = customer_features(src, name=data.rstrip("/").rsplit("/", 1)[-1], **same)
+    index = {f: f"f{j}" for j, f in enumerate(FEATURES)}
+    names = [ID_COLUMN, *predictor.schema.names]
+    frame = got.cleaned.frame.select(F.col(ID_COLUMN).alias("c0"),
+                                     *[F.col(index[n]).alias(f"c{i + 1}") for i, n in enumerate(names[1:])],
+                                     F.col("_row").alias("_mid"))
+    rep = got.report
+    return frame, names, {"lines_in": rep["lines_in"], "lines_kept": rep["lines_kept"],
+                          "customers": rep["customers"], "dropped": {k: v for k, v in rep["dropped"].items() if v},
+                          "as_of": rep["as_of"], "columns": {r: i["column"] for r, i in rep["columns"].items()}}
 
 
 def _header(name: str, csv_out: bool) -> str:
@@ -140,7 +144,7 @@ def _predictor(files: dict[str, bytes]) -> Predictor:
 
 
 def _score_batch(predictor: Predictor, batch: pd.DataFrame, names: list[str], numbers: list[str],
-                 keep: list[tuple[str, str]], offsets: dict[int, int], csv_out: bool) -> pd.DataFrame:
+                 keep: list[tuple[str, str]], offsets: dict[int, int] | None, csv_out: bool) -> pd.DataFrame:
     """One Arrow batch: the local reader's frame (numeric columns without text float64, the rest
     text as read), scored by `Predictor.predict_frame` and laid out by `model.batch.output_columns`
     (nullable where the local CSV is empty)."""
@@ -167,8 +171,7 @@ def _score_batch(predictor: Predictor, batch: pd.DataFrame, names: list[str], nu
             out[c] = result[c].astype(bool)
         else:
             out[c] = [_cell(v, csv_out) for v in result[c].tolist()]
-    pid = mids >> POSITION_BITS
-    out["_line"] = np.array([offsets[int(p)] for p in pid], dtype=np.int64) + (mids & ((1 << POSITION_BITS) - 1)) + 2
+    out["_line"] = mids if offsets is None else line_of(mids, offsets)  # None: customers, in order
     return out
 
 
@@ -180,15 +183,16 @@ def _cell(value: Any, csv_out: bool) -> str | None:
     return "'" + value if csv_out and value.startswith(FORMULA_PREFIXES) else value
 
 
-def _summary(get: Any, predictor: Predictor) -> dict[str, Any]:
+def _summary(get: Any, predictor: Predictor, *, by_customer: bool = False) -> dict[str, Any]:
     """`model.batch.summarise` from the observed metrics."""
     m = get if isinstance(get, dict) else get()
     names = [s.name for s in predictor.segments]
     present = [j for j in range(predictor.k) if m[f"n{j}"]]
     order = sorted(present, key=lambda j: (-m[f"n{j}"], m[f"first{j}"]))
-    errors = sorted((e["_line"], e["error"]) for e in (m["errors"] or []) if e and e["error"])
+    errors = sorted((e["_line"], e["error"], e["id"]) for e in (m["errors"] or []) if e and e["error"])
     rows, rejected = int(m["rows"]), int(m["rejected"])
     return {"rows": rows, "scored": rows - rejected, "rejected": rejected,
             "per_segment": {names[j]: int(m[f"n{j}"]) for j in order},
-            "errors": [{"line": int(line), "error": text} for line, text in errors[:SHOW_ERRORS]],
+            "errors": [({"customer": ident} if by_customer else {"line": int(line)}) | {"error": text}
+                       for line, text, ident in errors[:SHOW_ERRORS]],
             "unlike_training": int(m["unlike"])}
