@@ -24,6 +24,7 @@ from model.csvexport import FORMULA_PREFIXES
 from model.errors import CSVError
 from model.predictor import Predictor
 from model.transactions import FEATURES, customer_features
+from model.tx_columns import TransactionsError
 from tests.conftest import ROOT
 from training import synthetic
 from training.columns import as_numbers
@@ -441,6 +442,14 @@ def test_mixed_dates_markers_and_quantities_equal_the_local_engine(spark, tmp_pa
     rep = _same_customers_and_report(spark, log, parquet, dayfirst=True, as_of="2024-05-10").report
     assert rep["dropped"]["future_date"] == 3 and "as requested" in rep["dates"]["notes"][0]
     assert rep["dates"]["future"]["examples"][0] == {"row": 5, "value": "20/05/2024 12:00"}
+    # a log whose columns cannot be recognised: the local engine's message, naming columns and flags
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("a,b,c\nx,1,2\ny,3,4\n")
+    with pytest.raises(TransactionsError) as ours:
+        spark_customers(read_table(spark, unknown), name=unknown.name)
+    with pytest.raises(TransactionsError) as local:
+        customer_features(unknown)
+    assert str(ours.value) == str(local.value) and "--customer" in str(ours.value)
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,8 @@ from model.csvexport import FORMULA_PREFIXES
 from model.errors import echo
 from model.predictor import Predictor
 from model.transactions import FEATURES, ID_COLUMN
-from training.engines.spark_read import Source, as_uri, line_of, read_table, scan_lines
-from training.engines.spark_tx import customer_features
+from training.engines.spark_read import as_uri, line_of, read_table, scan_lines
+from training.engines.spark_tx import SparkTx, customer_features
 from training.score import check_log_bundle
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,13 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     target, csv_out = as_uri(out), str(out).lower().rstrip("/").endswith(".csv")
     if "://" not in target and Path(target).exists():
         raise ValueError(f"--out {echo(str(out))} already exists; choose a new path or delete it")
-    log_summary = None
+    log_summary, cached = None, None
     if log:
         check_log_bundle(predictor)
-        inputs, names, log_summary = _customers(read_table(spark, data, fmt=data_format), predictor, str(data))
+        src = read_table(spark, data, fmt=data_format)
+        cached = customer_features(src, name=str(data).rstrip("/").rsplit("/", 1)[-1],
+                                   **_log_columns(predictor, src.columns))
+        inputs, names, log_summary = _customers(cached, predictor)
         numbers, offsets = list(schema.names), None
     else:
         src = read_table(spark, data, fmt=data_format, required=schema.names, numeric=numeric)
@@ -96,18 +99,24 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
         if "PATH_ALREADY_EXISTS" in str(exc):
             raise ValueError(f"--out {echo(str(out))} already exists; choose a new path or delete it") from None
         raise
+    finally:
+        if cached is not None:
+            cached.cleaned.frame.unpersist()
     summary = _summary(observation.get, predictor, by_customer=log)
     return summary if log_summary is None else {**summary, "log": log_summary}
 
 
-def _customers(src: Source, predictor: Predictor, data: str) -> tuple[Any, list[str], dict[str, Any]]:
-    """An order log as the scorer's input: customer_id and the bundle's features per customer
-    (columns c0…, `_mid` their order), their names, and the summary's `log` part — the columns
-    the bundle was trained with are taken where the log has them, the rest recognised."""
-    from pyspark.sql import functions as F
+def _log_columns(predictor: Predictor, columns: list[str]) -> dict[str, str]:
+    """role → column for the log columns the bundle was trained with that this log has (the
+    others are recognised as in `fit`), as the local scorer."""
     tx = predictor.manifest.transactions
-    same = {role: col for role, col in (tx.columns.items() if tx else ()) if col in src.columns}
-    got = customer_features(src, name=data.rstrip("/").rsplit("/", 1)[-1], **same)
+    return {role: col for role, col in (tx.columns.items() if tx else ()) if col in columns}
+
+
+def _customers(got: SparkTx, predictor: Predictor) -> tuple[Any, list[str], dict[str, Any]]:
+    """An order log's customers as the scorer's input: customer_id and the bundle's features
+    (columns c0…, `_mid` their order), their names, and the summary's `log` part."""
+    from pyspark.sql import functions as F
     index = {f: f"f{j}" for j, f in enumerate(FEATURES)}
     names = [ID_COLUMN, *predictor.schema.names]
     frame = got.cleaned.frame.select(F.col(ID_COLUMN).alias("c0"),
