@@ -253,16 +253,16 @@ def _totals(per: Any) -> Any:
         F.count_if(has & ~F.col("_c").rlike("^[0-9]{1,18}$")).alias("text_ids"),
         *[total(f"fmt{i}").alias(f"fmt{i}") for i in range(3)],
         F.min_by(F.struct("_c", "first_row"), F.when(~has, F.col("first_row")), MAX_EXAMPLES).alias("only_examples"),
-        # skewness is unchanged by a shift and flips sign with it: recency = as_of − last, tenure = as_of − first
-        *[F.skewness(F.when(has, v)).alias(f"skew_{f}") for f, v in _skew_values().items()]).first()
+        # skewness is unchanged by a shift: the features counted from day 0 (as_of is not known yet)
+        *[F.skewness(F.when(has, v)).alias(f"skew_{f}") for f, v in _features(F.lit(0)).items()]).first()
 
 
-def _skew_values() -> dict[str, Any]:
-    """Per feature, a column with its skewness up to the sign (see `_skewness`)."""
+def _features(as_of: Any) -> dict[str, Any]:
+    """`FEATURES` of a per-customer row as columns, recency and tenure counted to `as_of` (a day)."""
     from pyspark.sql import functions as F
     monetary = _money(F.greatest(F.col("spend"), F.lit(0.0)))
-    return {"recency_days": F.col("last"), "frequency": F.col("freq"), "monetary": monetary,
-            "tenure_days": F.col("first"), "avg_order_value": _money(monetary / F.col("freq"))}
+    return {"recency_days": as_of - F.col("last"), "frequency": F.col("freq"), "monetary": monetary,
+            "tenure_days": as_of - F.col("first"), "avg_order_value": _money(monetary / F.col("freq"))}
 
 
 def _money(value: Any) -> Any:
@@ -275,10 +275,7 @@ def _customer_table(per: Any, as_of_day: int, *, numeric_ids: bool) -> Any:
     """f0..f4 (`FEATURES`) per customer with a purchase, `_row` increasing in the local engine's
     order (by id: numerically when every id is a whole number, else as text) and the id."""
     from pyspark.sql import functions as F
-    monetary = _money(F.greatest(F.col("spend"), F.lit(0.0)))
-    values = {"recency_days": F.lit(as_of_day) - F.col("last"), "frequency": F.col("freq"),
-              "monetary": monetary, "tenure_days": F.lit(as_of_day) - F.col("first"),
-              "avg_order_value": _money(monetary / F.col("freq"))}
+    values = _features(F.lit(as_of_day))
     key = F.col("_c").cast("long") if numeric_ids else F.col("_c")
     return (per.where(F.col("n_buy") > 0)
             .select(*[values[f].cast("double").alias(f"f{j}") for j, f in enumerate(FEATURES)],
@@ -288,14 +285,13 @@ def _customer_table(per: Any, as_of_day: int, *, numeric_ids: bool) -> Any:
 
 def _skewness(tot: Any, n: int) -> dict[str, float]:
     """pandas' sample skewness (adjusted Fisher–Pearson G1) of each feature, from Spark's
-    population skewness g1 in `tot`: G1 = g1·√(n(n−1))/(n−2), sign flipped for recency and tenure
-    (aggregated as the last and first purchase days); 0 for fewer than 3 customers or no spread."""
+    population skewness g1 in `tot`: G1 = g1·√(n(n−1))/(n−2); 0 for fewer than 3 customers or no
+    spread."""
     out = {}
     for f in FEATURES:
         g1 = tot[f"skew_{f}"]
         ok = n > 2 and g1 is not None and math.isfinite(g1)
-        sign = -1.0 if f in ("recency_days", "tenure_days") else 1.0
-        out[f] = sign * float(g1) * math.sqrt(n * (n - 1)) / (n - 2) if ok else 0.0
+        out[f] = float(g1) * math.sqrt(n * (n - 1)) / (n - 2) if ok else 0.0
     return out
 
 
