@@ -23,10 +23,10 @@ def run(smoke: bool = False) -> list[Result]:
 
 
 def _in_memory(path: Path, rows: int, smoke: bool) -> Result:
-    from model.bundle import load_pipeline
-    from model.csvio import read_csv_strict
-    from model.predictor import Predictor
-    from model.settings import DEFAULT_BUNDLE_DIR
+    from model.contract.bundle import load_pipeline
+    from model.tables.reading import read_csv_strict
+    from model.serving.predictor import Predictor
+    from model.contract.bundle import DEFAULT_BUNDLE_DIR
     p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)
     pipeline = load_pipeline(DEFAULT_BUNDLE_DIR)
     frame = read_csv_strict(path, max_bytes=1 << 34, max_rows=1 << 30, required_columns=p.schema.names,
@@ -47,7 +47,7 @@ def _in_memory(path: Path, rows: int, smoke: bool) -> Result:
 
 
 def _end_to_end(path: Path, rows: int, smoke: bool) -> Result:
-    from model.settings import DEFAULT_BUNDLE_DIR
+    from model.contract.bundle import DEFAULT_BUNDLE_DIR
     from training.score import score_file
     with tempfile.TemporaryDirectory() as tmp:
         out_ours, out_pd = Path(tmp) / "scored.csv", Path(tmp) / "pandas.csv"

@@ -27,9 +27,9 @@ TARGET_READ_S, TARGET_EXTRA_S = 0.100, 1.0
 READ = """
 import json, time
 import numpy, pandas  # libraries first: their import is not reading the bundle
-from model.bundle import read_bundle
-from model.predictor import Predictor
-from model.settings import DEFAULT_BUNDLE_DIR
+from model.contract.bundle import read_bundle
+from model.serving.predictor import Predictor
+from model.contract.bundle import DEFAULT_BUNDLE_DIR
 t = time.perf_counter(); b = read_bundle(DEFAULT_BUNDLE_DIR); t1 = time.perf_counter()
 Predictor(b); t2 = time.perf_counter()
 print(json.dumps({"read_bundle": t1 - t, "predictor": t2 - t1}))

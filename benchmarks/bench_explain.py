@@ -1,5 +1,5 @@
 """Cost of the explain and monitor building blocks at 10 k / 100 k / 1 M rows, against the same
-run's served KMeans fit (`training.select_k.make_kmeans` on every row) as the baseline.
+run's served KMeans fit (`training.selection.select_k.make_kmeans` on every row) as the baseline.
 
 Measured per size, on synthetic rows preprocessed by the model's own preprocessor: per-segment
 bootstrap stability (B=50 on the capped working sample), prediction strength for k = 2..8, the
@@ -17,14 +17,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmarks.common import Result, fmt_s
-from model.schema import Schema
-from training import data as data_mod
-from training import synthetic
+from model.contract.schema import Schema
+from training.reading import table as data_mod
+from training.synthetic import customers as synthetic
 from training.explain import fit_rules, prediction_strength, segment_stability
-from training.monitor import drift_reference
-from training.preprocess import make_preprocessor
-from training.schema_build import build_schema
-from training.select_k import make_kmeans
+from training.monitoring.reference import drift_reference
+from training.selection.preprocess import make_preprocessor
+from training.reading.schema import build_schema
+from training.selection.select_k import make_kmeans
 
 K = 5
 

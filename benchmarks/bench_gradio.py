@@ -48,10 +48,10 @@ def _queue(smoke: bool, app_url: str | None) -> Result:
 def _plot(smoke: bool) -> Result:
     from gradio.components.plot import PlotData
 
-    from model import views
-    from model.figures import MapFigure
-    from model.predictor import Predictor
-    from model.settings import DEFAULT_BUNDLE_DIR
+    from space.render import cards as views
+    from space.render.figures import MapFigure
+    from model.serving.predictor import Predictor
+    from model.contract.bundle import DEFAULT_BUNDLE_DIR
     p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)
     result = p.predict_one(p.schema.example())
     x, y, seg = result["pca"]["x"], result["pca"]["y"], result["segment_id"]

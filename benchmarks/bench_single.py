@@ -13,9 +13,9 @@ TARGET_S, TARGET_SPEEDUP = 50e-6, 100.0
 
 
 def run(smoke: bool = False) -> list[Result]:
-    from model.bundle import load_pipeline
-    from model.predictor import Predictor
-    from model.settings import DEFAULT_BUNDLE_DIR
+    from model.contract.bundle import load_pipeline
+    from model.serving.predictor import Predictor
+    from model.contract.bundle import DEFAULT_BUNDLE_DIR
     p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)
     record = p.schema.example()
     pipeline = load_pipeline(DEFAULT_BUNDLE_DIR)

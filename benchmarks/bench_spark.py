@@ -126,8 +126,8 @@ def agreement(bundles: dict[str, Path]) -> dict[str, float]:
     segments, on held-out rows."""
     from sklearn.metrics import adjusted_rand_score
 
-    from model.predictor import Predictor
-    from training.synthetic import generate
+    from model.serving.predictor import Predictor
+    from training.synthetic.customers import generate
     frame, planted = generate(HELD_OUT, seed=HELD_OUT_SEED, mess=False)
     labels = {name: Predictor.from_dir(path).predict_frame(frame.drop(columns=["id"]))["segment_id"]
               .to_numpy(dtype=int) for name, path in bundles.items()}

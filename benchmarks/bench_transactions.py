@@ -1,12 +1,12 @@
 """Figure 8: an order log of 1,000,000 lines → one row per customer (recency, frequency, monetary,
-tenure, average order value) by `model.transactions.customer_features`, cleaning included
+tenure, average order value) by `model.orders.customers.customer_features`, cleaning included
 (duplicates, guest lines, dates in three formats parsed and bad ones reported per line, future
 dates, returns netted, returns-only customers), against a plain pandas ``groupby().agg()`` of the
 same aggregates (first and last date, distinct invoices, summed quantity × price) with
 ``pd.to_datetime(format="ISO8601")`` and ``pd.to_numeric`` and no cleaning, in the same run.
 
 Both start from the same text frame, as the strict CSV reader returns it; the log is the
-synthetic UCI-like export of `training.synthetic_tx`. Reading the file is reported beside (strict
+synthetic UCI-like export of `training.synthetic.orders`. Reading the file is reported beside (strict
 reader and plain ``pd.read_csv``), since it is the same cost whatever is computed afterwards.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def order_log_csv(lines: int, *, seed: int = 7) -> Path:
     path = CACHE / f"orders_{lines}_{seed}.csv"
     if path.exists():
         return path
-    from training.synthetic_tx import generate_transactions
+    from training.synthetic.orders import generate_transactions
     n = max(10, int(lines / LINES_PER_CUSTOMER * 1.1))
     frame, _ = generate_transactions(n, seed=seed)
     while len(frame) < lines:
@@ -57,9 +57,9 @@ def baseline(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(smoke: bool = False) -> list[Result]:
-    from model.csvio import read_csv_strict
-    from model.chunks import MAX_TRAIN_BYTES, MAX_TRAIN_ROWS
-    from model.transactions import customer_features
+    from model.tables.reading import read_csv_strict
+    from model.tables.chunks import MAX_TRAIN_BYTES, MAX_TRAIN_ROWS
+    from model.orders.customers import customer_features
     lines = 20_000 if smoke else 1_000_000
     path = order_log_csv(lines)
     t = time.perf_counter()

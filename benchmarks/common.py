@@ -73,13 +73,13 @@ def fmt_s(seconds: float) -> str:
 
 
 def synthetic_csv(rows: int, *, seed: int = 7, chunk: int = 1_000_000) -> Path:
-    """A CSV of `rows` synthetic customers (training.synthetic, with its mess), cached in CACHE.
+    """A CSV of `rows` synthetic customers (training.synthetic.customers, with its mess), cached in CACHE.
     Above `chunk` rows it is written in parts generated with seeds seed, seed+1, … ."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"customers_{rows}_{seed}.csv"
     if path.exists():
         return path
-    from training.synthetic import generate
+    from training.synthetic.customers import generate
     tmp = path.with_suffix(".part")
     with tmp.open("w", encoding="utf-8", newline="") as handle:
         done, part = 0, 0

@@ -14,8 +14,8 @@ def main(path: str) -> int:
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    from training.data import clean_file
-    from training.preprocess import make_preprocessor
+    from training.reading.table import clean_file
+    from training.selection.preprocess import make_preprocessor
     start = time.perf_counter()
     cleaned = clean_file(path)
     frame = cleaned.frame

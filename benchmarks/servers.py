@@ -50,8 +50,8 @@ def bare_cmd(port: int, answer: dict[str, Any]) -> list[str]:
 
 def example() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """(the default bundle's example customer, its answer, API field order)."""
-    from model.predictor import Predictor
-    from model.settings import DEFAULT_BUNDLE_DIR
+    from model.serving.predictor import Predictor
+    from model.contract.bundle import DEFAULT_BUNDLE_DIR
     p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)
     rec = p.schema.example()
     return rec, p.predict_one(rec), p.schema.names

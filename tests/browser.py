@@ -12,7 +12,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
 def slug(name: str) -> str:
-    from model.schema import param_name
+    from model.contract.schema import param_name
     return "field-" + param_name(name).replace("_", "-")
 
 

@@ -23,7 +23,7 @@ def default_bundle() -> Path:
 
 @pytest.fixture(scope="session")
 def predictor(default_bundle):
-    from model.predictor import Predictor
+    from model.serving.predictor import Predictor
     return Predictor.from_dir(default_bundle)
 
 
@@ -42,7 +42,7 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def synth_csv(tmp_path_factory) -> tuple[Path, "object"]:
     """1,500 synthetic customers (with mess) as a CSV, and their planted labels."""
-    from training.synthetic import generate
+    from training.synthetic.customers import generate
     frame, labels = generate(1500, seed=11)
     path = tmp_path_factory.mktemp("data") / "customers.csv"
     frame.to_csv(path, index=False)

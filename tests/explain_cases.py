@@ -1,6 +1,6 @@
 """Real tables with a real model for the explain and monitor tests, built once per test process.
 
-* ``default``: the synthetic default data (`training.synthetic.default_frame`, with its mess) and
+* ``default``: the synthetic default data (`training.synthetic.customers.default_frame`, with its mess) and
   the committed default bundle;
 * ``mall``: Mall Customers, income + spending score, a bundle fitted here;
 * ``csd``: the shared 1,000-row customer_segmentation_data.csv, a bundle fitted here.
@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.csvio import read_csv_strict
-from model.predictor import Predictor
-from training import data as data_mod
-from training import synthetic
+from model.tables.reading import read_csv_strict
+from model.serving.predictor import Predictor
+from training.reading import table as data_mod
+from training.synthetic import customers as synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -45,7 +45,7 @@ class Case:
     name: str
     csv: bytes
     raw: pd.DataFrame  # as read from the CSV: text cells, "" → missing
-    cleaned: Any  # training.data.Cleaned
+    cleaned: Any  # training.reading.table.Cleaned
     predictor: Predictor
     labels: np.ndarray  # the model's segment of every cleaned row
     unlike: np.ndarray
@@ -66,7 +66,7 @@ class Case:
 
     def training_rows(self) -> np.ndarray:
         """Rows of `raw` that training kept: exact duplicates and rows without any feature value
-        are dropped by `training.data.clean`."""
+        are dropped by `training.reading.table.clean`."""
         keep = ~self.raw.duplicated().to_numpy()
         feats = self.raw[self.schema.names].astype("string").apply(lambda c: c.str.strip())
         keep &= ~(feats.isna() | (feats == "")).all(axis=1).to_numpy()

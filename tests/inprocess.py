@@ -12,5 +12,5 @@ def default_app() -> Any:
     the MCP server: its session manager runs once per app, and in-process clients start the app's
     lifespan once per test (tests/test_mcp.py drives MCP on a real server)."""
     from app import create_app
-    from model.settings import load_settings
+    from space.settings import load_settings
     return create_app(load_settings({"MCP_SERVER": "0"}))

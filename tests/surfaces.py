@@ -62,7 +62,7 @@ def allowed_text(feature: Any) -> list[str]:
     """What an error about `feature` must say is allowed."""
     if hasattr(feature, "levels"):
         return [", ".join(feature.levels)]
-    from model.constraints import number_text
+    from model.contract.constraints import number_text
     return [f"between {number_text(feature.hard_min)} and {number_text(feature.hard_max)}"]
 
 

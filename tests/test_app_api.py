@@ -8,7 +8,7 @@ import httpx
 import pytest
 from gradio_client import handle_file
 
-from model.schema import param_name
+from model.contract.schema import param_name
 
 
 def kwargs_for(record):
@@ -119,7 +119,7 @@ def test_http_segments_health_openapi(app_url, predictor):
 
 def test_example_csv_scores_cleanly(app_url, predictor):
     text = httpx.get(app_url + "/example.csv").text
-    from model.batch import score_table
+    from model.tables.batch import score_table
     _, summary = score_table(predictor, text.encode(), max_bytes=10**6, max_rows=100)
     assert summary["rejected"] == 0 and summary["scored"] >= 5
 

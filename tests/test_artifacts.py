@@ -17,8 +17,8 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from model.bundle import MODEL_JOBLIB, MODEL_SKOPS, TRUSTED_TYPES, load_pipeline, load_skops, read_bundle
-from model.errors import BundleError
+from model.contract.bundle import MODEL_JOBLIB, MODEL_SKOPS, TRUSTED_TYPES, load_pipeline, load_skops, read_bundle
+from model.contract.errors import BundleError
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_DIRS = {".venv", "tests", ".git", "node_modules", "__pycache__", "test-artifacts"}
@@ -61,7 +61,7 @@ def _unpickling(tree: ast.AST) -> list[str]:
 
 def test_nothing_outside_tests_unpickles():
     files = _python_files()
-    assert len(files) > 20 and ROOT / "model" / "bundle.py" in files
+    assert len(files) > 20 and ROOT / "model" / "contract" / "bundle.py" in files
     offenders = {}
     for path in files:
         hits = _unpickling(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))

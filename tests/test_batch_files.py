@@ -1,4 +1,4 @@
-"""model.batch_files: one folder per call, atomic writes, a disk budget, race-free pruning, nothing
+"""space.files: one folder per call, atomic writes, a disk budget, race-free pruning, nothing
 left behind; and the check that a handler's file is an upload."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from model.batch_files import BatchFiles, sweep_orphans, uploaded_file
+from space.files import BatchFiles, sweep_orphans, uploaded_file
 
 
 def test_every_write_gets_its_own_folder_and_leaves_no_temporary_file(tmp_path):
@@ -103,7 +103,7 @@ def test_close_deletes_everything_and_can_run_twice(tmp_path):
 def test_orphans_of_dead_processes_are_swept_but_live_ones_are_kept(tmp_path):
     live = BatchFiles(tmp_path, max_disk_bytes=10**6)
     kept = live.write(b"still being served", stem="a")
-    code = ("import os, sys; sys.path.insert(0, sys.argv[2]); from model.batch_files import BatchFiles; "
+    code = ("import os, sys; sys.path.insert(0, sys.argv[2]); from space.files import BatchFiles; "
             "f = BatchFiles(sys.argv[1], max_disk_bytes=10**6); print(f.write(b'orphan', stem='x'), flush=True); "
             "os._exit(0)")  # no atexit, like SIGKILL
     child = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(Path(__file__).resolve().parents[1])],

@@ -173,7 +173,7 @@ def test_every_text_meets_wcag_aa_in_both_themes(browser, app_url, predictor, th
     far = {**predictor.schema.example()}
     f = predictor.schema.numeric[0]
     far[f.name] = f.max + 0.5 * (f.hard_max - f.max)
-    from model.views_io import deep_link
+    from space.render.pages import deep_link
     page = open_app(browser, deep_link(app_url, far) + f"&__theme={theme}", DESKTOP)
     expect(page.locator(".flag.warn")).to_be_visible(timeout=20_000)
     failures = {}
@@ -206,7 +206,7 @@ def test_plots_have_accessible_names(browser, app_url):
 
 
 def test_deep_link_fills_the_form_and_scores_it(browser, app_url, predictor):
-    from model.views_io import deep_link
+    from space.render.pages import deep_link
     record = {**predictor.schema.example(), predictor.schema.categorical[0].name: predictor.schema.categorical[0].levels[-1]}
     page = open_app(browser, deep_link(app_url, record), PHONE)
     expect(page.get_by_test_id("segment-name")).to_have_text(predictor.predict_one(record)["segment_name"],

@@ -1,14 +1,14 @@
-"""Cleaning a CSV read in chunks (`training.data.clean_file`) gives exactly what cleaning the whole
+"""Cleaning a CSV read in chunks (`training.reading.table.clean_file`) gives exactly what cleaning the whole
 text table gives, and a bad line far into the file is reported with its line number in the file."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from model.errors import CSVError
-from training import data
-from training.columns import concat_chunks
-from training.synthetic import generate
+from model.contract.errors import CSVError
+from training.reading import table as data
+from training.reading.codes import concat_chunks
+from training.synthetic.customers import generate
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""training.compare (KMeans vs density methods and a mixture) and training.plots (card figures)."""
+"""training.selection.compare (KMeans vs density methods and a mixture) and training.publishing.plots (card figures)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,10 +12,10 @@ from sklearn.cluster import DBSCAN, KMeans
 from sklearn.datasets import make_blobs, make_moons
 from sklearn.preprocessing import StandardScaler
 
-from training.compare import compare_algorithms, dbscan_min_samples, k_distance_eps
-from model.manifest import Comparison, Selection
-from training.plots import render_selection_plots
-from training.select_k import select_k
+from training.selection.compare import compare_algorithms, dbscan_min_samples, k_distance_eps
+from model.contract.manifest import Comparison, Selection
+from training.publishing.plots import render_selection_plots
+from training.selection.select_k import select_k
 
 ALGORITHMS = {"kmeans", "gaussian_mixture", "dbscan", "hdbscan"}
 

@@ -1,5 +1,5 @@
 """The fast CSV export writes exactly the bytes pandas' writer writes for the same frame
-(`model.csvexport.pandas_safe_csv`, the reference), whatever the column types and cell values."""
+(`model.tables.export.pandas_safe_csv`, the reference), whatever the column types and cell values."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.csvexport import pandas_safe_csv, safe_csv_bytes
+from model.tables.export import pandas_safe_csv, safe_csv_bytes
 
 TEXT = st.one_of(st.none(), st.sampled_from(["", "a", "=1+1", "-x", "+", "@", "\tx", "\rx", 'q"uote', "a,b",
                                              "multi\nline", "Zoë", " pad "]), st.text(max_size=6))

@@ -1,4 +1,4 @@
-"""Tests for model.csvio: every hostile upload is refused with a message naming what and where;
+"""Tests for model.tables.reading: every hostile upload is refused with a message naming what and where;
 clean files come back exactly; exports cannot run formulas in a spreadsheet."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.csvio import read_csv_strict, to_safe_csv
-from model.errors import CSVError
+from model.tables.reading import read_csv_strict, to_safe_csv
+from model.contract.errors import CSVError
 
 LIMITS = {"max_bytes": 1_000_000, "max_rows": 1_000}
 
@@ -54,8 +54,8 @@ def test_over_max_bytes_on_disk_is_refused_before_reading(tmp_path, monkeypatch)
     (b'"a,x",b,c,d,e,f\n1,2,3,4,5,6\n', 6),
 ])
 def test_over_max_columns_is_refused_before_parsing(data, width, monkeypatch):
-    import model.csvio
-    monkeypatch.setattr(model.csvio, "_scan", lambda body: pytest.fail("scanned a file that is too wide"))
+    import model.tables.reading
+    monkeypatch.setattr(model.tables.reading, "_scan", lambda body: pytest.fail("scanned a file that is too wide"))
     message = refused(data, max_columns=5)
     assert f"{width} columns; the limit is 5" in message and "(header)" in message
 
@@ -75,7 +75,7 @@ def test_usecols_keeps_only_those_columns_spelled_as_asked():
 def test_usecols_still_checks_the_shape_of_every_column():
     assert "line 3 has 5" in refused(b"id,age,x,y\n1,2,3,4\n1,2,3,4,5\n", usecols=["id", "age"])
     df = read(b"id,age,x\n1,old,3\n", numeric_columns=["age"], usecols=["age"])
-    assert list(df.columns) == ["age"] and df["age"].tolist() == ["old"]  # a row error for model.schema
+    assert list(df.columns) == ["age"] and df["age"].tolist() == ["old"]  # a row error for model.contract.schema
 
 
 def test_over_max_rows_gives_count_and_limit():
@@ -187,7 +187,7 @@ def test_missing_required_columns_are_named_with_columns_found():
 @pytest.mark.parametrize("cells", [["100", "12k", None], ["100", "nan", "7"], ["1", "-inf", "2"],
                                    ["True", "False", "True"], ["1", "1e999", "2"], ["1", "1,000", "2"]])
 def test_a_numeric_column_with_a_bad_cell_stays_text(cells):
-    """The file is fine; its cells are judged by model.schema, per row (tests/test_schema.py)."""
+    """The file is fine; its cells are judged by model.contract.schema, per row (tests/test_schema.py)."""
     rows = "".join(f"{i},{_csv_cell(c)}\n" for i, c in enumerate(cells))
     df = read(f"id,income\n{rows}".encode(), numeric_columns=["income"])
     assert str(df["income"].dtype) == "str"
@@ -199,7 +199,7 @@ def _csv_cell(text):
 
 
 def test_line_numbers_count_physical_lines():
-    from model.csvio import read_csv_table
+    from model.tables.reading import read_csv_table
     table = read_csv_table(b'id,note\n1,"a\nb"\n\n2,x\n3,y\n', **LIMITS)
     assert table.lines.tolist() == [2, 5, 6]
 

@@ -104,8 +104,8 @@ def test_model_card_snippets_run(app_url, default_bundle, tmp_path):
 
 def test_model_card_names_the_space_it_was_pushed_with(app_url, default_bundle, tmp_path):
     """`push --space` knows the Space: the card links it and its snippet calls it."""
-    from model.bundle import read_bundle
-    from training.card import set_space
+    from model.contract.bundle import read_bundle
+    from training.publishing.card import set_space
     repo = tmp_path / "repo"
     shutil.copytree(default_bundle, repo)
     set_space(repo, "acme/segments-app")
@@ -117,7 +117,7 @@ def test_model_card_names_the_space_it_was_pushed_with(app_url, default_bundle, 
 
 
 def test_api_tab_snippets_run(app_url, predictor, tmp_path):
-    from model.views_io import api_help
+    from space.render.pages import api_help
     found = blocks(api_help(predictor.schema, app_url + "/"), "API tab")
     assert [b.lang for b in found] == ["python", "bash", "json", "python"]
     ctx = Context(cwd=tmp_path, env=_env())

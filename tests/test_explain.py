@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from model.schema import CategoricalFeature, NumericFeature, Schema, category_key
+from model.contract.schema import CategoricalFeature, NumericFeature, Schema, category_key
 from tests.explain_cases import case
 from training.explain import (Rules, contributions, feature_blocks, fit_rules, prediction_strength,
                               rules_sql, segment_stability, stability_reading, strongest)
-from training.readable import number_text, roundest_between
-from training.stability import best_jaccard
+from training.description.readable import number_text, roundest_between
+from training.selection.stability import best_jaccard
 
 CASES = ["default", "mall", "csd"]
 
@@ -82,7 +82,7 @@ def test_stability_separates_real_groups_from_an_arbitrary_split():
     real = segment_stability(blobs, truth, k=4, seed=1, B=20)
     assert min(real) >= 0.95
     noise = np.random.default_rng(0).uniform(size=(1500, 2))
-    from training.select_k import make_kmeans
+    from training.selection.select_k import make_kmeans
     split = make_kmeans(7, len(noise), seed=0).fit_predict(noise)
     arbitrary = segment_stability(noise, split, k=7, seed=1, B=20)
     assert np.mean(arbitrary) < np.mean(real) - 0.1
@@ -94,7 +94,7 @@ def test_stability_caps_the_working_sample_and_checks_its_input():
     calls = []
 
     def fit(k, n_rows, seed):
-        from training.select_k import make_kmeans
+        from training.selection.select_k import make_kmeans
         calls.append(n_rows)
         return make_kmeans(k, n_rows, seed=seed)
     blobs, truth = make_blobs(n_samples=3000, centers=3, random_state=1)
@@ -195,8 +195,8 @@ def test_rounded_thresholds_are_round_and_split_training_rows_as_the_tree_does()
     c = case("default")
     rules = fit_rules(c.frame, c.labels, c.schema, max_depth=4, seed=42, fills=c.fills, k=c.k)
     from sklearn.tree import DecisionTreeClassifier
-    from training.featureview import FeatureView
-    from training.rules import _design
+    from training.rules.featureview import FeatureView
+    from training.rules.tree import _design
     view = FeatureView.of(c.schema, fills=c.fills)
     num, codes, _ = view.encode(c.frame)
     X, _ = _design(view, *view.filled(num, codes))
@@ -331,7 +331,7 @@ def _blank(value: object) -> bool:
 
 
 def _read_text(text: bytes) -> pd.DataFrame:
-    from model.csvio import read_csv_strict
+    from model.tables.reading import read_csv_strict
     return read_csv_strict(text, max_bytes=10 ** 7, max_rows=10 ** 5)
 
 

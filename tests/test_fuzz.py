@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.errors import SchemaError
-from model.predictor import Predictor
-from model.schema import NumericFeature
-from model.settings import DEFAULT_BUNDLE_DIR
+from model.contract.errors import SchemaError
+from model.serving.predictor import Predictor
+from model.contract.schema import NumericFeature
+from model.contract.bundle import DEFAULT_BUNDLE_DIR
 
 PREDICTOR = Predictor.from_dir(DEFAULT_BUNDLE_DIR)  # hypothesis strategies need the schema up front
 SCHEMA = PREDICTOR.schema

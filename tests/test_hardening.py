@@ -11,7 +11,7 @@ import re
 import httpx
 import pytest
 
-from model.schema import param_name
+from model.contract.schema import param_name
 from tests.surfaces import INF, NAN, allowed_text, assert_clear, gradio_call
 
 # (id, kind, value, gradio_client can send it). Field i of each kind is used in turn, so every

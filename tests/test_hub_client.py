@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from model.errors import BundleError
-from model.hub import fetch_bundle, is_pinned
+from model.contract.errors import BundleError
+from space.hub import fetch_bundle, is_pinned
 from tests.hub_server import HubServer, allow_loopback_calls
-from training.publish import PublishError, pin_instructions, push_bundle, push_space
+from training.publishing.push import PublishError, pin_instructions, push_bundle, push_space
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "acme/segments"
@@ -171,7 +171,7 @@ def test_missing_repo_and_missing_revision(hub, tmp_path):
 def test_branch_revision_warns_and_resolves_to_head(hub, tmp_path, caplog):
     bundle = write_bundle_dir(tmp_path / "b")
     sha = push_bundle(bundle, REPO, endpoint=hub.url, token=TOKEN).commit_sha
-    with caplog.at_level(logging.WARNING, logger="model.hub"):
+    with caplog.at_level(logging.WARNING, logger="space.hub"):
         got = fetch(hub, "main", tmp_path / "cache")
     assert got.name == sha and local_files(got) == expected(bundle)
     text = caplog.text
@@ -261,7 +261,7 @@ def test_push_space(hub, tmp_path):
 
 
 def test_push_app_space_generates_a_valid_space_readme(hub, tmp_path):
-    from training.publish import push_app_space
+    from training.publishing.push import push_app_space
     root = tmp_path / "project"
     for name, text in {"app.py": "demo = None\n", "requirements.txt": "gradio\n", "model/__init__.py": "",
                        "model/__pycache__/x.pyc": "junk", "assets/style.css": "body{}\n"}.items():
@@ -294,7 +294,7 @@ def test_env_endpoint_and_token_cannot_redirect_or_leak(hub, tmp_path):
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from model.hub import fetch_bundle
+        from space.hub import fetch_bundle
         print(fetch_bundle({REPO!r}, {sha!r}, endpoint={hub.url!r}, cache_dir={str(tmp_path / 'c')!r}))
     """)
     env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_TOKEN": "hf_envTokenMustNotBeSent",

@@ -13,7 +13,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from model.schema import param_name
+from model.contract.schema import param_name
 
 
 def _session(app_url: str, fn):

@@ -1,4 +1,4 @@
-"""training.monitor: drift reference and report on real data, shifted and unshifted; migration;
+"""training.monitoring.reference: drift reference and report on real data, shifted and unshifted; migration;
 report files."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from tests.explain_cases import bootstrap, case
-from model.migration import MigrationError
-from model.drift import MonitorError, drift_report, psi
-from training.monitor import drift_reference
-from training.monitor_report import write_report
+from model.drift.moves import MigrationError
+from model.drift.report import MonitorError, drift_report, psi
+from training.monitoring.reference import drift_reference
+from training.monitoring.report import write_report
 
 CASES = ["default", "mall", "csd"]
 SCALED = {"default": "income", "mall": "Annual Income (k$)", "csd": "income"}

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.errors import SchemaError
+from model.contract.errors import SchemaError
 
 
 def random_records(schema, n: int, seed: int, *, missing: float = 0.0) -> pd.DataFrame:
@@ -25,7 +25,7 @@ def random_records(schema, n: int, seed: int, *, missing: float = 0.0) -> pd.Dat
 
 
 def test_missing_values_are_imputed_like_the_pipeline(predictor, default_bundle):
-    from model.bundle import load_pipeline
+    from model.contract.bundle import load_pipeline
     frame = random_records(predictor.schema, 5_000, seed=2, missing=0.1)
     ours = predictor.predict_frame(frame)
     pipe_in = frame.astype({f.name: object for f in predictor.schema.categorical})
@@ -106,7 +106,7 @@ def test_offers_are_read_against_the_customer(predictor):
 def test_margin_is_zero_on_the_border_and_grows_towards_the_centre(predictor):
     """The margin is geometric, not a probability: walking from one segment's typical customer to
     another's, it falls to ~0 where the segment changes and is larger on both sides."""
-    from model.views import example_rows
+    from space.render.cards import example_rows
     rows = [dict(zip(predictor.schema.names, r)) for r in example_rows(predictor.segments, predictor.schema)]
     start, end = rows[0], rows[1]
     numeric = [f.name for f in predictor.schema.numeric]

@@ -238,8 +238,8 @@ def test_f1_batch_handler_checks_its_file_without_the_gate(secret_csv, predictor
     from fastapi.testclient import TestClient
 
     from app import create_app
-    from model.gradio_gate import GradioGate
-    from model.settings import load_settings
+    from space.http.gate import GradioGate
+    from space.settings import load_settings
     app = create_app(load_settings({}))
     app.user_middleware = [m for m in app.user_middleware if m.cls is not GradioGate]
     with TestClient(app) as client:
@@ -422,7 +422,7 @@ def test_f8_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
 def test_f8_summary_text_renders_as_literal_text(text):
     from markdown_it import MarkdownIt
 
-    from model.views_io import batch_summary
+    from space.render.pages import batch_summary
     summary = {"rows": 2, "scored": 1, "rejected": 1, "unlike_training": 0, "per_segment": {text: 1},
                "errors": [{"line": 3, "error": text}]}
     html = MarkdownIt("commonmark").enable("table").render(batch_summary(summary))
@@ -536,24 +536,24 @@ def test_f9_bad_model_dir_falls_back_to_the_default_and_says_why(default_bundle,
 
 
 def test_f9_bundle_json_files_are_capped_before_hashing_or_parsing(default_bundle, tmp_path, monkeypatch):
-    import model.bundle
-    from model.errors import BundleError
+    import model.contract.bundle
+    from model.contract.errors import BundleError
     bad = tmp_path / "b"
     shutil.copytree(default_bundle, bad)
     with open(bad / "summary.json", "r+b") as fh:
         fh.truncate(171 * 2**20)  # sparse: no disk used
-    monkeypatch.setattr(model.bundle, "sha256_file", lambda p: pytest.fail(f"hashed {p.name} first"))
+    monkeypatch.setattr(model.contract.bundle, "sha256_file", lambda p: pytest.fail(f"hashed {p.name} first"))
     with pytest.raises(BundleError, match=r"summary.json is 179,306,496 bytes \(171.0 MB\).*at most 8 MB"):
-        model.bundle.read_bundle(bad)
+        model.contract.bundle.read_bundle(bad)
     with open(bad / "manifest.json", "r+b") as fh:
         fh.truncate(9 * 2**20)
     with pytest.raises(BundleError, match=r"manifest.json is .* at most 8 MB"):
-        model.bundle.read_manifest(bad)
+        model.contract.bundle.read_manifest(bad)
 
 
 def test_f9_a_bad_model_dir_falls_back_in_the_loader(tmp_path):
-    from model.loader import load_live
-    from model.settings import load_settings
+    from space.loader import load_live
+    from space.settings import load_settings
     (tmp_path / "nothing").mkdir()
     live = load_live(load_settings({"MODEL_DIR": str(tmp_path / "nothing")}))
     assert live.source.path == "model/artifacts/default" and live.predictor.k >= 2
@@ -563,8 +563,8 @@ def test_f9_a_bad_model_dir_falls_back_in_the_loader(tmp_path):
 
 def test_f7_a_manifest_with_a_non_integer_k_is_refused_and_the_default_served(default_bundle, tmp_path):
     """The typed manifest refuses a k that is no integer (here, HTML): it never reaches a page."""
-    from model.loader import load_live
-    from model.settings import load_settings
+    from space.loader import load_live
+    from space.settings import load_settings
     bad = tmp_path / "k"
     shutil.copytree(default_bundle, bad)
     manifest = json.loads((bad / "manifest.json").read_text())

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.rfm import (LABEL_GRID, LABELS, OTHERS, RFM_RULES, describe_rfm_segment, rfm_edges, rfm_label,
+from model.serving.rfm import (LABEL_GRID, LABELS, OTHERS, RFM_RULES, describe_rfm_segment, rfm_edges, rfm_label,
                           rfm_mix, rfm_scores, score_with_edges)
 
 NAMED = [r[0] for r in RFM_RULES]
@@ -79,7 +79,7 @@ def test_scores_are_even_quintiles_without_ties():
 
 @pytest.fixture(scope="module")
 def invoice_features(shared_data):
-    from model.transactions import customer_features
+    from model.orders.customers import customer_features
     return customer_features(shared_data / "online_retail_invoices.csv").frame
 
 

@@ -9,8 +9,8 @@ import doctest
 import pytest
 
 from training.__main__ import main
-from training.offers import CatalogueError as PlaybookError, assign_offers, load_catalogue as load_playbook, offers_for_segment
-from training.roles import ROLES, RoleError, infer_roles, parse_role_flags, readable_label, trait_text
+from training.description.offers import CatalogueError as PlaybookError, assign_offers, load_catalogue as load_playbook, offers_for_segment
+from training.reading.roles import ROLES, RoleError, infer_roles, parse_role_flags, readable_label, trait_text
 
 TELECOM = ["State", "Account Length", "Area Code", "Phone", "Int'l Plan", "VMail Plan", "VMail Message",
            "Day Mins", "Day Calls", "Day Charge", "Eve Mins", "Eve Calls", "CustServ Calls", "Churn?"]
@@ -216,13 +216,13 @@ def test_synth_transactions_cli(tmp_path, capsys):
     assert header(out) == ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
                            "CustomerID", "Country"]
     assert header(labels) == ["customer_id", "behaviour"]
-    from model.transactions import customer_features
+    from model.orders.customers import customer_features
     assert customer_features(out).report["customers"] == 60
     assert main(["synth", "--transactions", "--customers", "3", "--out", str(out)]) == 2
     assert "n_customers must be at least 6, got 3" in capsys.readouterr().err
 
 
 def test_docstring_examples_run():
-    import training.roles
-    result = doctest.testmod(training.roles)
+    import training.reading.roles
+    result = doctest.testmod(training.reading.roles)
     assert result.attempted >= 2 and result.failed == 0

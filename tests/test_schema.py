@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from model.errors import SchemaError
-from model.schema import CategoricalFeature, NumericFeature, Schema, category_key
+from model.contract.errors import SchemaError
+from model.contract.schema import CategoricalFeature, NumericFeature, Schema, category_key
 
 SCHEMA = Schema(features=(
     NumericFeature(name="age", label="Age", min=18, max=80, median=40, hard_min=0, hard_max=204, integer=True),
@@ -96,7 +96,7 @@ def test_category_key_ignores_case_space_and_ampersand():
 
 
 def test_constraints_describe_themselves():
-    from model.constraints import Interval, Options
+    from model.contract.constraints import Interval, Options
     assert str(Interval(0, 222)) == "a number between 0 and 222"
     assert str(Interval(0, 1_500_000.5)) == "a number between 0 and 1,500,000.5"
     assert str(Options(("A", "B & C"))) == "one of A, B & C"
@@ -138,7 +138,7 @@ def test_json_schema_matches_the_validator():
 
 
 def test_param_names():
-    from model.schema import param_name
+    from model.contract.schema import param_name
     assert param_name("Annual Income (k$)") == "annual_income_k"
     assert param_name("2nd phone") == "f_2nd_phone"
 

@@ -1,4 +1,4 @@
-"""training.select_k: known k recovered, structure-free data called so, pure rule, bounded cost."""
+"""training.selection.select_k: known k recovered, structure-free data called so, pure rule, bounded cost."""
 from __future__ import annotations
 
 import copy
@@ -14,7 +14,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from training.select_k import (_silhouette, choose_k, clusterability, column_blocks, make_kmeans,
+from training.selection.select_k import (_silhouette, choose_k, clusterability, column_blocks, make_kmeans,
                                select_k, structure_free)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -14,14 +14,14 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from model.bundle import SERVING, load_pipeline, read_bundle
-from model.errors import BundleError
-from model.explain import Explainer
-from model.schema import CategoricalFeature, NumericFeature, Schema
-from model.serving import ARRAYS, Compiled, load_arrays, save_arrays
+from model.contract.bundle import SERVING, load_pipeline, read_bundle
+from model.contract.errors import BundleError
+from model.serving.explain import Explainer
+from model.contract.schema import CategoricalFeature, NumericFeature, Schema
+from model.serving.compiled import ARRAYS, Compiled, load_arrays, save_arrays
 from tests.test_predictor import random_records
 from training.compile import compile_pipeline
-from training.preprocess import make_pipeline, make_preprocessor
+from training.selection.preprocess import make_pipeline, make_preprocessor
 
 
 def _codes(schema: Schema, frame: pd.DataFrame) -> np.ndarray:
@@ -183,7 +183,7 @@ def test_tampered_serving_file_is_refused(default_bundle, tmp_path):
 
 
 def test_serving_imports_neither_sklearn_nor_skops(default_bundle):
-    code = ("import sys; from model.predictor import Predictor; p = Predictor.from_dir(sys.argv[1]); "
+    code = ("import sys; from model.serving.predictor import Predictor; p = Predictor.from_dir(sys.argv[1]); "
             "p.predict_one(p.schema.example()); import app; app.create_app(); "
             "print(sorted(m for m in ('sklearn', 'skops', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(default_bundle)], capture_output=True, text=True,

@@ -48,7 +48,7 @@ def test_bundle_records_the_pinned_versions():
 
 
 def test_space_readme_written_by_push_is_valid():
-    from training.publish import space_readme
+    from training.publishing.push import space_readme
     text = space_readme("you/customer-segments")
     meta = yaml.safe_load(text.split("---\n", 2)[1])
     assert meta["sdk"] == "gradio" and meta["sdk_version"] == version("gradio")

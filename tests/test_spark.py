@@ -2,7 +2,7 @@
 is a driver and two executor JVMs talking over loopback (one session for the module).
 
 Same cleaning report, same k and verdict on the same sample, Spark's own transform and the
-bundle agreeing on 100,000 rows, the log1p branch built like `training.preprocess`, the scorer's
+bundle agreeing on 100,000 rows, the log1p branch built like `training.selection.preprocess`, the scorer's
 output and row errors equal to the local scorer's, the app serving a Spark-built bundle unchanged,
 and clear errors for bad input, bad masters and options Spark does not support.
 """
@@ -20,15 +20,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from model.csvexport import FORMULA_PREFIXES
-from model.errors import CSVError
-from model.predictor import Predictor
-from model.transactions import FEATURES, customer_features
-from model.tx_columns import TransactionsError
+from model.tables.export import FORMULA_PREFIXES
+from model.contract.errors import CSVError
+from model.serving.predictor import Predictor
+from model.orders.customers import FEATURES, customer_features
+from model.orders.columns import TransactionsError
 from tests.conftest import ROOT
-from training import synthetic
-from training.columns import as_numbers
-from training.data import clean_file
+from training.synthetic import customers as synthetic
+from training.reading.codes import as_numbers
+from training.reading.table import clean_file
 from training.engines import spark_rules as R
 from training.engines.spark_clean import clean
 from training.engines.spark_fit import agreement, as_frame, run_fit
@@ -39,10 +39,10 @@ from training.engines.spark_session import SparkEngineError, ship_code, spark_se
 from training.engines.spark_tx import customer_features as spark_customers
 from training.__main__ import main as cli_main
 from training.fit import FitOptions, fit
-from training.preprocess import make_preprocessor
+from training.selection.preprocess import make_preprocessor
 from training.score import score_file
-from training.select_k import select_k
-from training.synthetic_tx import generate_transactions
+from training.selection.select_k import select_k
+from training.synthetic.orders import generate_transactions
 
 pytestmark = [
     pytest.mark.spark, pytest.mark.slow,

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from model.bundle import load_pipeline, read_bundle
-from model.errors import BundleError
-from model.predictor import Predictor
-from training import synthetic
-from training.data import clean, read_table
+from model.contract.bundle import load_pipeline, read_bundle
+from model.contract.errors import BundleError
+from model.serving.predictor import Predictor
+from training.synthetic import customers as synthetic
+from training.reading.table import clean, read_table
 from training.fit import FitOptions, fit
 from tests.test_predictor import random_records
 
@@ -253,7 +253,7 @@ def test_shared_customer_data_fits_unchanged(shared_data, tmp_path):
 
 def test_editing_the_offer_catalogue_changes_offers(synth_csv, tmp_path):
     import yaml
-    from training.offers import DEFAULT_CATALOGUE
+    from training.description.offers import DEFAULT_CATALOGUE
     cat = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
     cat["default"][0]["title"] = "Edited newsletter"
     cat["rules"] = []
@@ -264,7 +264,7 @@ def test_editing_the_offer_catalogue_changes_offers(synth_csv, tmp_path):
 
 
 def test_bad_offer_catalogue_is_explained(tmp_path):
-    from training.offers import load_catalogue
+    from training.description.offers import load_catalogue
     path = tmp_path / "offers.yaml"
     path.write_text("default:\n  - title: only a title\n")
     with pytest.raises(ValueError, match="needs a title and a rationale"):
@@ -293,7 +293,7 @@ def test_model_card_loads_back_with_huggingface_hub(synth_fit):
 def test_hard_limits_are_the_widened_range_rounded_for_people(lo, hi, hard):
     """Values outside the hard limits are refused; the message quotes them, so they are round
     ("between 0 and 250", not "between 0 and 222") and never narrower than twice the span."""
-    from training.schema_build import HARD_MARGIN, build_schema
+    from training.reading.schema import HARD_MARGIN, build_schema
     frame = pd.DataFrame({"x": np.linspace(lo, hi, 11)})
     f = build_schema(frame, ["x"], [], None).numeric[0]
     assert (f.hard_min, f.hard_max) == hard

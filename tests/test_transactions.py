@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import transactions as tx
-from model.chunks import read_chunks
-from training.synthetic_tx import BEHAVIOURS, generate_transactions
-from model.transactions import FEATURES, TransactionsError, customer_features
-from model.tx_report import format_report
+from model.orders import customers as tx
+from model.tables.chunks import read_chunks
+from training.synthetic.orders import BEHAVIOURS, generate_transactions
+from model.orders.customers import FEATURES, TransactionsError, customer_features
+from model.orders.report import format_report
 
 COLUMNS = ["customer_id", *FEATURES]
 

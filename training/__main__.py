@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from model.settings import DEFAULT_BUNDLE_DIR
+from model.contract.bundle import DEFAULT_BUNDLE_DIR
 from training.commands import cmd_fit, cmd_monitor, cmd_push, cmd_score, cmd_synth
 
 
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "none=COLUMN clears one. Names, traits, labels and offers use roles.")
     f.add_argument("--k", type=_k, default="auto", help="number of segments, or 'auto' (default)")
     f.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    f.add_argument("--offers", type=Path, default=None, help="offer catalogue YAML (default: training/offers.yaml)")
+    f.add_argument("--offers", type=Path, default=None, help="offer catalogue YAML (default: training/description/offers.yaml)")
     f.add_argument("--limit", type=_limit, action="append", metavar="COL=LOW:HIGH",
                    help="hard limits for a numeric column (values outside are rejected when serving)")
     f.add_argument("--no-compare", action="store_true", help="skip the DBSCAN/HDBSCAN/GMM comparison")
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if getattr(args, "offers", 0) is None:
-        from training.offers import DEFAULT_CATALOGUE
+        from training.description.offers import DEFAULT_CATALOGUE
         args.offers = DEFAULT_CATALOGUE
     try:
         return args.func(args)

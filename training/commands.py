@@ -39,9 +39,9 @@ def _engine(args: argparse.Namespace) -> str:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from training.data import format_report
+    from training.reading.table import format_report
     from training.fit import FitOptions, fit
-    from training.inputs import TxOptions
+    from training.reading.inputs import TxOptions
     spark = _engine(args) == "spark"
     step, done = progress(9 - bool(args.no_compare) if spark else 10 - bool(args.no_compare))
     flags = ("customer", "date", "amount", "quantity", "price", "order")
@@ -63,7 +63,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     done()
     m = result.manifest
     if m.transactions is not None:
-        from model.tx_report import format_report as tx_report
+        from model.orders.report import format_report as tx_report
         print(tx_report(m.transactions.report))
         print(f"log1p for clustering: {', '.join(m.transactions.log1p) or 'none'} ({m.transactions.transform_rule})\n")
     print(format_report(m.cleaning))
@@ -117,15 +117,15 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def push(bundle: Path, repo: str, *, private: bool, revision: str | None, message: str | None,
           space: str | None = None) -> int:
-    from training.publish import pin_instructions, push_bundle
+    from training.publishing.push import pin_instructions, push_bundle
     if space:  # the card links to the Space and its snippet calls it
-        from training.card import set_space
+        from training.publishing.card import set_space
         set_space(bundle, space)
     result = push_bundle(bundle, repo, private=private, revision=revision, commit_message=message)
     print(f"pushed {bundle} to {result.url} at commit {result.commit_sha}")
     print(pin_instructions(result))
     if space:
-        from training.publish import push_app_space
+        from training.publishing.push import push_app_space
         print(push_app_space(space, model_repo=repo, model_revision=result.commit_sha))
     return 0
 
@@ -138,7 +138,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     if args.transactions:
         return _synth_transactions(args)
-    from training.synthetic import generate
+    from training.synthetic.customers import generate
     frame, labels = generate(args.rows, seed=args.seed)
     frame.to_csv(args.out, index=False)
     if args.labels:
@@ -149,7 +149,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _synth_transactions(args: argparse.Namespace) -> int:
-    from training.synthetic_tx import DEFAULT_AS_OF, generate_transactions, planted_summary
+    from training.synthetic.orders import DEFAULT_AS_OF, generate_transactions, planted_summary
     frame, planted = generate_transactions(args.customers, seed=args.seed, as_of=args.as_of or DEFAULT_AS_OF)
     frame.to_csv(args.out, index=False)
     if args.labels:
@@ -162,10 +162,10 @@ def _synth_transactions(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from model.chunks import MAX_TRAIN_BYTES, MAX_TRAIN_ROWS
-    from model.monitoring import monitor_upload
-    from model.predictor import Predictor
-    from training.monitor_report import write_report
+    from model.tables.chunks import MAX_TRAIN_BYTES, MAX_TRAIN_ROWS
+    from model.drift.check import monitor_upload
+    from model.serving.predictor import Predictor
+    from training.monitoring.report import write_report
     predictor = Predictor.from_dir(args.bundle)
     source = args.data or args.transactions
     report = monitor_upload(predictor, Path(source).read_bytes(),

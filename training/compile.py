@@ -1,7 +1,7 @@
-"""Compile a fitted pipeline into the serving arrays of `model.serving` (stored as serving.npz).
+"""Compile a fitted pipeline into the serving arrays of `model.serving.compiled` (stored as serving.npz).
 
 The pipeline is ``Pipeline([("prep", ColumnTransformer), ("cluster", KMeans)])`` from
-`training.preprocess`, plus the 2-D PCA of the map. Its ColumnTransformer has up to three branches:
+`training.selection.preprocess`, plus the 2-D PCA of the map. Its ColumnTransformer has up to three branches:
 ``num`` (impute → scale), ``log`` (impute → log1p → scale, for skewed money and counts) and ``cat``
 (impute → one-hot of the trained levels). The arrays put z's columns in schema order (numeric
 features, then each categorical feature's levels), whatever the order of the branches; centres
@@ -20,8 +20,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from model.schema import Schema
-from model.serving import Compiled
+from model.contract.schema import Schema
+from model.serving.compiled import Compiled
 
 
 def compile_pipeline(pipeline: Any, pca: Any, schema: Schema) -> Compiled:

@@ -2,9 +2,9 @@
 
 * Is each segment real?  `segment_stability` (bootstrap, Hennig's clusterboot) with
   `stability_reading`, and `prediction_strength` per k (Tibshirani & Walther) -
-  `training.stability`.
+  `training.selection.stability`.
 * Segments as rules people can use elsewhere: `fit_rules` → `Rules` (text, fidelity, `as_dict`)
-  and `rules_sql` (one portable SELECT) - `training.rules`, `training.rules_sql`.
+  and `rules_sql` (one portable SELECT) - `training.rules.tree`, `training.rules.sql`.
 * Why this customer: `contributions` and `strongest` below (pure numpy, no fitted objects).
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.featureview import FeatureView
-from training.rules import Rules, fit_rules
-from training.rules_sql import rules_sql
-from training.stability import READING_RULE, prediction_strength, segment_stability, stability_reading
+from training.rules.featureview import FeatureView
+from training.rules.tree import Rules, fit_rules
+from training.rules.sql import rules_sql
+from training.selection.stability import READING_RULE, prediction_strength, segment_stability, stability_reading
 
 __all__ = ["READING_RULE", "Rules", "contributions", "feature_blocks", "fit_rules",
            "prediction_strength", "rules_sql", "segment_stability", "stability_reading", "strongest"]

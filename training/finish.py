@@ -11,20 +11,20 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from model.bundle import CONFIG, RULES_SQL, dumps_json, library_versions, write_bundle
-from model.manifest import FORMAT_VERSION, Manifest, Summary
-from model.rfm import rfm_edges
-from model.schema import Schema
-from training.card import render_card
-from training.clustering import Fitted, fingerprint
+from model.contract.bundle import CONFIG, RULES_SQL, dumps_json, library_versions, write_bundle
+from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
+from model.serving.rfm import rfm_edges
+from model.contract.schema import Schema
+from training.publishing.card import render_card
+from training.selection.clustering import Fitted, fingerprint
 from training.compile import compile_pipeline
-from training.inputs import Input
-from training.monitor import drift_reference
-from training.plots import render_selection_plots
-from training.rules import fit_rules
-from training.rules_sql import rules_sql
-from training.segments import describe_segments
-from training.summary import data_summary, pca_sample
+from training.reading.inputs import Input
+from training.monitoring.reference import drift_reference
+from training.publishing.plots import render_selection_plots
+from training.rules.tree import fit_rules
+from training.rules.sql import rules_sql
+from training.description.segments import describe_segments
+from training.description.summary import data_summary, pca_sample
 
 RFM_ROLES = ("recency", "frequency", "monetary")
 
@@ -48,7 +48,7 @@ def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue:
 
     An engine that fitted on more rows than `data.frame` holds (the Spark engine: `data.frame` is
     its driver sample) passes what it computed over all of them: the `summary` aggregates, the
-    row count, the data fingerprint, the segment `profiles` (`training.profile.profile_segments`'
+    row count, the data fingerprint, the segment `profiles` (`training.description.profile.profile_segments`'
     shape) and each segment's 99th-percentile distance to its centre."""
     frame, labels, k = data.frame, fitted.labels, int(fitted.selection["k"])
     rfm = _has_rfm(schema)

@@ -3,7 +3,7 @@ evidence → segments with meaning → bundle. Each step lives in its own module
 orders them and reports progress.
 
     inputs.load_input → schema_build.build_schema → clustering.fit_local (or engines.spark)
-    → finish.finish (segments, rules, drift reference, manifest, card) → model.bundle.write_bundle
+    → finish.finish (segments, rules, drift reference, manifest, card) → model.contract.bundle.write_bundle
 """
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from model.manifest import Manifest
-from model.settings import DEFAULT_BUNDLE_DIR
-from training.clustering import fit_local
+from model.contract.manifest import Manifest
+from model.contract.bundle import DEFAULT_BUNDLE_DIR
+from training.selection.clustering import fit_local
 from training.finish import Provenance, finish
-from training.inputs import TxOptions, load_input
-from training.offers import DEFAULT_CATALOGUE, load_catalogue
-from training.schema_build import build_schema
+from training.reading.inputs import TxOptions, load_input
+from training.description.offers import DEFAULT_CATALOGUE, load_catalogue
+from training.reading.schema import build_schema
 
 log = logging.getLogger(__name__)
-BOOTSTRAP = 50  # refits for per-segment stability (training.stability)
+BOOTSTRAP = 50  # refits for per-segment stability (training.selection.stability)
 
 
 @dataclass

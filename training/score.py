@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from model.batch import score_log, score_table
-from model.predictor import Predictor
+from model.tables.batch import score_log, score_table
+from model.serving.predictor import Predictor
 
 MAX_SCORE_BYTES = 4 * 1024 ** 3
 MAX_SCORE_ROWS = 20_000_000

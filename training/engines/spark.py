@@ -2,7 +2,7 @@
 
     from training.engines import spark
     result = spark.fit(FitOptions(data="s3a://bucket/customers.parquet", out=Path("bundle")),
-                       master="spark://10.0.0.5:7077")  # result.manifest: model.manifest.Manifest
+                       master="spark://10.0.0.5:7077")  # result.manifest: model.contract.manifest.Manifest
     summary = spark.score(Path("bundle"), "s3a://bucket/new.csv", "s3a://bucket/scored.parquet",
                           master="yarn")
 
@@ -65,7 +65,7 @@ def score(bundle: Path | str, data: str | Path, out: str | Path, *, master: str 
           conf: Mapping[str, str] | None = None, log: bool = False) -> dict[str, Any]:
     """`training.score.score_file` on Spark: writes Parquet (CSV when `out` ends in .csv), one
     part per input partition (with `log`, `data` is an order log: one row per customer);
-    returns the summary (`model.batch._summary`'s shape)."""
+    returns the summary (`model.tables.batch._summary`'s shape)."""
     from training.engines.spark_score import score_table
     session, owned = _session(spark, master, timeout_s, conf)
     try:

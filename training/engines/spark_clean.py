@@ -1,4 +1,4 @@
-"""`training.data.clean` in Spark: the same rules, the same report, without collecting the rows.
+"""`training.reading.table.clean` in Spark: the same rules, the same report, without collecting the rows.
 
 Exact duplicate rows are one group-by; one aggregation over the distinct rows then counts rows,
 ragged records and text that is not UTF-8; a second group-by counts the rows of every (column,
@@ -6,7 +6,7 @@ distinct text), and per column the cells present, numbers and non-numbers (`spar
 summed over that table — each distinct text is parsed once, not once per row. A column with
 few distinct texts (`LOW_CARD`) — every categorical one and most numeric ones — is decided on the
 driver by the local engine's own functions (`as_numbers`, `unify_spellings`, the id test) over its
-(distinct text, rows) pairs, which is what the local engine works on too (`training.columns`); a
+(distinct text, rows) pairs, which is what the local engine works on too (`training.reading.codes`); a
 column with more is decided from the Spark counts. What reaches the driver is bounded by
 `LOW_CARD` texts per column, never by the row count.
 """
@@ -18,8 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.columns import as_numbers, unify_spellings
-from training.data import not_a_category
+from training.reading.codes import as_numbers, unify_spellings
+from training.reading.table import not_a_category
 from training.engines import spark_rules as R
 from training.engines.spark_model import concurrently
 from training.engines.spark_ids import id_column as _id_column
@@ -34,7 +34,7 @@ MAX_DISTINCT = 1_000_000  # a categorical column (asked for with --features) wit
 
 @dataclass
 class SparkCleaned:
-    """As `training.data.Cleaned`; `frame` is a persisted Spark frame with one column per feature
+    """As `training.reading.table.Cleaned`; `frame` is a persisted Spark frame with one column per feature
     (`safe[name]`: numeric double, categorical the canonical text, null = missing) and `_row`,
     the position of the row's first occurrence in the file (increasing, not contiguous)."""
     frame: Any

@@ -22,9 +22,10 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-from model.manifest import Manifest
-from training import compare, synthetic
-from training.clustering import Fitted, choose_k, final_metrics
+from model.contract.manifest import Manifest
+from training.selection import compare
+from training.synthetic import customers as synthetic
+from training.selection.clustering import Fitted, choose_k, final_metrics
 from training.engines import spark_model as M
 from training.engines import spark_stats as S
 from training.engines import spark_views as V
@@ -33,11 +34,11 @@ from training.engines.spark_read import Source, read_table
 from training.engines.spark_tx import customer_features
 from training.finish import Provenance, finish
 from training.fit import FitOptions
-from training.inputs import Input, log_roles
-from training.offers import load_catalogue
-from training.roles import infer_roles, parse_role_flags
-from training.schema_build import build_schema
-from training.select_k import SAMPLE_ROWS, make_kmeans
+from training.reading.inputs import Input, log_roles
+from training.description.offers import load_catalogue
+from training.reading.roles import infer_roles, parse_role_flags
+from training.reading.schema import build_schema
+from training.selection.select_k import SAMPLE_ROWS, make_kmeans
 
 log = logging.getLogger(__name__)
 AGREEMENT_ROWS = 100_000
@@ -79,7 +80,7 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     catalogue = load_catalogue(opts.offers)  # a broken catalogue fails before the work
     step("reading and cleaning data (Spark)")
     transactions = None
-    if opts.transactions is not None:  # an order log: one row per customer, as training.inputs
+    if opts.transactions is not None:  # an order log: one row per customer, as training.reading.inputs
         log_source = read_table(spark, opts.transactions, fmt=data_format)
         tx = customer_features(log_source, name=str(opts.transactions).rstrip("/").rsplit("/", 1)[-1],
                                **opts.tx.columns, as_of=opts.tx.as_of, dayfirst=opts.tx.dayfirst)
@@ -89,7 +90,7 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
         src, source = source_of(spark, opts, data_format)
         cleaned = clean(src, features=opts.features, id_column=opts.id_column)
         roles = infer_roles(cleaned.features, parse_role_flags(opts.roles, cleaned.features))
-        logged = []  # a customer table: no column is log-transformed (training.inputs)
+        logged = []  # a customer table: no column is log-transformed (training.reading.inputs)
     numeric, categorical, n = cleaned.numeric, cleaned.categorical, cleaned.rows
     if n < 10:  # a customer table is refused by `clean` already
         raise ValueError(f"only {n} customers after cleaning the order log; at least 10 are needed")

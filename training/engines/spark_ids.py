@@ -1,4 +1,4 @@
-"""Which column identifies a customer: `training.data._id_column`'s rule on Spark.
+"""Which column identifies a customer: `training.reading.table._id_column`'s rule on Spark.
 
 An explicit --id-column; else the first column named like an id; else the first column with at
 least 20 rows, no empty cell, a different text on every (distinct) row, and either some text that
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from training.columns import as_numbers
-from training.data import _ID_NAME
+from training.reading.codes import as_numbers
+from training.reading.table import _ID_NAME
 from training.engines import spark_rules as R
 
 if TYPE_CHECKING:

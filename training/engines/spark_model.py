@@ -1,6 +1,6 @@
 """Preprocessing and KMeans in Spark ML, and the same model as a fitted scikit-learn pipeline.
 
-Spark stages (`fit_preprocess`), branch for branch those of `training.preprocess.make_preprocessor`:
+Spark stages (`fit_preprocess`), branch for branch those of `training.selection.preprocess.make_preprocessor`:
 numeric — `Imputer(median)` → `VectorAssembler` → `StandardScaler(withMean, withStd)` →
 `ElementwiseProduct(√(n/(n-1)))`; "log" (columns the schema marks `log1p`) — `Imputer(median)` →
 `SQLTransformer(log1p)` → the same three; categorical —
@@ -27,8 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from training.preprocess import make_pipeline, make_preprocessor
-from training.select_k import make_kmeans
+from training.selection.preprocess import make_pipeline, make_preprocessor
+from training.selection.select_k import make_kmeans
 
 log = logging.getLogger(__name__)
 REL_ERROR = 1e-4  # approxQuantile rank error of the median imputation
@@ -48,7 +48,7 @@ class SparkPrep:
     numeric: list[str]  # in schema order
     categorical: list[str]
     levels: list[list[str]]
-    branches: dict[str, "NumericBranch"]  # "num" and/or "log", as training.preprocess names them
+    branches: dict[str, "NumericBranch"]  # "num" and/or "log", as training.selection.preprocess names them
     cat_fill: list[str]
     n_rows: int
 
@@ -181,7 +181,7 @@ def fit_kmeans(features: Any, k: int, *, seed: int, n_init: int = N_INIT,
              k, [round(f[1], 1) for f in fits], warm is not None, best)
     model, cost, counts, iterations = fits[best]
     raw = np.array([np.asarray(c, dtype=float) for c in model.clusterCenters()])
-    order = np.lexsort((np.arange(len(raw)), -counts))  # as training.clustering._order_by_size
+    order = np.lexsort((np.arange(len(raw)), -counts))  # as training.selection.clustering._order_by_size
     remap = np.empty(len(raw), dtype=np.int64)
     remap[order] = np.arange(len(raw))
     return SparkKMeans(model=model, centres=raw[order], remap=remap.tolist(), sizes=counts[order].tolist(),
@@ -225,7 +225,7 @@ def concurrently(*fns: Any) -> list[Any]:
 
 
 def sklearn_pipeline(prep: SparkPrep, km: SparkKMeans, *, seed: int) -> Any:
-    """`training.preprocess.make_pipeline` holding Spark's fitted numbers, ready to `predict`.
+    """`training.selection.preprocess.make_pipeline` holding Spark's fitted numbers, ready to `predict`.
 
     The estimators are fitted on a two-row stub (that sets every structural attribute scikit-learn
     checks: feature names, dtypes, counts), then their learned numbers are replaced by Spark's."""
@@ -241,7 +241,7 @@ def sklearn_pipeline(prep: SparkPrep, km: SparkKMeans, *, seed: int) -> Any:
 
 
 def sklearn_preprocessor(prep: SparkPrep) -> Any:
-    """The ColumnTransformer of `training.preprocess` with Spark's imputation, scaling and levels."""
+    """The ColumnTransformer of `training.selection.preprocess` with Spark's imputation, scaling and levels."""
     stub = {n: pd.Series([0.0, 1.0]) for n in prep.numeric}
     stub.update({c: pd.Series([lv[0], lv[-1]], dtype=object)
                  for c, lv in zip(prep.categorical, prep.levels)})

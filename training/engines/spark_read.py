@@ -2,11 +2,11 @@
 
 CSV or Parquet, a local path or any URI Spark can read (``s3a://``, ``abfss://``, ``hdfs://`` pass
 through). Every column arrives as text — the cleaning rules decide what is a number, exactly as
-`training.data` does after `model.csvio.read_csv_strict`. Column names are kept aside and the frame
+`training.reading.table` does after `model.tables.reading.read_csv_strict`. Column names are kept aside and the frame
 uses positional names ``c0, c1, …`` so that any header (dots, spaces, brackets) is safe in Spark.
 
 What the strict CSV reader checks, and how here: the header (delimiter, blank and duplicate names,
-required columns) is read from the file's first line and checked by `model.csvio` itself; ragged
+required columns) is read from the file's first line and checked by `model.tables.reading` itself; ragged
 rows and text that is not UTF-8 are counted in the first pass the caller makes anyway (`problem
 _columns`) and reported with examples (`raise_problems`). Spark cannot give line numbers without a
 pass of its own, so examples quote the offending record instead.
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from model.csvio import _check_header, _Layout  # the header rules and messages of the local reader
-from model.errors import CSVError, echo
+from model.tables.reading import _check_header, _Layout  # the header rules and messages of the local reader
+from model.contract.errors import CSVError, echo
 
 log = logging.getLogger(__name__)
 

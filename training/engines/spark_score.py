@@ -6,9 +6,9 @@ messages, and finds the numeric columns holding text somewhere (as the local rea
 column stays text everywhere and `Schema.check_frame` gives each bad cell its row's error). The
 second scores every partition with `mapInPandas`: the bundle's served files are broadcast once,
 each Python worker loads them with `Predictor.from_dir` (sha256 checks included) and runs
-`Predictor.predict_frame` and `model.batch.output_columns` — the very code and arithmetic (the
+`Predictor.predict_frame` and `model.tables.batch.output_columns` — the very code and arithmetic (the
 compiled serving arrays) of the local scorer — and Spark writes one Parquet (or CSV) part per
-partition. The summary (`model.batch.summarise`'s shape) is observed during that write, not by a
+partition. The summary (`model.tables.batch.summarise`'s shape) is observed during that write, not by a
 third pass.
 """
 from __future__ import annotations
@@ -22,18 +22,18 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from model.batch import OUTPUT_COLUMNS, output_columns
-from model.bundle import MANIFEST, SERVED
-from model.csvexport import FORMULA_PREFIXES
-from model.errors import echo
-from model.predictor import Predictor
-from model.transactions import FEATURES, ID_COLUMN
+from model.tables.batch import OUTPUT_COLUMNS, output_columns
+from model.contract.bundle import MANIFEST, SERVED
+from model.tables.export import FORMULA_PREFIXES
+from model.contract.errors import echo
+from model.serving.predictor import Predictor
+from model.orders.customers import FEATURES, ID_COLUMN
 from training.engines.spark_read import as_uri, line_of, read_table, scan_lines
 from training.engines.spark_tx import SparkTx, customer_features
 from training.score import check_log_bundle
 
 log = logging.getLogger(__name__)
-SHOW_ERRORS = 20  # rejected rows listed in the summary, as model.batch
+SHOW_ERRORS = 20  # rejected rows listed in the summary, as model.tables.batch
 _LOADED: dict[str, Predictor] = {}  # per executor Python worker: manifest sha → Predictor
 
 
@@ -133,7 +133,7 @@ def _header(name: str, csv_out: bool) -> str:
 
 
 def _bundle_files(bundle: Path) -> dict[str, bytes]:
-    """The files a Predictor reads (`model.bundle.SERVED`); the workers verify their sha256."""
+    """The files a Predictor reads (`model.contract.bundle.SERVED`); the workers verify their sha256."""
     return {name: (Path(bundle) / name).read_bytes() for name in SERVED}
 
 
@@ -155,7 +155,7 @@ def _predictor(files: dict[str, bytes]) -> Predictor:
 def _score_batch(predictor: Predictor, batch: pd.DataFrame, names: list[str], numbers: list[str],
                  keep: list[tuple[str, str]], offsets: dict[int, int] | None, csv_out: bool) -> pd.DataFrame:
     """One Arrow batch: the local reader's frame (numeric columns without text float64, the rest
-    text as read), scored by `Predictor.predict_frame` and laid out by `model.batch.output_columns`
+    text as read), scored by `Predictor.predict_frame` and laid out by `model.tables.batch.output_columns`
     (nullable where the local CSV is empty)."""
     mids = batch.pop("_mid").to_numpy(dtype=np.int64)
     frame = batch.set_axis(names, axis=1)
@@ -186,14 +186,14 @@ def _score_batch(predictor: Predictor, batch: pd.DataFrame, names: list[str], nu
 
 def _cell(value: Any, csv_out: bool) -> str | None:
     """Text as written: missing stays missing; in CSV a formula prefix is neutralised with "'"
-    (model.csvexport's rule; the Parquet output keeps the text as it is)."""
+    (model.tables.export's rule; the Parquet output keeps the text as it is)."""
     if not isinstance(value, str):
         return None
     return "'" + value if csv_out and value.startswith(FORMULA_PREFIXES) else value
 
 
 def _summary(get: Any, predictor: Predictor, *, by_customer: bool = False) -> dict[str, Any]:
-    """`model.batch.summarise` from the observed metrics."""
+    """`model.tables.batch.summarise` from the observed metrics."""
     m = get if isinstance(get, dict) else get()
     names = [s.name for s in predictor.segments]
     present = [j for j in range(predictor.k) if m[f"n{j}"]]

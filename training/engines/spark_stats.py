@@ -18,7 +18,7 @@ import numpy as np
 
 ACCURACY = 10_000
 BINS = 20
-QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)  # plus min and max: training.summary's
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)  # plus min and max: training.description.summary's
 QUARTILES = (0.25, 0.5, 0.75)
 
 
@@ -27,7 +27,7 @@ def _f(value: Any) -> float:
 
 
 def _log1p(s: Any) -> Any:
-    """`training.profile`'s scale for log-transformed columns: log1p of the value clipped at 0."""
+    """`training.description.profile`'s scale for log-transformed columns: log1p of the value clipped at 0."""
     from pyspark.sql import functions as F
     return F.log1p(F.greatest(s, F.lit(0.0)))
 

@@ -1,4 +1,4 @@
-"""`model.transactions.customer_features` in Spark: an order log in, one row per customer out —
+"""`model.orders.customers.customer_features` in Spark: an order log in, one row per customer out —
 the same columns, rules, definitions and report, without collecting the lines.
 
 Passes over the log, each distributed:
@@ -26,16 +26,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import MAX_ECHO
-from model.factorize import take
-from model.transactions import FEATURES, ID_COLUMN, SAMPLE_LINES, cutoff_days, day_text
-from model.tx_columns import Roles, TransactionsError, recognise_columns
-from model.tx_dates import DAY_FIRST, MONTH_FIRST, NOT_NUMERIC, ParsedDates, decide_order, order_evidence, parse_dates
-from model.tx_report import DROP_REASONS, MAX_EXAMPLES, transforms_from_skew
+from model.contract.errors import MAX_ECHO
+from model.tables.codes import take
+from model.orders.customers import FEATURES, ID_COLUMN, SAMPLE_LINES, cutoff_days, day_text
+from model.orders.columns import Roles, TransactionsError, recognise_columns
+from model.orders.dates import DAY_FIRST, MONTH_FIRST, NOT_NUMERIC, ParsedDates, decide_order, order_evidence, parse_dates
+from model.orders.report import DROP_REASONS, MAX_EXAMPLES, transforms_from_skew
 from training.engines import spark_rules as R
 from training.engines.spark_clean import SparkCleaned
 from training.engines.spark_read import Source, line_of, scan_lines
-from training.inputs import log_records
+from training.reading.inputs import log_records
 
 _DAY_US = 86_400_000_000
 _NAT = np.iinfo(np.int64).min
@@ -46,7 +46,7 @@ _CODE = {why: i + 1 for i, why in enumerate(DROP_REASONS)}  # 0: kept
 class SparkTx:
     """What the log gave: the customers as a `SparkCleaned` (features f0..f4 in `FEATURES`
     order, persisted) with the fit's Cleaning record as its report, the log's report
-    (`model.transactions`' shape), the log1p choice and the recognised columns."""
+    (`model.orders.customers`' shape), the log1p choice and the recognised columns."""
     cleaned: SparkCleaned
     report: dict[str, Any]
     transforms: dict[str, Any]
@@ -178,7 +178,7 @@ def _parser(dayfirst: bool) -> Any:
 
 
 def _id_text(column: Any) -> Any:
-    """`model.transactions._id_texts`: stripped, '17850.0' → '17850', blank → null."""
+    """`model.orders.customers._id_texts`: stripped, '17850.0' → '17850', blank → null."""
     from pyspark.sql import functions as F
     s = F.regexp_replace(R.stripped(column), r"^([0-9]+)\.0+$", "$1")
     return F.when(s != "", s)

@@ -1,6 +1,6 @@
 """The dicts the rest of `fit` consumes, built from Spark's aggregates (`spark_stats`) in the very
-shapes of `training.schema_build.build_schema`, `training.profile.profile_segments` and
-`training.summary.data_summary`; and the working sample pulled to the driver (for k, the PCA,
+shapes of `training.reading.schema.build_schema`, `training.description.profile.profile_segments` and
+`training.description.summary.data_summary`; and the working sample pulled to the driver (for k, the PCA,
 stability, rules and the drift reference)."""
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from model.schema import CategoricalFeature, NumericFeature, Schema
+from model.contract.schema import CategoricalFeature, NumericFeature, Schema
 from training.engines import spark_rules as R
 from training.engines.spark_stats import QUANTILES
-from training.profile import category_traits, numeric_traits
-from training.schema_build import hard_limits
-from training.summary import _f
+from training.description.profile import category_traits, numeric_traits
+from training.reading.schema import hard_limits
+from training.description.summary import _f
 
 SUMMARY_QUANTILES = (0.0, *QUANTILES, 1.0)
 
@@ -24,7 +24,7 @@ SUMMARY_QUANTILES = (0.0, *QUANTILES, 1.0)
 def full_schema(sample_schema: Schema, stats: dict[str, Any], levels: Mapping[str, Sequence[str]], *,
                 fills: Mapping[str, float], modes: Mapping[str, str],
                 limits: Mapping[str, tuple[float, float]] | None) -> Schema:
-    """`training.schema_build.build_schema` run on the driver sample (labels, roles, transforms and
+    """`training.reading.schema.build_schema` run on the driver sample (labels, roles, transforms and
     the limit rule are main's), with what all rows say instead of the sample: min, max, whole
     numbers, the hard limits from those, medians and modes as Spark's imputers fill them (what the
     bundle serves) and every level the one-hot encoder was fitted with."""
@@ -53,7 +53,7 @@ def _shares(counts: dict[str, int]) -> list[tuple[str, float]]:
 def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[str, int]]],
              stats: dict[str, Any], level_counts: dict[str, dict[str, int]], *, schema: Schema,
              n: int, k: int) -> list[dict[str, Any]]:
-    """`training.profile.profile_segments` from aggregates (same keys, rounding and traits; z on
+    """`training.description.profile.profile_segments` from aggregates (same keys, rounding and traits; z on
     the log1p scale for columns the schema marks log1p)."""
     numeric, categorical = [f.name for f in schema.numeric], [f.name for f in schema.categorical]
     roles = {f.name: f.role for f in schema.features}
@@ -86,7 +86,7 @@ def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[s
 
 
 def _box(n: int, q: dict[float, float], mean: float, whiskers: dict[str, Any]) -> dict[str, Any]:
-    """`training.summary._box` from aggregates."""
+    """`training.description.summary._box` from aggregates."""
     if not n:
         return {"n": 0}
     return {"n": int(n), "q1": _f(q[0.25]), "median": _f(q[0.5]), "q3": _f(q[0.75]),
@@ -99,7 +99,7 @@ def summary(stats: dict[str, Any], spread: dict[str, Any], corr: dict[tuple[str,
             seg_levels: dict[int, dict[str, dict[str, int]]], level_counts: dict[str, dict[str, int]],
             missing: dict[str, int], *, numeric: Sequence[str], categorical: Sequence[str],
             k: int, n: int) -> dict[str, Any]:
-    """`training.summary.data_summary` from aggregates (same keys and rounding)."""
+    """`training.description.summary.data_summary` from aggregates (same keys and rounding)."""
     feats: dict[str, Any] = {}
     for c in numeric:
         st, sp = stats[c], spread[c]

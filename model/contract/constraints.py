@@ -1,0 +1,161 @@
+"""Per-feature constraints that check one value or a whole column and describe themselves.
+
+In the manner of scikit-learn's ``utils/_param_validation.py`` (``Interval``, ``StrOptions``): each
+constraint knows what it accepts (`accepts` for one value, `bad_cells` for a column), says so in
+words (``str(constraint)`` → "a number between 0 and 250") and as JSON Schema (`json_schema`).
+`model.contract.schema` builds every error message of every surface — form, gradio_client, raw Gradio calls,
+JSON, MCP, batch, CLI — from these sentences, so the same bad value gets the same message everywhere.
+"""
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.contract.errors import echo
+
+_SPACES = re.compile(r"\s+")
+
+
+def category_key(value: str) -> str:
+    """Spelling-insensitive key for a category: case, surrounding/inner whitespace, '&' vs 'and'."""
+    text = _SPACES.sub(" ", str(value).strip()).casefold()
+    return text.replace(" and ", " & ")
+
+
+def number_text(x: float) -> str:
+    """A limit or a value as people write it: the shortest exact decimal, thousands separated
+    (96000.0 → '96,000', 162.6 → '162.6', 1e-05 → '0.00001'); huge values in exponent form."""
+    if not math.isfinite(x) or abs(x) >= 1e15:
+        return f"{x:g}"
+    d = Decimal(repr(float(x)))
+    return f"{int(d):,}" if d == d.to_integral_value() else f"{d:,f}"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A finite number in [low, high]. Booleans, strings and other types are not numbers."""
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"a number between {number_text(self.low)} and {number_text(self.high)}"
+
+    def parse(self, value: Any) -> float | None:
+        """The value as a float when it is a finite number inside the interval, else None."""
+        # bool is an int subclass in Python; a checkbox value is not an income.
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return None
+        try:
+            x = float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            return None
+        return x if math.isfinite(x) and self.low <= x <= self.high else None
+
+    def bad_cells(self, values: np.ndarray) -> np.ndarray:
+        """True where a float value (NaN = missing, not bad) is infinite or outside the interval."""
+        with np.errstate(invalid="ignore"):
+            inside = (values >= self.low) & (values <= self.high)  # False for NaN and ±inf beyond
+        return ~inside & ~np.isnan(values) | np.isinf(values)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["number", "null"], "minimum": self.low, "maximum": self.high}
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed list of levels, spelled in any case and spacing ('home and garden' counts)."""
+    levels: tuple[str, ...]
+    _lookup: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_lookup", {category_key(v): v for v in self.levels})
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(self.levels)
+
+    def parse(self, value: Any) -> str | None:
+        """The trained spelling of `value`, or None when it is not a level (or not text)."""
+        return self._lookup.get(category_key(value)) if isinstance(value, str) else None
+
+    def code_of(self, text: str) -> int | None:
+        """Level index of a text cell (any spelling), or None."""
+        level = self._lookup.get(category_key(text))
+        return None if level is None else self.levels.index(level)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["string", "null"], "enum": [*self.levels, None]}
+
+
+Constraint = Interval | Options
+
+
+def violation(name: str, constraint: Constraint, received: Any) -> str:
+    """The one sentence for a value that breaks a constraint."""
+    return f"{name} must be {constraint}; got {echo(received)}"
+
+
+def required(name: str, constraint: Constraint) -> str:
+    return f"{name} is required ({constraint})"
+
+
+def text_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(float per cell with NaN for empty cells, True where a cell is present but no number).
+
+    Numeric dtypes pass through; text cells are stripped and parsed as pandas parses numbers.
+    Booleans are never numbers."""
+    n = len(column)
+    if pd.api.types.is_bool_dtype(column):
+        return np.full(n, np.nan), np.ones(n, dtype=bool)
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=float, na_value=np.nan), np.zeros(n, dtype=bool)
+    text = column.astype("string").str.strip()
+    blank = (text.isna() | (text == "")).to_numpy()
+    values = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return values, ~blank & np.isnan(values)
+
+
+def cell_echo(raw: Any) -> Any:
+    """What a CSV cell is shown as in a message: the number when it reads as one ("-5"),
+    else the text as sent — so CSV and JSON report the same bad value the same way."""
+    if isinstance(raw, str):
+        try:
+            x = float(raw.strip())
+        except ValueError:
+            return raw
+        return x
+    return raw
+
+
+def display_number(x: float | None) -> str:
+    """A statistic for people: 58,730 / 162 / 24.2; "n/a" when there is none."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
+
+
+MISSING, UNKNOWN = -1, -2  # category codes of an empty cell and of a value that is no level
+
+
+def finite_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(float per row, NaN when empty or not a finite number; True where the cell is present but
+    no finite number). `text_numbers` with infinities counted as bad cells."""
+    values, bad = text_numbers(column)
+    inf = np.isinf(values)
+    return np.where(inf, np.nan, values), bad | inf
+
+
+def level_codes(column: pd.Series, keys: dict[str, int]) -> np.ndarray:
+    """Level index per row by `category_key`; `MISSING` for empty cells, `UNKNOWN` otherwise."""
+    rows, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
+    lut = np.empty(len(uniques) + 1, dtype=np.int64)
+    lut[-1] = MISSING
+    for u, value in enumerate(uniques.tolist()):
+        text = "" if value is None or value is pd.NA else str(value)
+        lut[u] = MISSING if not text.strip() else keys.get(category_key(text), UNKNOWN)
+    return lut[rows]

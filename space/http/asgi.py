@@ -1,0 +1,102 @@
+"""Small pieces of raw ASGI shared by the HTTP guards: read a body under a size cap and a deadline,
+replay it downstream, parse it as strict JSON, answer with the one JSON error envelope."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Awaitable, Callable
+
+from model.contract.errors import echo
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyProblem(Exception):
+    """A request body that cannot be used: `status` and a message for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value
+    return None
+
+
+def content_length(scope: Scope) -> int | None:
+    value = header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() and len(value) < 19 else None
+
+
+async def read_body(receive: Receive, *, limit: int, timeout_s: float) -> bytes | None:
+    """The whole body; None if the client left. Raises BodyProblem 413 past `limit` bytes and
+    408 when it has not arrived within `timeout_s` (a slow sender holds a socket, nothing more)."""
+    chunks: list[bytes] = []
+    size = 0
+
+    async def collect() -> bool:
+        nonlocal size
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyProblem(413, f"body exceeds the limit of {limit:,} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return True
+    try:
+        complete = await asyncio.wait_for(collect(), timeout_s)
+    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+        raise BodyProblem(408, f"the body did not arrive within {timeout_s:g} s") from None
+    return b"".join(chunks) if complete else None
+
+
+def strict_json(raw: bytes, **loads: Any) -> Any:
+    """`raw` parsed as UTF-8 JSON text, or BodyProblem 400. No byte-order mark, no other encoding:
+    `json.loads(bytes)` (what FastAPI runs) also accepts UTF-16/32 and encoded surrogates, so a
+    guard that decodes differently would check something else than what the server parses."""
+    if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        raise BodyProblem(400, "body is not valid JSON for this API: it starts with a byte-order mark; "
+                               "send UTF-8 JSON without one")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyProblem(400, f"body is not valid JSON for this API: byte {exc.start} "
+                               f"(0x{raw[exc.start]:02x}) is not UTF-8; send UTF-8 JSON") from None
+    try:
+        return json.loads(text, **loads)
+    except RecursionError:
+        raise BodyProblem(400, "body is not valid JSON for this API: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and integers longer than 4300 digits
+        raise BodyProblem(400, f"body is not valid JSON ({type(exc).__name__}: {echo(str(exc))}); "
+                               "send UTF-8 JSON") from None
+
+
+def replay(raw: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands `raw` over first, then whatever the client sends next (disconnect)."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+    return again
+
+
+async def answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None) -> None:
+    body = json.dumps({"error": message, "detail": detail or []}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,179 @@
+"""HTML for the Predict and Segments tabs: the result card, offer cards, segment cards (pure; no
+gradio). Everything shown comes from the typed manifest or a prediction, and every string from
+data is escaped: segment names, category levels and column names come from a user's CSV.
+"""
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Mapping, Sequence
+
+from model.contract.constraints import display_number
+from space.render.figures import colour
+from model.contract.manifest import LiveSource, Manifest, Rules, Segment
+from model.contract.markdown import md_literal
+from model.contract.schema import NumericFeature, Schema
+
+DEFAULT_SHOWN = "model/artifacts/default"  # how space.loader shows the embedded default bundle
+_md = md_literal
+
+
+def _e(x: Any) -> str:
+    return escape(str(x), quote=True)
+
+
+def header(manifest: Manifest, rows: int) -> str:
+    return (f'<div class="app-header"><h1>{_e(manifest.title)}</h1>'
+            f"<p>Find a customer's segment, why it is theirs, where they sit among {rows:,} customers, and "
+            f"what to offer them. {manifest.k:d} segments · structure: "
+            f"<b>{_e(manifest.clusterability.verdict)}</b></p></div>")
+
+
+def live_source_text(source: LiveSource) -> str:
+    """Which bundle is live and why, as plain text (callers escape it for HTML or Markdown)."""
+    if source.kind == "hub":
+        pin = "pinned commit" if source.pinned else "branch, not pinned"
+        return f"Hub model {source.repo} at {source.revision} ({pin})."
+    text = "Local bundle (the default shipped with the app)" if source.path == DEFAULT_SHOWN else \
+        f"Local bundle {source.path}"
+    if source.fallback_reason:
+        text += f". ⚠ {source.fallback_reason}"
+    return text + "."
+
+
+# -- Predict ---------------------------------------------------------------------------------------
+def fallback_banner(source: LiveSource) -> str:
+    """The warning shown above the tabs when the configured bundle could not be served."""
+    return f'<div class="banner-warn" role="alert">⚠ {_e(live_source_text(source))}</div>'
+
+
+def margin_words(m: float) -> str:
+    return "clearly" if m >= 0.4 else "fairly clearly" if m >= 0.15 else "only just: a borderline customer"
+
+
+def stability_badge(s: Segment) -> str:
+    if s.stability is None:
+        return ""
+    kind = "good" if s.stability >= 0.75 else "warn"
+    return (f'<span class="badge {kind}" title="Mean best Jaccard match of this segment over bootstrap refits '
+            f'(Hennig\'s clusterboot): ≥ 0.85 highly stable, ≥ 0.75 stable, 0.6–0.75 a pattern with doubtful '
+            f'membership, &lt; 0.6 dissolved">stability {s.stability:.2f} · {_e(s.stability_reading)}</span>')
+
+
+def result_card(result: Mapping[str, Any], manifest: Manifest) -> str:
+    """Segment name, share, stability, margin over the runner-up, why, flags and the verdict."""
+    seg = manifest.segment(result["segment_id"])
+    m, runner = result["margin"], result["runner_up"]["segment_name"]
+    labels = {f.name: f.label for f in manifest.schema.features}
+    flags = ""
+    if result["unlike_training"]:
+        reasons = "; ".join(_e(_labelled(r, labels)) for r in result["unlike_reasons"])
+        flags += f'<div class="flag warn">⚠ Unlike the training data: {reasons}. Treat this segment with care.</div>'
+    if result.get("imputed"):
+        flags += (f'<div class="flag info">Filled in from training data (not given): '
+                  f'{_e(", ".join(labels.get(c, c) for c in result["imputed"]))}.</div>')
+    verdict = manifest.clusterability
+    kind = "warn" if verdict.verdict in ("weak", "none") else "info"
+    flags += f'<div class="flag {kind} verdict">Cluster structure: {_e(verdict.verdict)}. {_e(verdict.summary)}</div>'
+    why = "".join(f"<li>{_e(w['text'])}</li>" for w in result.get("why", []))
+    why_html = (f'<div class="why" data-testid="why"><b>What about this customer puts them here rather than in '
+                f'“{_e(runner)}”:</b><ul>{why}</ul></div>') if why else ""
+    rfm = result.get("rfm")
+    rfm_html = (f'<span>RFM <b>{rfm["r"]}{rfm["f"]}{rfm["m"]}</b> · {_e(rfm["label"])}</span>' if rfm else "")
+    return (
+        f'<div class="result-card" data-testid="result-card" style="border-top-color:{colour(seg.id)}">'
+        f'<div class="result-kicker">Segment {seg.id} {stability_badge(seg)}</div>'
+        f'<div class="result-name" data-testid="segment-name">{_e(seg.name)}</div>'
+        f'<div class="result-stats"><span><b>{seg.share:.0%}</b> of customers</span>{rfm_html}'
+        f'<span data-testid="margin">closer to this segment than to “{_e(runner)}”: '
+        f'margin <b>{m:.2f}</b> ({margin_words(m)})</span></div>'
+        f'<div class="conf-bar" role="img" aria-label="margin {m:.2f} of 1"><div style="width:{m * 100:.0f}%;'
+        f'background:{colour(seg.id)}"></div></div>'
+        f'<p class="help">Margin = 1 − distance to this segment’s centre ÷ distance to the runner-up’s: 0 on the '
+        f'border between the two, 1 at the centre. A distance ratio, not a probability.</p>'
+        f'{why_html}<p class="result-desc">{_e(seg.description)}</p>{flags}</div>')
+
+
+def _labelled(reason: str, labels: Mapping[str, str]) -> str:
+    """'income is outside the training range' with the column's label instead of its name."""
+    head, sep, rest = reason.partition(" is outside")
+    return f"{labels.get(head, head)}{sep}{rest}" if sep else reason
+
+
+def error_card(errors: Mapping[str, str], labels: Mapping[str, str]) -> str:
+    items = "".join(f"<li><b>{_e(labels.get(f, f))}</b>: {_e(msg)}</li>" for f, msg in errors.items())
+    return (f'<div class="result-card invalid" data-testid="result-card" role="alert">'
+            f'<div class="result-name">Check the highlighted fields</div>'
+            f'<ul class="field-errors" data-testid="field-errors">{items}</ul>'
+            f'<p class="help">Nothing was scored: the previous result was cleared.</p></div>')
+
+
+def empty_result() -> str:
+    return ('<div class="result-card placeholder" data-testid="result-card">'
+            '<div class="result-name">Enter a customer and press “Find segment” (or Enter).</div></div>')
+
+
+def offer_cards(offers: Sequence[Mapping[str, Any]], seg_id: int) -> str:
+    """The segment's offers: those that fit this customer, then those their own values contradict."""
+    def card(o: Mapping[str, Any]) -> str:
+        note = "" if o.get("fits", True) else f'<div class="offer-note">Not for this customer: {_e(o["note"])}.</div>'
+        return (f'<div class="offer-card{"" if o.get("fits", True) else " muted"}" '
+                f'style="border-left-color:{colour(seg_id)}"><div class="offer-title">{_e(o["title"])}</div>'
+                f'<div class="offer-why">{_e(o["rationale"])}</div>{note}</div>')
+    return (f'<div class="offers" data-testid="offers"><h3>Offers for this segment</h3>'
+            f'{"".join(card(o) for o in offers)}</div>')
+
+
+def example_rows(segments: Sequence[Segment], schema: Schema) -> list[list[Any]]:
+    """One typical customer per segment: numeric medians and the most common level."""
+    rows = []
+    for s in segments:
+        row: list[Any] = []
+        for f in schema.features:
+            if isinstance(f, NumericFeature):
+                v = s.profile.numeric[f.name].median
+                row.append(round(v) if f.integer and v is not None else v)
+            else:
+                shares = s.profile.categorical.get(f.name) or {f.mode: 1.0}
+                row.append(max(shares, key=shares.__getitem__))
+        rows.append(row)
+    return rows
+
+
+# -- Segments ----------------------------------------------------------------------------------------
+def segment_cards(segments: Sequence[Segment], schema: Schema, rules: Rules | None) -> str:
+    labels = {f.name: f.label for f in schema.features}
+    by_segment = {r.id: r.rules for r in rules.segments} if rules else {}
+    cards = []
+    for s in segments:
+        nums = "".join(f"<tr><td>{_e(labels.get(c, c))}</td><td>{display_number(p.mean)}</td>"
+                       f"<td>{display_number(p.overall_mean)}</td></tr>" for c, p in s.profile.numeric.items())
+        cats = "".join(
+            f"<tr><td>{_e(labels.get(c, c))}</td><td colspan=2>"
+            + ", ".join(f"{_e(lv)} {v:.0%}" for lv, v in sorted(shares.items(), key=lambda t: -t[1])[:3])
+            + "</td></tr>" for c, shares in s.profile.categorical.items())
+        offers = "".join(f"<li><b>{_e(o.title)}</b> — {_e(o.rationale)}</li>" for o in s.offers)
+        note = f'<p class="help">{_e(s.offer_note)}</p>' if s.offer_note else ""
+        rfm = ""
+        if s.rfm_mix:
+            rfm = ('<div class="rfm-mix"><b>RFM mix:</b> '
+                   + ", ".join(f"{_e(k)} {v:.0%}" for k, v in list(s.rfm_mix.items())[:4]) + "</div>")
+        mine = by_segment.get(s.id) or []
+        rule_html = ("<div class=\"rules\"><b>As rules:</b><ul>" + "".join(f"<li><code>{_e(r)}</code></li>" for r in mine)
+                     + "</ul></div>") if mine else ""
+        cards.append(
+            f'<div class="segment-card" style="border-top-color:{colour(s.id)}">'
+            f'<div class="result-kicker">Segment {s.id} · {s.size:,} customers · {s.share:.0%} {stability_badge(s)}</div>'
+            f'<div class="segment-name">{_e(s.name)}</div><p>{_e(s.description)}</p>{rfm}'
+            f'<table class="profile"><tr><th>feature</th><th>segment</th><th>overall</th></tr>{nums}{cats}</table>'
+            f'<ul class="offer-list">{offers}</ul>{note}{rule_html}</div>')
+    return f'<div class="segment-grid">{"".join(cards)}</div>'
+
+
+def rules_text(rules: Rules, segments: Sequence[Segment]) -> str:
+    """Every segment's rules as plain text, to copy into a CRM's segment builder."""
+    lines = [f"# {rules.fidelity:.1%} of training customers get the model's segment from these rules "
+             f"(decision tree of depth {rules.depth})"]
+    for r in rules.segments:
+        lines.append(f"\n# Segment {r.id}: {segments[r.id].name}")
+        lines += [f"  {t}" for t in r.rules] or ["  (no rule: the tree never picks this segment)"]
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Environment → the Space's settings (the training CLI reads its own: HF_TOKEN, HF_ENDPOINT and
+Spark's variables, in `training.publishing.push` and `training.engines.spark_session`)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.contract.bundle import DEFAULT_BUNDLE_DIR
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw[:40]!r}") from exc
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw[:40]!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path = DEFAULT_BUNDLE_DIR
+    model_repo: str | None = None  # OWNER/NAME on the Hub; None → local bundle only
+    model_revision: str | None = None  # commit sha to pin (a branch works, with a warning)
+    hf_endpoint: str = "https://huggingface.co"
+    hf_token: str | None = field(default=None, repr=False)
+    hub_timeout_s: float = 10.0
+    hub_cache_dir: Path | None = None
+    server_name: str = "0.0.0.0"
+    server_port: int = 7860
+    cors_origins: tuple[str, ...] = ()
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_batch_rows: int = 200_000
+    max_upload_request_bytes: int = 20 * 1024 * 1024 + 64 * 1024  # all files of one upload request
+    max_batch_disk_bytes: int = 512 * 1024 * 1024  # scored files kept for download, all calls together
+    max_body_bytes: int = 64 * 1024
+    body_timeout_s: float = 10.0  # a JSON body slower than this gets 408
+    json_concurrency: int = 32
+    queue_size: int = 64
+    gradio_concurrency: int = 4
+    mcp_server: bool = True  # serve the MCP server at /gradio_api/mcp/ (MCP_SERVER=0 turns it off)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build Settings from `env` (default: os.environ)."""
+    env = dict(os.environ if env is None else env)
+    origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    cache = env.get("HUB_CACHE_DIR", "").strip()
+    upload = _int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+    return Settings(
+        model_dir=Path(env.get("MODEL_DIR") or DEFAULT_BUNDLE_DIR),
+        model_repo=env.get("MODEL_REPO", "").strip() or None,
+        model_revision=env.get("MODEL_REVISION", "").strip() or None,
+        hf_endpoint=(env.get("HF_ENDPOINT", "").strip() or "https://huggingface.co").rstrip("/"),
+        hf_token=env.get("HF_TOKEN", "").strip() or None,
+        hub_timeout_s=_float(env, "HUB_TIMEOUT_S", 10.0),
+        hub_cache_dir=Path(cache) if cache else None,
+        server_name=env.get("GRADIO_SERVER_NAME", "").strip() or "0.0.0.0",
+        server_port=_int(env, "GRADIO_SERVER_PORT", 7860),
+        cors_origins=origins,
+        max_upload_bytes=upload,
+        max_batch_rows=_int(env, "MAX_BATCH_ROWS", 200_000),
+        max_upload_request_bytes=_int(env, "MAX_UPLOAD_REQUEST_BYTES", upload + 64 * 1024),
+        max_batch_disk_bytes=_int(env, "MAX_BATCH_DISK_BYTES", 512 * 1024 * 1024),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+        body_timeout_s=_float(env, "BODY_TIMEOUT_S", 10.0),
+        json_concurrency=_int(env, "JSON_CONCURRENCY", 32),
+        queue_size=_int(env, "QUEUE_SIZE", 64),
+        gradio_concurrency=_int(env, "GRADIO_CONCURRENCY", 4),
+        mcp_server=env.get("MCP_SERVER", "1").strip().lower() not in ("0", "false", "no", "off"),
+    )

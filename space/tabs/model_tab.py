@@ -1,0 +1,32 @@
+"""The Model tab: the evidence behind k in plain words, the algorithms compared, the glossary,
+the order-log and cleaning reports, the model card."""
+from __future__ import annotations
+
+from model.contract.markdown import md_literal
+from space.handlers import card_body
+from space.render import evidence, figures
+from space.tabs.common import Context, plot
+
+
+def model_tab(ctx: Context) -> None:
+    import gradio as gr
+
+    manifest = ctx.manifest
+    with gr.Tab("Model", id="model"):
+        gr.Markdown(evidence.model_overview(manifest, ctx.live.source))
+        gr.Plot(plot(figures.selection_figure(manifest.selection)), label="k selection")
+        header, rows = evidence.evidence_rows(manifest)
+        gr.Dataframe(rows, headers=header, label="Evidence for each k", interactive=False)
+        header, rows = evidence.comparison_rows(manifest.comparison)
+        if rows and manifest.comparison is not None:
+            gr.Markdown("### Clustering algorithms compared on the same data\n" + md_literal(manifest.comparison.why))
+            gr.Dataframe(rows, headers=header, label="Algorithm comparison", interactive=False)
+        kd = figures.kdistance_figure(manifest.comparison)
+        if kd is not None:
+            gr.Plot(plot(kd), label="k-distance")
+        gr.Markdown(evidence.GLOSSARY)
+        if manifest.transactions is not None:
+            gr.Markdown(evidence.transactions_text(manifest.transactions))
+        gr.Markdown("### Cleaning report\n" + evidence.cleaning_text(manifest.cleaning))
+        with gr.Accordion("Model card", open=False):
+            gr.Markdown(card_body(ctx.predictor.bundle.path))

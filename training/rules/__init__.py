@@ -1,0 +1,2 @@
+"""Segments as rules people can use elsewhere: a surrogate tree in original units and its SQL.
+"""

@@ -1,0 +1,2 @@
+"""The one scikit-learn pipeline, k chosen from evidence, the algorithms compared, stability.
+"""
