@@ -130,3 +130,20 @@ def test_api_page_lists_named_endpoints(gradio, predictor):
     assert {"/predict", "/segments", "/predict_batch"} <= set(named)
     params = [p["parameter_name"] for p in named["/predict"]["parameters"]]
     assert params == [param_name(n) for n in predictor.schema.names]
+
+
+def test_the_tab_bar_holds_only_tabs(app_url):
+    """gr.Tabs may hold only gr.Tab: any other child (a gr.State, a gr.Api) shifts the browser's tab
+    labels ('Segments' shown twice, 'Data' gone) once a tab is clicked."""
+    config = httpx.get(app_url + "/config", timeout=30).json()
+    types = {c["id"]: c["type"] for c in config["components"]}
+
+    def tab_bars(node):
+        if types.get(node["id"]) == "tabs":
+            yield node
+        for child in node.get("children", []):
+            yield from tab_bars(child)
+    bars = list(tab_bars(config["layout"]))
+    assert len(bars) == 1
+    children = [types[c["id"]] for c in bars[0].get("children", [])]
+    assert len(children) >= 7 and set(children) == {"tabitem"}, children

@@ -32,6 +32,9 @@ def predict_tab(ctx: Context) -> None:
                 map_plot = gr.Plot(plot(ui.map.background()), label="Where this customer sits among "
                                    "everyone (the map squeezes all features into two directions; nearby "
                                    "points are similar customers)", elem_id="pca-map")
+        # the form's map, drawn by a second step once the card is shown (inside the tab: gr.Tabs
+        # may hold only gr.Tab, or the browser mislabels the tabs)
+        map_json = gr.State(None)
         with gr.Accordion("Example customers: one typical member of each segment", open=True):
             gr.Examples(examples=cards.example_rows(predictor.segments, schema), inputs=inputs, label=None,
                         cache_examples=False, elem_id="examples")
@@ -65,7 +68,6 @@ def predict_tab(ctx: Context) -> None:
     # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
     # crash, and gr.Dropdown refuses " female " without naming the field; model.contract.schema
     # sees the raw values, as on every other surface.
-    map_json = gr.State(None)  # the form's map, drawn by a second step once the card is shown
     form_out = [result_html, offers_html, map_json, *inputs]
     events = [go.click(guard(predict_ui), inputs, form_out, api_name="predict_form",
                        api_visibility="undocumented", preprocess=False, js=SCROLL_TO_RESULT)]
