@@ -7,8 +7,9 @@ evidence so that the reader's report can say how the file was read:
 
 * **delimiter** — among ``,`` ``;`` tab ``|``, the one that splits the header into two or more
   fields and gives the most lines the header's field count (ties: that order). When none does,
-  columns aligned with spaces: the header and every sampled line split on runs of spaces into the
-  same number (≥ 2) of fields. Otherwise a single column. Ragged rows are not a reason to pick
+  columns aligned with spaces: the header and the sampled lines split on runs of spaces into the
+  same number (≥ 2) of fields (at least `ALIGNED_AGREE` of the lines: a few ragged ones are
+  refused by the reader with their line numbers). Otherwise a single column. Ragged rows are not a reason to pick
   another delimiter: the strict reader refuses them afterwards, with their line numbers.
 * **decimal mark** — ``.``, unless the delimiter is not a comma and more sampled cells are written
   ``12,5`` / ``1.234,5`` than ``12.5``. Then every cell written that way is rewritten to ``12.5`` /
@@ -33,6 +34,7 @@ WHITESPACE = " "  # `Dialect.delimiter` of columns aligned with spaces (tabs cou
 LABELS = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)",
           WHITESPACE: "runs of spaces (aligned columns)"}
 _CANDIDATES = (",", ";", "\t", "|")
+ALIGNED_AGREE = 0.8  # share of lines that must split like the header for aligned columns
 _MAX_CELL = 40  # longer cells are no numbers: not looked at
 _COMMA_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
 _DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
@@ -90,9 +92,10 @@ def sniff(body: bytes, *, bom: bool = False) -> Dialect:
         return _with_decimal(Dialect(delimiter=best, bom=bom, evidence={"delimiter": evidence}),
                              _cells(lines[1:], best, quoted))
     aligned = [ln.split() for ln in lines] if not quoted else []
-    if aligned and len(aligned[0]) >= 2 and all(len(r) == len(aligned[0]) for r in aligned):
-        evidence = (f"no ',', ';', tab or '|' splits the header; on runs of spaces it and all {n:,} next "
-                    f"lines split into {len(aligned[0])} fields")
+    same = sum(len(r) == len(aligned[0]) for r in aligned[1:]) if aligned else 0
+    if aligned and len(aligned[0]) >= 2 and same >= ALIGNED_AGREE * n:
+        evidence = (f"no ',', ';', tab or '|' splits the header; on runs of spaces it splits into "
+                    f"{len(aligned[0])} fields, and {same:,} of the next {n:,} lines do too")
         cells = [[w.decode("utf-8", "replace") for w in r] for r in aligned[1:]]
         return _with_decimal(Dialect(delimiter=WHITESPACE, bom=bom, evidence={"delimiter": evidence}), cells)
     return Dialect(bom=bom, evidence={"delimiter": "one column: no ',', ';', tab, '|' or aligned spaces "
