@@ -27,7 +27,7 @@ from model.orders.customers import FEATURES, customer_features
 from model.orders.columns import TransactionsError
 from tests.conftest import ROOT
 from training.synthetic import customers as synthetic
-from training.reading.codes import as_numbers
+from model.tables.cells import to_numbers
 from training.reading.table import clean_file
 from training.engines import spark_rules as R
 from training.engines.spark_clean import clean
@@ -128,7 +128,7 @@ def test_number_rule_is_the_local_rule(spark):
              "00012"]
     from pyspark.sql import functions as F
     got = spark.createDataFrame([(t,) for t in texts], "v string").select(R.number(F.col("v")).alias("n")).collect()
-    nums, _ = as_numbers(np.array(texts, dtype=object))
+    nums, _ = to_numbers(np.array(texts, dtype=object))
     spark_nums = np.array([np.nan if r["n"] is None else r["n"] for r in got])
     np.testing.assert_array_equal(np.isnan(spark_nums), np.isnan(nums))
     np.testing.assert_array_equal(spark_nums[~np.isnan(nums)], nums[~np.isnan(nums)])
