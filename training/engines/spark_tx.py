@@ -68,7 +68,9 @@ def customer_features(src: Source, *, name: str, customer: str | None = None, da
     from pyspark.sql import functions as F
     frame = src.frame.withColumn("_mid", F.monotonically_increasing_id())
     offsets, _ = scan_lines(src, frame)
-    sample = frame.select(*src.safe).limit(SAMPLE_LINES).toPandas().set_axis(src.columns, axis=1)
+    # the first lines of the file, as the local engine samples (a plain limit takes any lines)
+    sample = (frame.orderBy("_mid").select(*src.safe).limit(SAMPLE_LINES).toPandas()
+              .set_axis(src.columns, axis=1))
     roles = recognise_columns(src.columns, sample, customer=customer, date=date, amount=amount,
                               quantity=quantity, price=price, order=order)
     if not roles.has_money:
@@ -165,7 +167,7 @@ def _parser(reading: Reading) -> Any:
 
 
 def _id_text(column: Any) -> Any:
-    """`model.orders.customers._id_texts`: stripped, '17850.0' → '17850', blank → null."""
+    """`model.orders.lines.id_texts`: stripped, '17850.0' → '17850', blank → null."""
     from pyspark.sql import functions as F
     s = F.regexp_replace(R.stripped(column), r"^([0-9]+)\.0+$", "$1")
     return F.when(s != "", s)
