@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from model.contract.errors import CSVError
-from model.tables.reading import read_csv_table, read_header
-from model.tables.sniff import aligned_to_tabs, dot_decimals, sniff
+from model.tables.reading import read_csv_table
+from model.tables.sniff import aligned_to_tabs, dot_decimals, read_header, sniff
 
 LIMITS = {"max_bytes": 10**7, "max_rows": 10**6}
 

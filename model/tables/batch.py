@@ -22,7 +22,8 @@ import pandas as pd
 
 from model.tables.cells import find_column
 from model.tables.export import number_texts
-from model.tables.reading import read_csv_table, read_header, to_safe_csv
+from model.tables.reading import read_csv_table, to_safe_csv
+from model.tables.sniff import read_header
 from model.tables.memory import release_free_memory
 from model.serving.predictor import Predictor
 from model.orders.customers import ID_COLUMN, customer_features

@@ -12,9 +12,8 @@ from typing import Iterator
 
 import pandas as pd
 
-from model.tables.rawbytes import check_encoding
 from model.tables.reading import read_csv_strict
-from model.tables.sniff import SNIFF_BYTES, Dialect, sniff
+from model.tables.sniff import SNIFF_BYTES, Dialect, sniff_head
 from model.contract.errors import CSVError
 
 MAX_TRAIN_BYTES = 8 * 1024 ** 3
@@ -31,14 +30,11 @@ def read_table(path: Path | str, dialect: Dialect | None = None) -> pd.DataFrame
 def sniff_file(path: Path | str) -> Dialect:
     """The dialect of the file at `path`, from its first bytes (`model.tables.sniff`)."""
     with Path(path).open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    cut = head.rfind(b"\n") if len(head) == SNIFF_BYTES else len(head)
-    head = head[: cut if cut > 0 else len(head)]
+        head = handle.read(SNIFF_BYTES + 1)
     try:
-        body = check_encoding(head)
+        return sniff_head(head[:SNIFF_BYTES], whole=len(head) <= SNIFF_BYTES)[1]
     except CSVError:  # the reader refuses the file with its line number
         return Dialect()
-    return sniff(body, bom=len(body) < len(head))
 
 
 def read_chunks(path: Path | str, *, chunk_bytes: int = CHUNK_BYTES,

@@ -25,7 +25,7 @@ import pandas as pd
 
 from model.tables.cells import header_key as _key, to_numbers
 from model.tables.rawbytes import check_encoding, check_width, line_at, read_bytes
-from model.tables.sniff import LABELS, SNIFF_BYTES, WHITESPACE, Dialect, aligned_to_tabs, dot_decimals, sniff
+from model.tables.sniff import LABELS, WHITESPACE, Dialect, aligned_to_tabs, dot_decimals, sniff
 from model.tables.export import safe_csv_bytes
 from model.contract.errors import CSVError, echo
 
@@ -110,18 +110,6 @@ def read_csv_table(
     df = _parse(body, names, floats, layout, keep, dialect)
     logger.debug("read CSV: %d rows x %d columns (%s)", len(df), len(df.columns), dialect.describe())
     return CsvTable(df, layout.lines, dialect)
-
-
-def read_header(data: bytes) -> list[str]:
-    """The header fields of a file's text, read in its sniffed dialect from its first bytes only."""
-    head = data[:SNIFF_BYTES]
-    cut = head.rfind(b"\n") if len(data) > len(head) else len(head)
-    body = check_encoding(head[: cut if cut > 0 else len(head)])
-    dialect = sniff(body)
-    line = body.lstrip(b" \t\r\n").split(b"\n", 1)[0]
-    if dialect.delimiter == WHITESPACE:
-        line = aligned_to_tabs(line)
-    return [h.strip() for h in next(csv.reader(io.StringIO(line.decode("utf-8")), delimiter=dialect.sep), [])]
 
 
 def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:

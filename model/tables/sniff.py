@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from model.tables.rawbytes import check_encoding
+
 SNIFF_LINES = 2_000
 SNIFF_BYTES = 1 << 20
 WHITESPACE = " "  # `Dialect.delimiter` of columns aligned with spaces (tabs count as spaces too)
@@ -206,3 +208,20 @@ def dot_decimals(frame: pd.DataFrame) -> pd.DataFrame:
         out = np.append(values, None)[codes]  # code -1 (missing) picks the None
         frame.isetitem(j, pd.Series(out, index=frame.index, dtype=column.dtype))
     return frame
+
+
+def sniff_head(head: bytes, *, whole: bool) -> tuple[bytes, Dialect]:
+    """(text, dialect) of a file's first bytes (`whole`: they are the whole file; else the text
+    ends at the last line end). Raises `CSVError` for text that is not UTF-8."""
+    cut = len(head) if whole else head.rfind(b"\n")
+    body = check_encoding(head[: cut if cut > 0 else len(head)])
+    return body, sniff(body, bom=len(body) < len(head[: cut if cut > 0 else len(head)]))
+
+
+def read_header(data: bytes) -> list[str]:
+    """The header fields of a file's text, read in its sniffed dialect from its first bytes only."""
+    body, dialect = sniff_head(data[:SNIFF_BYTES], whole=len(data) <= SNIFF_BYTES)
+    line = body.lstrip(b" \t\r\n").split(b"\n", 1)[0]
+    if dialect.delimiter == WHITESPACE:
+        line = aligned_to_tabs(line)
+    return [h.strip() for h in next(csv.reader(io.StringIO(line.decode("utf-8")), delimiter=dialect.sep), [])]
