@@ -16,8 +16,11 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# lifetimes 0.11.3 (MIT) ships CDNOW, the CLV literature's order log, which the tests read as shipped
+# (tests/realdata.py); only its data files are used, so its dependencies are not installed
 $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps lifetimes==0.11.3
 	touch $@
 
 $(VENV)/.spark: requirements.txt requirements-spark.txt $(VENV)/.runtime

@@ -69,7 +69,7 @@ def test_gradio_batch_unusable_file_is_a_clear_error(gradio, tmp_path):
     bad.write_text("a;b;c\n1;2;3\n")
     with pytest.raises(Exception) as info:
         gradio.predict(handle_file(str(bad)), api_name="/predict_batch")
-    assert type(info.value).__name__ == "AppError" and "delimiter" in str(info.value).lower()
+    assert type(info.value).__name__ == "AppError" and "missing required column(s): 'age'" in str(info.value)
 
 
 def test_http_predict_matches_the_original_contract(app_url, predictor):

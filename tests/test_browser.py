@@ -294,7 +294,7 @@ def test_batch_upload_shows_a_preview_and_errors_on_the_page(browser, app_url, p
     page.get_by_role("button", name="Score file").click()
     summary = page.locator("#batch-summary")
     expect(summary).to_contain_text("The file was not scored", timeout=20_000)
-    expect(summary).to_contain_text("delimiter")
+    expect(summary).to_contain_text("missing required column")
     page.wait_for_timeout(1500)
     expect(summary).to_contain_text("The file was not scored")  # it stays: not a pop-up
     page.close()

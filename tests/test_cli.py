@@ -56,11 +56,13 @@ def test_synth_fit_score_end_to_end(tmp_path):
 
 
 def test_unusable_file_fails_with_a_clear_message(tmp_path, default_bundle):
-    bad = tmp_path / "semicolon.csv"
-    bad.write_text("age;gender\n1;Male\n")
+    bad = tmp_path / "ragged.csv"
+    header = "age;income;spending_score;membership_years;purchase_frequency;last_purchase_amount;gender;preferred_category"
+    bad.write_text(f"{header}\n30;1000;50;2;3;10,5;Male;Sports;x\n")
     res = run("score", "--bundle", str(default_bundle), "--data", str(bad), "--out", str(tmp_path / "o.csv"),
               check=False)
-    assert res.returncode == 2 and "error:" in res.stderr and "delimiter" in res.stderr.lower()
+    assert res.returncode == 2 and "error:" in res.stderr and "line 2 has 9" in res.stderr
+    assert "';' (semicolon)" in res.stderr  # how the file was read, so the user sees why
     assert "Traceback" not in res.stderr
 
 

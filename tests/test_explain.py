@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from model.contract.schema import CategoricalFeature, NumericFeature, Schema, category_key
+from model.contract.schema import CategoricalFeature, NumericFeature, Schema
+from model.tables.cells import category_key
 from tests.explain_cases import case
 from training.explain import (Rules, contributions, feature_blocks, fit_rules, prediction_strength,
                               rules_sql, segment_stability, stability_reading, strongest)

@@ -35,8 +35,6 @@ REFUSED = [
     ("binary", bytes(range(256)) * 8, ["binary", "line"]),
     ("latin1", (GOOD + _row(gender="Fémale") + "\n").encode("latin-1"), ["line 3", "not UTF-8"]),
     ("xlsx_zip", b"PK\x03\x04" + b"\x00" * 100, ["Excel"]),
-    ("semicolon", GOOD.replace(",", ";").encode(), ["delimiter", "';'"]),
-    ("tab", GOOD.replace(",", "\t").encode(), ["delimiter", "tab"]),
     ("ragged_short", f"{GOOD}1,2,3\n".encode(), ["line 3 has 3", "9 fields"]),
     ("ragged_long", f"{GOOD}{ROW},extra\n".encode(), ["line 3 has 10"]),
     ("duplicate_header", f"{HEADER},age\n{ROW},3\n".encode(), ["duplicate column names", "'age'"]),
@@ -127,12 +125,35 @@ def test_export_neutralises_formulas_and_drops_unknown_columns(upload):
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (name, cell)
     for line in raw.rstrip("\n").split("\n")[1:]:  # no cell holds a \n here; some hold a \r
         assert line.startswith('"') and line.endswith('"')  # every field quoted
-    assert rows[0]["age"] == "34.0" and rows[0]["segment_id"] != ""  # numbers stay numbers
+    assert rows[0]["age"] == "34" and rows[0]["segment_id"] != ""  # numbers stay numbers, written as people do
 
 
 def test_negative_numbers_stay_numeric_in_export(upload):
     rows, _, raw = _scored(upload, f"{GOOD}{_row(age='-5')}\n")
-    assert rows[1]["age"] == "-5.0" and "'-5" not in raw  # a number, not text to neutralise
+    assert rows[1]["age"] == "-5" and "'-5" not in raw  # a number, not text to neutralise
+
+
+@pytest.mark.parametrize("dialect", ["semicolon_decimal_comma", "tab", "aligned"])
+def test_excel_style_files_are_scored_like_their_comma_twin(upload, dialect):
+    """Excel's European CSV (BOM, ';', decimal commas, CRLF, the headers as the app labels them),
+    tab-separated and space-aligned files: the same scores as the comma file."""
+    plain, _, _ = _scored(upload, GOOD + _row(id="2", last_purchase_amount="1234.5") + "\n")
+    labels = {"spending_score": "Spending Score", "membership_years": "Membership Years",
+              "last_purchase_amount": "Last Purchase Amount", "purchase_frequency": "Purchase Frequency"}
+    header = [labels.get(h, h) for h in HEADER.split(",")]
+    rows = [r.split(",") for r in (ROW, _row(id="2", last_purchase_amount="1234.5"))]
+    if dialect == "semicolon_decimal_comma":
+        text = "\ufeff" + "\r\n".join(";".join(c.replace(".", ",") for c in r) for r in [header, *rows]) + "\r\n"
+    elif dialect == "tab":
+        text = "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
+    else:
+        header = [h.replace(" ", "_") for h in header]
+        text = "\n".join("  ".join(f"{c:>22}" for c in r) for r in [header, *rows]) + "\n"
+    got, summary, _ = _scored(upload, text)
+    assert got == plain
+    said = {"semicolon_decimal_comma": "delimiter ';' (semicolon)", "tab": "delimiter a tab",
+            "aligned": "delimiter runs of spaces (aligned columns)"}[dialect]
+    assert said in summary.replace("\\", ""), summary
 
 
 def test_one_bad_cell_keeps_every_good_row_with_true_line_numbers(upload):

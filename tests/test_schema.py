@@ -6,7 +6,8 @@ import math
 import pytest
 
 from model.contract.errors import SchemaError
-from model.contract.schema import CategoricalFeature, NumericFeature, Schema, category_key
+from model.contract.schema import CategoricalFeature, NumericFeature, Schema
+from model.tables.cells import category_key
 
 SCHEMA = Schema(features=(
     NumericFeature(name="age", label="Age", min=18, max=80, median=40, hard_min=0, hard_max=204, integer=True),

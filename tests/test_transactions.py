@@ -226,8 +226,8 @@ def test_unrecognisable_log_names_columns_and_flags():
     with pytest.raises(TransactionsError) as err:
         customer_features(log)
     msg = str(err.value)
-    for part in ("customer, date, amount", "columns found: 'alpha', 'beta', 'gamma'", "--customer COL",
-                 "--date COL", "--amount COL", "--quantity COL --price COL", "--order COL"):
+    for part in ("customer, date column(s)", "columns found: 'alpha', 'beta', 'gamma'", "--customer COL",
+                 "--date COL", "money (optional) with --amount COL", "--quantity COL --price COL", "--order COL"):
         assert part in msg, (part, msg)
 
 
@@ -238,7 +238,7 @@ def test_partly_recognised_log_says_what_it_found():
     assert "log's customer column" in str(err.value)
     assert "recognised date: 'd'; amount: 'v'" in str(err.value)
     res = customer_features(log, customer="K")  # a flag: case-insensitive, and it wins
-    assert res.report["columns"]["customer"] == {"column": "k", "how": "given (--customer)"}
+    assert res.report["columns"]["customer"] == {"column": "k", "how": "given (--customer)", "example": "a"}
     assert res.report["columns"]["date"]["how"] == "the only column whose values are dates"
     assert res.report["columns"]["amount"]["how"] == "the only column of decimal numbers"
 

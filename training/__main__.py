@@ -50,6 +50,14 @@ def _log_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--as-of", metavar="DATE", help="the day recency is counted to (default: the day after the last order)")
     g.add_argument("--day-first", dest="day_first", action="store_true", default=None,
                    help="read numeric dates as day/month (default: decided from the data)")
+    _date_format(g)
+
+
+def _date_format(g: argparse._ActionsContainer) -> None:
+    from model.orders.dates import DATE_FORMATS
+    g.add_argument("--date-format", choices=tuple(DATE_FORMATS), metavar="FORMAT",
+                   help="read the order log's dates in this format only: " + ", ".join(DATE_FORMATS)
+                        + " (default: decided per column from the data; the report says how)")
 
 
 def _conf(value: str) -> tuple[str, str]:
@@ -123,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                             "--engine spark also Parquet or a URI)")
     s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or CSV "
                                                  "parts when it ends in .csv)")
+    _date_format(s)
     _engine_args(s)
     s.set_defaults(func=cmd_score)
 

@@ -46,7 +46,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     step, done = progress(9 - bool(args.no_compare) if spark else 10 - bool(args.no_compare))
     flags = ("customer", "date", "amount", "quantity", "price", "order")
     tx = TxOptions(columns={f: getattr(args, f) for f in flags if getattr(args, f)}, as_of=args.as_of,
-                   dayfirst=args.day_first)
+                   dayfirst=args.day_first, date_format=args.date_format)
     data, log = args.data, args.transactions
     if not spark:  # Spark: URIs stay text
         data, log = (None if data is None else Path(data)), (None if log is None else Path(log))
@@ -66,6 +66,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         from model.orders.report import format_report as tx_report
         print(tx_report(m.transactions.report))
         print(f"log1p for clustering: {', '.join(m.transactions.log1p) or 'none'} ({m.transactions.transform_rule})\n")
+    else:
+        for what, how in result.read.items():
+            print(f"{what}: {how}")
     print(format_report(m.cleaning))
     roles = {f.name: f.role for f in m.schema.features if f.role}
     print("roles: " + (", ".join(f"{c} → {r}" for c, r in roles.items()) or "none recognised (set them with --role)"))
@@ -100,7 +103,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         from training.score import score_file
         summary = score_file(args.bundle, Path(args.data or args.transactions), Path(args.out),
-                             log=args.transactions is not None)
+                             log=args.transactions is not None, date_format=args.date_format)
+    for what, how in summary.get("read", {}).items():
+        print(f"{what}: {how}")
     if "log" in summary:
         log = summary["log"]
         print(f"order log: {log['lines_in']:,} lines, {log['lines_kept']:,} kept → {log['customers']:,} customers"

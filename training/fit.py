@@ -50,6 +50,7 @@ class FitOptions:
 class FitResult:
     manifest: Manifest
     seconds: float
+    read: dict[str, str] = field(default_factory=dict)  # how the file was read (`model.tables.sniff`)
 
 
 def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> FitResult:
@@ -67,4 +68,4 @@ def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> FitResul
                       provenance=Provenance(title=opts.title, license=opts.license, space_id=opts.space_id,
                                             seed=opts.seed, k_requested=str(opts.k), engine={"name": "local"}))
     log.info("fit done in %.1f s", time.perf_counter() - t0)
-    return FitResult(manifest=manifest, seconds=round(time.perf_counter() - t0, 2))
+    return FitResult(manifest=manifest, seconds=round(time.perf_counter() - t0, 2), read=data.read)

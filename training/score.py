@@ -11,15 +11,16 @@ MAX_SCORE_BYTES = 4 * 1024 ** 3
 MAX_SCORE_ROWS = 20_000_000
 
 
-def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False) -> dict[str, Any]:
-    """Score `data` (a customer table, or with `log` an order log) with the bundle at `bundle`;
-    write `out`. Raises ValueError when the file as a whole is unusable (encoding, header, missing
-    columns); bad rows are reported per row."""
+def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False,
+               date_format: str | None = None) -> dict[str, Any]:
+    """Score `data` (a customer table, or with `log` an order log, its dates read as
+    `date_format` when given) with the bundle at `bundle`; write `out`. Raises ValueError when the
+    file as a whole is unusable (encoding, header, missing columns); bad rows are reported per row."""
     predictor = Predictor.from_dir(bundle)
     if log:
         check_log_bundle(predictor)
         payload, summary = score_log(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
-                                     max_rows=MAX_SCORE_ROWS)
+                                     max_rows=MAX_SCORE_ROWS, date_format=date_format)
     else:
         payload, summary = score_table(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
                                        max_rows=MAX_SCORE_ROWS, keep_columns="all", max_columns=None)

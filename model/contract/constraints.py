@@ -9,23 +9,14 @@ JSON, MCP, batch, CLI — from these sentences, so the same bad value gets the s
 from __future__ import annotations
 
 import math
-import re
 from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from model.contract.errors import echo
-
-_SPACES = re.compile(r"\s+")
-
-
-def category_key(value: str) -> str:
-    """Spelling-insensitive key for a category: case, surrounding/inner whitespace, '&' vs 'and'."""
-    text = _SPACES.sub(" ", str(value).strip()).casefold()
-    return text.replace(" and ", " & ")
+from model.tables.cells import category_key
 
 
 def number_text(x: float) -> str:
@@ -83,10 +74,11 @@ class Options:
         """The trained spelling of `value`, or None when it is not a level (or not text)."""
         return self._lookup.get(category_key(value)) if isinstance(value, str) else None
 
-    def code_of(self, text: str) -> int | None:
-        """Level index of a text cell (any spelling), or None."""
-        level = self._lookup.get(category_key(text))
-        return None if level is None else self.levels.index(level)
+    @property
+    def keys(self) -> dict[str, int]:
+        """`category_key` of each level → its index (`model.tables.cells.category_codes` reads a
+        column with it)."""
+        return {key: self.levels.index(level) for key, level in self._lookup.items()}
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": ["string", "null"], "enum": [*self.levels, None]}
@@ -102,22 +94,6 @@ def violation(name: str, constraint: Constraint, received: Any) -> str:
 
 def required(name: str, constraint: Constraint) -> str:
     return f"{name} is required ({constraint})"
-
-
-def text_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(float per cell with NaN for empty cells, True where a cell is present but no number).
-
-    Numeric dtypes pass through; text cells are stripped and parsed as pandas parses numbers.
-    Booleans are never numbers."""
-    n = len(column)
-    if pd.api.types.is_bool_dtype(column):
-        return np.full(n, np.nan), np.ones(n, dtype=bool)
-    if pd.api.types.is_numeric_dtype(column):
-        return column.to_numpy(dtype=float, na_value=np.nan), np.zeros(n, dtype=bool)
-    text = column.astype("string").str.strip()
-    blank = (text.isna() | (text == "")).to_numpy()
-    values = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return values, ~blank & np.isnan(values)
 
 
 def cell_echo(raw: Any) -> Any:
@@ -137,25 +113,3 @@ def display_number(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "n/a"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
-
-
-MISSING, UNKNOWN = -1, -2  # category codes of an empty cell and of a value that is no level
-
-
-def finite_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(float per row, NaN when empty or not a finite number; True where the cell is present but
-    no finite number). `text_numbers` with infinities counted as bad cells."""
-    values, bad = text_numbers(column)
-    inf = np.isinf(values)
-    return np.where(inf, np.nan, values), bad | inf
-
-
-def level_codes(column: pd.Series, keys: dict[str, int]) -> np.ndarray:
-    """Level index per row by `category_key`; `MISSING` for empty cells, `UNKNOWN` otherwise."""
-    rows, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
-    lut = np.empty(len(uniques) + 1, dtype=np.int64)
-    lut[-1] = MISSING
-    for u, value in enumerate(uniques.tolist()):
-        text = "" if value is None or value is pd.NA else str(value)
-        lut[u] = MISSING if not text.strip() else keys.get(category_key(text), UNKNOWN)
-    return lut[rows]

@@ -23,12 +23,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from model.contract.constraints import (MISSING, UNKNOWN, Interval, Options, category_key, cell_echo, required, text_numbers,
-                               violation)
+from model.contract.constraints import Interval, Options, cell_echo, required, violation
 from model.contract.errors import FieldError, SchemaError, echo
-from model.tables.codes import factorize
+from model.tables.cells import MISSING, UNKNOWN, category_codes, to_numbers
 
-__all__ = ["CategoricalFeature", "Checked", "FrameCheck", "NumericFeature", "Schema", "category_key",
+__all__ = ["CategoricalFeature", "Checked", "FrameCheck", "NumericFeature", "Schema",
            "param_name"]
 
 
@@ -256,7 +255,7 @@ class Schema:
         outside = np.zeros(n, dtype=bool)
         for j, f in enumerate(num_feats):
             column = frame[f.name]
-            values, not_number = text_numbers(column)
+            values, not_number = to_numbers(column)
             bad = not_number | f.constraint.bad_cells(values)
             missing[:, j] = np.isnan(values) & ~not_number
             with np.errstate(invalid="ignore"):
@@ -269,7 +268,7 @@ class Schema:
         codes = np.empty((len(cat_feats), n), dtype=np.int64).T
         for j, f in enumerate(cat_feats):
             column = frame[f.name]
-            mapped = _category_codes(column, f.constraint)
+            mapped = category_codes(column, f.constraint.keys)
             missing[:, len(num_feats) + j] = mapped == MISSING
             unknown = mapped == UNKNOWN
             if unknown.any():
@@ -283,24 +282,6 @@ class Schema:
             errors[i] = "; ".join(parts)
             valid[i] = False
         return FrameCheck(num=num, codes=codes, errors=errors, valid=valid, missing=missing, outside=outside)
-
-
-def _category_codes(column: pd.Series, options: Options) -> np.ndarray:
-    """Level index per row; MISSING for empty cells, UNKNOWN for values that are no level."""
-    if isinstance(column.dtype, pd.StringDtype):  # what the CSV reader makes: Arrow encodes it (10x faster
-        rows, uniques = pd.factorize(column)     # than a copy to Python objects); missing → code -1
-    else:
-        rows, uniques = factorize(column.to_numpy(dtype=object) if not isinstance(column.dtype, np.dtype)
-                                  else column.to_numpy())  # NaN / None / pd.NA → code -1 or a unique NA
-    lut = np.empty(len(uniques) + 1, dtype=np.int64)
-    lut[-1] = MISSING
-    for u, value in enumerate(uniques.tolist()):
-        if isinstance(value, str):
-            code = options.code_of(value) if value.strip() else MISSING
-        else:  # a number or a boolean in a category column is no level; NaN is an empty cell
-            code = MISSING if value is None or (isinstance(value, float) and value != value) else UNKNOWN
-        lut[u] = UNKNOWN if code is None else code
-    return lut[rows]  # row code -1 picks lut[-1]
 
 
 def _typed(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:

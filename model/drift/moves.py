@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.contract.constraints import finite_numbers as numbers
+from model.tables.cells import to_numbers
 
 
 class MigrationError(ValueError):
@@ -52,7 +52,7 @@ def migration_matrix(previous_scored: pd.DataFrame, new_frame: pd.DataFrame, new
     if "segment_id" not in previous_scored.columns:
         raise MigrationError("the earlier scored file has no segment_id column: pass a file written "
                              "by `python -m training score`")
-    old_seg, bad = numbers(previous_scored["segment_id"])
+    old_seg, bad = to_numbers(previous_scored["segment_id"])
     if bad.any():
         raise MigrationError(f"the earlier scored file: segment_id is not a number on data row "
                              f"{int(np.argmax(bad)) + 1}")

@@ -33,7 +33,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from model.contract.constraints import MISSING, UNKNOWN, category_key, finite_numbers as numbers, level_codes, number_text
+from model.contract.constraints import number_text
+from model.tables.cells import MISSING, UNKNOWN, category_codes, category_key, to_numbers
 from model.drift.moves import migration_matrix
 
 FORMAT = 1
@@ -107,7 +108,7 @@ def _bin_labels(edges: list[float]) -> list[str]:
 
 
 def _numeric_entry(name: str, ref: Mapping[str, Any], col: pd.Series, n_ref: int) -> dict[str, Any]:
-    vals, bad = numbers(col)
+    vals, bad = to_numbers(col)
     n = len(col)
     x = vals[~np.isnan(vals)]
     edges = np.asarray(ref["edges"], dtype=float)
@@ -122,7 +123,7 @@ def _numeric_entry(name: str, ref: Mapping[str, Any], col: pd.Series, n_ref: int
 
 def _categorical_entry(name: str, ref: Mapping[str, Any], col: pd.Series, n_ref: int) -> dict[str, Any]:
     levels = ref["levels"]
-    codes = level_codes(col, {category_key(lv): i for i, lv in enumerate(levels)})
+    codes = category_codes(col, {category_key(lv): i for i, lv in enumerate(levels)})
     n = len(col)
     now = np.append(np.bincount(codes[codes >= 0], minlength=len(levels)) / n,
                     [(codes == MISSING).mean(), (codes == UNKNOWN).mean()])

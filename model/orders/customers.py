@@ -5,6 +5,9 @@ order value — with a report that accounts for every line.
     >>> result.frame.columns.tolist()                                  # doctest: +SKIP
     ['customer_id', 'recency_days', 'frequency', 'monetary', 'tenure_days', 'avg_order_value']
 
+The file's dialect (delimiter, decimal mark) is sniffed (`model.tables.sniff`) and the report says
+how it was read, which column was taken for each role and how its dates were read, with examples.
+
 Columns are recognised (`model.orders.columns`) unless named. Lines are then set aside, each for the
 first reason that applies, in this order: exact duplicate line, no customer (a guest order),
 unparseable date, future date (after `as_of`, or after today when `as_of` is not given),
@@ -20,8 +23,9 @@ before it started) gets monetary 0, and the report counts them.
 Features, per customer with at least one purchase line, on whole days:
 recency_days = as_of − last purchase day; tenure_days = as_of − first purchase day;
 frequency = distinct orders with a purchase (distinct order ids; without an order column, distinct
-timestamps); monetary = net spend; avg_order_value = monetary / frequency. `as_of` defaults to the
-day after the last valid purchase. Everything is vectorised over the distinct texts of each
+timestamps); monetary = net spend; avg_order_value = monetary / frequency. A log without money
+(customer and date only) gives recency, frequency and tenure (`TIME_FEATURES`). `as_of` defaults to
+the day after the last valid purchase. Everything is vectorised over the distinct texts of each
 column: a 1 M-line log takes about a second (benchmarks/bench_transactions.py).
 """
 from __future__ import annotations
@@ -30,55 +34,59 @@ import logging
 from dataclasses import dataclass
 from datetime import date as Date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from model.tables.codes import as_numbers, take
-from model.tables.chunks import read_chunks
+from model.tables.cells import to_numbers
+from model.tables.chunks import read_chunks, sniff_file
+from model.tables.codes import take
+from model.tables.sniff import Dialect
 from model.orders.columns import Roles, TransactionsError, recognise_columns
-from model.orders.dates import parse_dates
-from model.orders.report import DROP_REASONS, examples, skew_transforms
+from model.orders.dates import FORMAT_EXAMPLES, parse_dates
+from model.orders.lines import Encoded, cancelled, duplicated, encode, id_texts
+from model.orders.report import DROP_REASONS, examples, log_report, no_purchases, skew_transforms
 
 log = logging.getLogger(__name__)
 FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")
+TIME_FEATURES = ("recency_days", "frequency", "tenure_days")  # a log without money
 ID_COLUMN = "customer_id"
-SAMPLE_LINES = 2_000  # lines the column recognition looks at
 _DAY_US = 86_400_000_000
 _NAT = np.iinfo(np.int64).min
 
 
 @dataclass
 class TxResult:
-    frame: pd.DataFrame  # customer_id + FEATURES, one row per customer, sorted by id
+    frame: pd.DataFrame  # customer_id + the features, one row per customer, sorted by id
     report: dict[str, Any]
     transforms: dict[str, Any]  # which features to log1p for clustering, and why
     roles: Roles
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature columns of `frame`: `FEATURES`, or `TIME_FEATURES` for a log without money."""
+        return features_of(self.roles.has_money)
 
-@dataclass
-class _Encoded:
-    """Each column as a code per line (-1: empty) into its distinct values (object array)."""
-    names: list[str]
-    codes: list[np.ndarray]
-    uniques: list[np.ndarray]
-    rows: int
-    sample: pd.DataFrame
 
-    def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        i = self.names.index(name)
-        return self.codes[i], self.uniques[i]
+def features_of(has_money: bool) -> tuple[str, ...]:
+    """The per-customer features of a log with (or without) money."""
+    return FEATURES if has_money else TIME_FEATURES
 
 
 def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None = None,
                       date: str | None = None, amount: str | None = None, quantity: str | None = None,
                       price: str | None = None, order: str | None = None,
-                      as_of: str | Date | datetime | None = None, dayfirst: bool | None = None) -> TxResult:
+                      as_of: str | Date | datetime | None = None, dayfirst: bool | None = None,
+                      date_format: str | None = None, read: Dialect | None = None) -> TxResult:
     """Per-customer features of an order log (a CSV path, read strictly, or a frame). Column
-    arguments override recognition; see the module docstring for cleaning and definitions."""
+    arguments override recognition; `date_format` (a `model.orders.dates.DATE_FORMATS` key) the
+    date reading; `read`: how a frame's file was read, for the report. See the module docstring
+    for cleaning and definitions."""
     path = None if isinstance(source, pd.DataFrame) else Path(source)
-    enc = _encode([source] if path is None else read_chunks(path))
+    if path is not None:
+        read = sniff_file(path)
+    enc = encode([source] if path is None else read_chunks(path, dialect=read))
     roles = recognise_columns(enc.names, enc.sample, customer=customer, date=date, amount=amount,
                               quantity=quantity, price=price, order=order)
     n = enc.rows
@@ -87,13 +95,14 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
     def drop(mask: np.ndarray, why: str) -> None:
         reason[(reason == 0) & mask] = DROP_REASONS.index(why) + 1
 
-    drop(_duplicated(enc), "exact_duplicate")
+    drop(duplicated(enc), "exact_duplicate")
     ccodes, cuniq = enc.column(roles.customer)
-    cmap, customers = pd.factorize(_id_texts(cuniq))
+    cmap, customers = pd.factorize(id_texts(cuniq))
     cust = take(cmap.astype(np.int64), ccodes, -1)
     drop(cust < 0, "no_customer")
     dcodes, duniq = enc.column(roles.date)
-    parsed = parse_dates(duniq, dayfirst=dayfirst, weights=np.bincount(dcodes[dcodes >= 0], minlength=len(duniq)))
+    parsed = parse_dates(duniq, dayfirst=dayfirst, date_format=date_format,
+                         weights=np.bincount(dcodes[dcodes >= 0], minlength=len(duniq)))
     ts = take(parsed.values.view(np.int64), dcodes, _NAT)
     drop(ts == _NAT, "unparseable_date")
     cutoff, as_of_day = cutoff_days(as_of)
@@ -103,9 +112,9 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
     marker, marker_note = np.zeros(n, dtype=bool), None
     if roles.order:
         ocodes, ouniq = enc.column(roles.order)
-        omap, orders = pd.factorize(_id_texts(ouniq))
+        omap, orders = pd.factorize(id_texts(ouniq))
         okey = take(omap.astype(np.int64), ocodes, -1)
-        marker = take(_cancelled(np.asarray(orders, dtype=str)), okey, False)
+        marker = take(cancelled(np.asarray(orders, dtype=str)), okey, False)
         live = reason == 0
         if live.any() and marker[live].mean() > 0.5:
             marker_note = (f"most {roles.order} values start with 'C' and a digit: that is their "
@@ -121,9 +130,12 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
     only_returns = (np.bincount(cust[ok], minlength=nc) > 0) & (n_buy == 0)
     drop(only_returns[np.maximum(cust, 0)] & (cust >= 0), "only_returns_customer")
     ok, is_ret = reason == 0, is_ret & (reason == 0)
+    dropped = {k: int((reason == i + 1).sum()) for i, k in enumerate(DROP_REASONS)}
+    where = examples(path, reason, enc)
+    seen = {w: where(w, c or "") for w, c in (("unparseable_date", roles.date), ("future_date", roles.date),
+                                              ("unparseable_amount", roles.amount or roles.quantity))}
     if not buy.any():
-        raise TransactionsError("no purchase lines are left after cleaning: "
-                                + ", ".join(f"{k}: {int((reason == i + 1).sum())}" for i, k in enumerate(DROP_REASONS)))
+        raise TransactionsError(no_purchases(dropped, seen, roles))
     day = np.floor_divide(ts, _DAY_US)
     if as_of_day is None:
         as_of_day = int(day[buy].max()) + 1
@@ -143,119 +155,44 @@ def customer_features(source: str | Path | pd.DataFrame, *, customer: str | None
     has = n_buy > 0
     clipped = has & (spend < 0)
     monetary = np.round(np.maximum(spend, 0.0), 2)
-    frame = pd.DataFrame({
-        ID_COLUMN: np.asarray(customers, dtype=object)[has],
-        "recency_days": (as_of_day - last[has]).astype(np.int64),
-        "frequency": freq[has].astype(np.int64),
-        "monetary": monetary[has],
-        "tenure_days": (as_of_day - first[has]).astype(np.int64),
-        "avg_order_value": np.round(monetary[has] / freq[has], 2),
-    })
+    columns = {ID_COLUMN: np.asarray(customers, dtype=object)[has],
+               "recency_days": (as_of_day - last[has]).astype(np.int64),
+               "frequency": freq[has].astype(np.int64),
+               "monetary": monetary[has],
+               "tenure_days": (as_of_day - first[has]).astype(np.int64),
+               "avg_order_value": np.round(monetary[has] / freq[has], 2)}
+    frame = pd.DataFrame({c: columns[c] for c in (ID_COLUMN, *features_of(roles.has_money))})
     frame = frame.iloc[_id_order(frame[ID_COLUMN])].reset_index(drop=True)
-    where = examples(path, reason, enc)
-    report = {
-        "source": path.name if path else "a data frame",
-        "columns": roles.as_report(),
-        "column_notes": {k: v for k, v in roles.how.items() if k not in roles.used()},
-        "lines_in": int(n),
-        "dropped": {k: int((reason == i + 1).sum()) for i, k in enumerate(DROP_REASONS)},
-        "lines_kept": int(ok.sum()),
-        "purchase_lines": int(buy.sum()), "return_lines": int(is_ret.sum()),
-        "returns": {"negative_amount_or_quantity": int((is_ret & ((amt < 0) & ~flipped | neg_qty)).sum()),
-                    "cancelled_invoice_marker": int((is_ret & marker).sum()),
-                    "marker_with_positive_amount_negated": int((flipped & ok).sum()),
-                    "amount_netted": round(float(amt[is_ret].sum()), 2),
-                    **({"note": marker_note} if marker_note else {})},
-        "dates": {"formats": _format_counts(parsed, dcodes, ok), "notes": parsed.notes,
-                  "unparseable": where("unparseable_date", roles.date),
-                  "future": where("future_date", roles.date),
-                  "future_means": f"dated after {day_text(cutoff - 1)}"},
-        "amounts_unparseable": where("unparseable_amount", roles.amount or roles.quantity or ""),
-        "customers_only_returns": {"count": int(only_returns.sum()),
-                                   "examples": [str(c) for c in np.asarray(customers)[only_returns][:10]]},
-        "customers_net_spend_clipped_to_zero": int(clipped.sum()),
-        "customers": int(len(frame)),
-        "orders": int(len(pairs)),
-        "order_definition": (f"distinct {roles.order} with a purchase line" if roles.order
-                             else f"distinct {roles.date} per customer (no order column)"),
-        "as_of": day_text(as_of_day),
-        "as_of_source": "given" if as_of is not None else "the day after the last valid purchase",
-    }
+    fmt = take(parsed.fmt.astype(np.int64), dcodes, -1)[ok]
+    report = log_report(
+        source=path.name if path else "a data frame", roles=roles, sample=enc.sample,
+        read=read.as_report() if read else None, lines_in=n, dropped=dropped,
+        counts={"lines_kept": int(ok.sum()), "purchase_lines": int(buy.sum()), "return_lines": int(is_ret.sum()),
+                "customers": len(frame), "orders": len(pairs), "clipped": int(clipped.sum())},
+        returns={"negative_amount_or_quantity": int((is_ret & ((amt < 0) & ~flipped | neg_qty)).sum()),
+                 "cancelled_invoice_marker": int((is_ret & marker).sum()),
+                 "marker_with_positive_amount_negated": int((flipped & ok).sum()),
+                 "amount_netted": round(float(amt[is_ret].sum()), 2),
+                 **({"note": marker_note} if marker_note else {})},
+        reading=parsed.reading, format_lines=np.bincount(fmt[fmt >= 0], minlength=len(FORMAT_EXAMPLES)).tolist(),
+        where=seen, only_returns=[str(c) for c in np.asarray(customers)[only_returns][:10]],
+        only_returns_count=int(only_returns.sum()), as_of_day=as_of_day, as_of_given=as_of is not None,
+        cutoff_day=cutoff)
     log.debug("order log: %d lines -> %d customers", n, len(frame))
     return TxResult(frame=frame, report=report, transforms=skew_transforms(frame), roles=roles)
 
 
-def _encode(chunks: Iterable[pd.DataFrame]) -> _Encoded:
-    """Codes and distinct values per column over all chunks (values as text, None for empty)."""
-    parts: list[list[tuple[np.ndarray, np.ndarray]]] = []
-    names: list[str] = []
-    sample, rows = None, 0
-    for chunk in chunks:
-        if sample is None:
-            names, sample = [str(c) for c in chunk.columns], chunk.head(SAMPLE_LINES)
-            parts = [[] for _ in names]
-        for j in range(len(names)):
-            codes, uniq = pd.factorize(chunk.iloc[:, j])
-            parts[j].append((codes, _as_text(uniq)))
-        rows += len(chunk)
-    if sample is None:
-        raise TransactionsError("the order log is empty")
-    codes_out, uniq_out = [], []
-    for col in parts:
-        if len(col) == 1:
-            codes_out.append(col[0][0].astype(np.int64))
-            uniq_out.append(col[0][1])
-            continue
-        to_global, distinct = pd.factorize(np.concatenate([u for _, u in col]))
-        out, start = [], 0
-        for codes, u in col:
-            local = np.append(to_global[start:start + len(u)], -1)
-            out.append(local[codes])
-            start += len(u)
-        codes_out.append(np.concatenate(out).astype(np.int64))
-        uniq_out.append(np.asarray(distinct, dtype=object))
-    return _Encoded(names, codes_out, uniq_out, rows, sample)
-
-
-def _as_text(uniques: Any) -> np.ndarray:
-    values = pd.Series(np.asarray(uniques, dtype=object) if not hasattr(uniques, "dtype") else uniques)
-    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
-        values = values.astype(str)  # dates, numbers of a typed frame: their text, read back below
-    return values.to_numpy(dtype=object)
-
-
-def _duplicated(enc: _Encoded) -> np.ndarray:
-    """Lines equal to an earlier line in every column: the codes folded into one int64 key."""
-    key, span = np.zeros(enc.rows, dtype=np.int64), 1
-    for codes, uniq in zip(enc.codes, enc.uniques):
-        base = len(uniq) + 1
-        if span * base >= 2 ** 62:
-            key, distinct = pd.factorize(key)
-            span = len(distinct)
-        key = key * base + (codes + 1)
-        span *= base
-    return pd.Series(key).duplicated().to_numpy()
-
-
-def _id_texts(uniques: np.ndarray) -> pd.Series:
-    """Customer / order ids per distinct value: stripped, '17850.0' → '17850', blank → missing."""
-    s = pd.Series(uniques, dtype="str").str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    return s.where(s != "")
-
-
-def _cancelled(orders: np.ndarray) -> np.ndarray:
-    """Order ids marking a cancelled invoice: 'C' followed by a digit (the UCI export's C536379)."""
-    return np.isin(np.strings.slice(orders, 0, 1), ["C", "c"]) & np.strings.isdigit(np.strings.slice(orders, 1, 2))
-
-
-def _amounts(enc: _Encoded, roles: Roles) -> tuple[np.ndarray, np.ndarray]:
-    """Amount per line (NaN when unparseable) and whether the quantity is negative."""
+def _amounts(enc: Encoded, roles: Roles) -> tuple[np.ndarray, np.ndarray]:
+    """Amount per line (NaN when unparseable; 0 in a log without money) and whether the quantity
+    is negative."""
     def numbers(col: str) -> np.ndarray:
         codes, uniq = enc.column(col)
-        return take(as_numbers(uniq)[0], codes, np.nan)
+        return take(to_numbers(uniq)[0], codes, np.nan)
 
     if roles.amount:
         return numbers(roles.amount), np.zeros(enc.rows, dtype=bool)
+    if not roles.has_money:
+        return np.zeros(enc.rows), np.zeros(enc.rows, dtype=bool)
     qty, unit = numbers(roles.quantity), numbers(roles.price)
     return qty * unit, qty < 0
 
@@ -273,16 +210,6 @@ def cutoff_days(as_of: Any) -> tuple[int, int | None]:
         raise TransactionsError(f"as_of must be a date like 2011-12-10, got {str(as_of)[:100]!r}")
     day = (stamp.date() - Date(1970, 1, 1)).days
     return day + 1, day
-
-
-def day_text(day: int) -> str:
-    return str(Date(1970, 1, 1) + pd.Timedelta(days=int(day)).to_pytimedelta())
-
-
-def _format_counts(parsed: Any, codes: np.ndarray, ok: np.ndarray) -> dict[str, int]:
-    fmt = take(parsed.fmt.astype(np.int64), codes, -1)[ok]
-    counts = np.bincount(fmt[fmt >= 0], minlength=3)
-    return {name: int(counts[i]) for i, name in parsed.format_names().items() if counts[i]}
 
 
 def _id_order(ids: pd.Series) -> np.ndarray:

@@ -1,5 +1,10 @@
 """Batch scoring shared by the CLI and the app: strict CSV in → validated, scored, safe CSV out.
 
+Files are read as they are written (`model.tables.sniff`: commas, Excel's semicolons with decimal
+commas, tabs, aligned columns; a byte-order mark), and headers match a feature by its name or by
+the label the app shows for it ("Spending score" for spending_score); the summary's `read` says
+how. Numbers come out as people write them: 24, not 24.0; money with at most 2 decimals.
+
 The rule "row error vs file error" is the one of `model.contract.schema`: the file is refused as a whole
 (`CSVError`) only when it is structurally unusable; a bad cell becomes its row's `error`, and
 every good row is scored and kept, in order, with its true line number in the summary.
@@ -10,14 +15,15 @@ be sent back to `POST /predict`); `score_upload` tells them apart by the header.
 """
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from model.tables.reading import read_csv_strict, read_csv_table, to_safe_csv
+from model.tables.cells import find_column
+from model.tables.export import number_texts
+from model.tables.reading import read_csv_table, to_safe_csv
+from model.tables.sniff import read_header
 from model.tables.memory import release_free_memory
 from model.serving.predictor import Predictor
 from model.orders.customers import ID_COLUMN, customer_features
@@ -26,52 +32,87 @@ OUTPUT_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "o
                   "notes", "error"]
 SHOWN_ERRORS = 20
 MAX_COLUMNS = 1_000  # header fields of an uploaded file; a customer table needs far fewer
+MONEY_ROLES = {"monetary", "avg_order_value", "income"}  # written with at most 2 decimals
 
 
 def score_upload(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
                  keep_columns: Literal["all", "schema"] = "schema",
                  max_columns: int | None = MAX_COLUMNS) -> tuple[bytes, dict[str, Any]]:
     """A customer table, or — for a bundle trained on an order log — the order log itself."""
-    if predictor.manifest.transactions is not None and not _has_columns(data, predictor.schema.names):
+    if predictor.manifest.transactions is not None and not has_features(predictor, data):
         return score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
     return score_table(predictor, data, max_bytes=max_bytes, max_rows=max_rows, keep_columns=keep_columns,
                        max_columns=max_columns)
 
 
-def _has_columns(data: bytes, names: list[str]) -> bool:
-    first = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    line = first[:65536].split(b"\n", 1)[0].decode("utf-8", "replace")
-    header = {" ".join(h.split()).casefold() for h in next(csv.reader(io.StringIO(line)), [])}
-    return all(" ".join(n.split()).casefold() in header for n in names)
+def feature_aliases(predictor: Predictor) -> dict[str, list[str]]:
+    """feature name → the label the app shows for it: a header may use either."""
+    return {f.name: [f.label] for f in predictor.schema.features if f.label}
+
+
+def has_features(predictor: Predictor, data: bytes) -> bool:
+    """Whether the file's header names every feature (by name or label): a customer table, not a
+    log. A file whose header cannot be read is taken as a table: its reader says why."""
+    try:
+        header = read_header(data)
+    except ValueError:
+        return True
+    aliases = feature_aliases(predictor)
+    return all(find_column(header, n, aliases.get(n, ())) is not None for n in predictor.schema.names)
 
 
 def score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
-              max_columns: int | None = MAX_COLUMNS) -> tuple[bytes, dict[str, Any]]:
-    """An order log → one scored row per customer: customer_id, the features, the segment."""
-    payload, summary = _score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+              max_columns: int | None = MAX_COLUMNS, date_format: str | None = None) -> tuple[bytes, dict[str, Any]]:
+    """An order log → one scored row per customer: customer_id, the features, the segment.
+    Dates are read as at training when it named a `date_format`, unless one is given."""
+    payload, summary = _score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
+                                  date_format=date_format)
     release_free_memory()  # the frames are gone by now: give their pages back
     return payload, summary
 
 
-def _score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
-               max_columns: int | None) -> tuple[bytes, dict[str, Any]]:
+def log_options(predictor: Predictor, header: list[str], date_format: str | None = None) -> dict[str, Any]:
+    """How a bundle trained on an order log reads a new log: the columns it was trained on that
+    this header has, and the date format it was told (unless `date_format` is given)."""
     tx = predictor.manifest.transactions
-    frame = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
-    columns = set(frame.columns)
-    same = {role: col for role, col in (tx.columns.items() if tx else ()) if col in columns}
-    result = customer_features(frame, **same)
+    if tx is None:
+        return {}
+    same = {role: col for role, col in tx.columns.items() if col in set(header)}
+    trained = (tx.report.get("dates") or {}).get("date_format")
+    return {**same, "date_format": date_format or trained}
+
+
+def _score_log(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+               max_columns: int | None, date_format: str | None) -> tuple[bytes, dict[str, Any]]:
+    table = read_csv_table(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+    options = log_options(predictor, list(table.frame.columns), date_format)
+    result = customer_features(table.frame, **options, read=table.dialect)
     customers = result.frame
     scored = predictor.predict_frame(customers[predictor.schema.names])
     out = pd.concat([customers[[ID_COLUMN, *predictor.schema.names]].reset_index(drop=True),
                      output_columns(predictor, scored)], axis=1)
-    text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
-                 or pd.api.types.is_bool_dtype(out[c])]
     summary = summarise(predictor, scored, ids=customers[ID_COLUMN].to_numpy())
     rep = result.report
+    summary["read"] = table.dialect.as_report()
     summary["log"] = {"lines_in": rep["lines_in"], "lines_kept": rep["lines_kept"], "customers": rep["customers"],
                       "dropped": {k: v for k, v in rep["dropped"].items() if v}, "as_of": rep["as_of"],
                       "columns": {role: info["column"] for role, info in rep["columns"].items()}}
-    return to_safe_csv(out, text_columns=text_cols), summary
+    return _write(predictor, out), summary
+
+
+def _write(predictor: Predictor, out: pd.DataFrame) -> bytes:
+    """The scored frame as safe CSV bytes, numbers written as people write them (`number_texts`):
+    whole numbers without '.0', money (`MONEY_ROLES`) with at most 2 decimals."""
+    money = {f.name for f in predictor.schema.numeric if f.role in MONEY_ROLES}
+    out = out.copy(deep=False)
+    for i, name in enumerate(out.columns):
+        column = out.iloc[:, i]
+        if column.dtype.kind == "f":
+            out.isetitem(i, pd.Series(number_texts(column.to_numpy(), decimals=2 if name in money else None),
+                                      index=out.index, dtype=object))
+    text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
+                 or pd.api.types.is_bool_dtype(out[c])]
+    return to_safe_csv(out, text_columns=text_cols)
 
 
 def score_table(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
@@ -93,7 +134,8 @@ def _score(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
     ids = [schema.id_column] if schema.id_column else []
     table = read_csv_table(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
                            required_columns=schema.names, numeric_columns=[f.name for f in schema.numeric],
-                           usecols=[*ids, *schema.names] if keep_columns == "schema" else None)
+                           usecols=[*ids, *schema.names] if keep_columns == "schema" else None,
+                           aliases=feature_aliases(predictor))
     frame = table.frame
     scored = predictor.predict_frame(frame)
     if keep_columns == "schema":
@@ -101,18 +143,15 @@ def _score(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
     else:
         keep = [c for c in frame.columns if c not in OUTPUT_COLUMNS]
     out = pd.concat([frame[keep].reset_index(drop=True), output_columns(predictor, scored)], axis=1)
-    text_cols = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])
-                 or pd.api.types.is_bool_dtype(out[c])]
-    return to_safe_csv(out, text_columns=text_cols), summarise(predictor, scored, lines=table.lines)
+    summary = summarise(predictor, scored, lines=table.lines)
+    summary["read"] = table.dialect.as_report()
+    return _write(predictor, out), summary
 
 
 def id_column_of(frame: pd.DataFrame, id_column: str | None) -> str | None:
     """The frame's column that is the schema's id column, matched like features are (case and
     surrounding spaces ignored: `ID`, ` id `)."""
-    if not id_column:
-        return None
-    key = " ".join(id_column.split()).casefold()
-    return next((c for c in frame.columns if " ".join(str(c).split()).casefold() == key), None)
+    return find_column(frame.columns, id_column) if id_column else None
 
 
 def output_columns(predictor: Predictor, scored: pd.DataFrame) -> pd.DataFrame:

@@ -35,16 +35,6 @@ def factorize(values: Any, *, max_objects: int = 4_096, by_value: bool = True
         return pd.factorize(pd.Series(values).astype("string").to_numpy(dtype=object))
 
 
-def as_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(number per distinct text, NaN when empty or not a finite number; True where the text is
-    not empty but no finite number) — `training.reading.table._as_number`'s rule per distinct text."""
-    stripped = pd.Series(values, dtype="string").str.strip()
-    present = stripped.notna() & (stripped != "")
-    nums = pd.to_numeric(stripped.where(present), errors="coerce").astype(float).to_numpy(copy=True)
-    nums[~np.isfinite(nums)] = np.nan
-    return nums, (present.to_numpy() & np.isnan(nums))
-
-
 def take(table: np.ndarray, codes: np.ndarray, missing: Any) -> np.ndarray:
     """table[code] per row, `missing` where the code is -1."""
     ext = np.empty(len(table) + 1, dtype=table.dtype)

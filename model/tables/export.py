@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from typing import Any, Sequence
 
@@ -27,6 +28,22 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection, CWE-
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NUMBER_KINDS = "biuf"  # bool, int, unsigned, float: written by their Python str()
 _MASKED = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
+
+
+def number_texts(values: np.ndarray, *, decimals: int | None = None) -> np.ndarray:
+    """Floats as people write them (object array; None for NaN): a whole number without '.0'
+    ('24', not '24.0'), others in their shortest exact form ('0.1271'); with `decimals`, rounded to
+    at most that many ('43.35', '12.5'). Each distinct value is formatted once.
+
+        >>> number_texts(np.array([24.0, 0.5, np.nan, 43.3449]), decimals=2).tolist()
+        ['24', '0.5', None, '43.34']
+    """
+    rows, distinct = pd.factorize(np.asarray(values, dtype=float))  # NaN → code -1
+    texts = []
+    for x in distinct.tolist():
+        x = round(x, decimals) if decimals is not None and math.isfinite(x) else x
+        texts.append(str(int(x)) if math.isfinite(x) and x == int(x) and abs(x) < 1e15 else repr(x))
+    return np.append(np.array(texts, dtype=object), None)[rows]
 
 
 def safe_csv_bytes(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:

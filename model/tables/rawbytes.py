@@ -58,16 +58,17 @@ def check_encoding(data: bytes) -> bytes:
     return body
 
 
-def check_width(body: bytes, max_columns: int) -> None:
-    """Refuse a header with more than `max_columns` fields, before the file is scanned or parsed."""
+def check_width(body: bytes, max_columns: int, sep: str = ",") -> None:
+    """Refuse a header with more than `max_columns` fields (split on `sep`), before the file is
+    scanned or parsed."""
     head = body.lstrip(b" \t\r\n")  # pandas skips blank lines before the header
     end = head.find(b"\n")
     line = head if end < 0 else head[:end]
-    width = line.count(b",") + 1
+    width = line.count(sep.encode()) + 1
     if width <= max_columns:
         return
-    if b'"' in line:  # quoted commas (or a header spanning lines): count the real fields
-        width = len(next(csv.reader(io.StringIO(head.decode("utf-8"), newline=""))))
+    if b'"' in line:  # quoted delimiters (or a header spanning lines): count the real fields
+        width = len(next(csv.reader(io.StringIO(head.decode("utf-8"), newline=""), delimiter=sep)))
         if width <= max_columns:
             return
     where = line_at(body, len(body) - len(head))

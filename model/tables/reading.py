@@ -1,8 +1,10 @@
 """Strict reading of uploaded CSV files, and CSV export that is safe to open in a spreadsheet.
 
-Uploads are refused as a whole (``CSVError``) wherever pandas would otherwise guess: encoding,
-delimiter, ragged rows (pandas pads short rows and drops or shifts extra fields), duplicate or blank
-headers (``age.1``, ``Unnamed: 3``), missing columns, size caps. What a cell holds is not a reason
+How the file is written — delimiter (comma, semicolon, tab, pipe or columns aligned with spaces),
+decimal mark, byte-order mark — is sniffed from its first lines (`model.tables.sniff`) and stated
+with its evidence (`CsvTable.dialect`). Uploads are refused as a whole (``CSVError``) wherever
+pandas would otherwise guess: encoding, ragged rows (pandas pads short rows and drops or shifts
+extra fields), duplicate or blank headers (``age.1``, ``Unnamed: 3``), missing columns, size caps. What a cell holds is not a reason
 to refuse a file: `model.contract.schema` judges cells and gives each bad one an error of its own row.
 Line numbers are physical lines as an editor shows them: the header is line 1, and blank lines and
 quoted fields spanning lines are counted. Field counts come from a vectorised byte scan (numpy);
@@ -16,21 +18,22 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from model.contract.constraints import text_numbers
+from model.tables.cells import header_key as _key, to_numbers
 from model.tables.rawbytes import check_encoding, check_width, line_at, read_bytes
+from model.tables.sniff import LABELS, WHITESPACE, Dialect, aligned_to_tabs, dot_decimals, sniff
 from model.tables.export import safe_csv_bytes
 from model.contract.errors import CSVError, echo
 
 logger = logging.getLogger(__name__)
 
 _SHOW = 5  # offending lines named per message
-_COMMA, _QUOTE, _LF, _CR = 44, 34, 10, 13
-_OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}
+_QUOTE, _LF, _CR = 34, 10, 13
+_OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (pipe)"}  # for readers that take commas only (Spark)
 _BOOL_TOKEN = re.compile(rb"(?i)\b(?:true|false)\b")
 _UNCLOSED = "a quoted field is never closed (unbalanced '\"')"
 
@@ -49,28 +52,35 @@ class _Layout:
 class CsvTable:
     frame: pd.DataFrame
     lines: np.ndarray  # physical line on which each row starts (the header is line 1)
+    dialect: Dialect = Dialect()  # how the file is written, with the evidence
 
 
 def read_csv_strict(
     source: bytes | str | Path, *, max_bytes: int, max_rows: int,
     required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
     max_columns: int | None = None, usecols: Sequence[str] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None, dialect: Dialect | None = None,
 ) -> pd.DataFrame:
     """`read_csv_table(...).frame`."""
     return read_csv_table(source, max_bytes=max_bytes, max_rows=max_rows, required_columns=required_columns,
-                          numeric_columns=numeric_columns, max_columns=max_columns, usecols=usecols).frame
+                          numeric_columns=numeric_columns, max_columns=max_columns, usecols=usecols,
+                          aliases=aliases, dialect=dialect).frame
 
 
 def read_csv_table(
     source: bytes | str | Path, *, max_bytes: int, max_rows: int,
     required_columns: Sequence[str] = (), numeric_columns: Sequence[str] = (),
     max_columns: int | None = None, usecols: Sequence[str] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None, dialect: Dialect | None = None,
 ) -> CsvTable:
     """Read an uploaded CSV, or raise ``CSVError`` when the file as a whole cannot be used.
 
     ``source`` is the file's bytes, or a path (``str`` is always a path: Gradio hands uploads over
-    as temp-file paths). Header names are stripped; ``required_columns`` and ``numeric_columns``
-    match them ignoring case and whitespace and come back spelled as given. Text columns are
+    as temp-file paths). Its dialect is sniffed unless ``dialect`` is given (the pieces of one
+    file share the first piece's). Header names are stripped; ``required_columns`` and
+    ``numeric_columns`` match them by `model.tables.cells.header_key` — or any of their
+    ``aliases`` (name → other spellings, e.g. the label the app shows) — and come back spelled as
+    given. Cells written with a decimal comma come back with a dot. Text columns are
     ``str`` with ``""`` read as missing (NaN), never type-guessed. A numeric column present in the
     file is float64 when every cell is empty or a finite number, else it stays text so that
     `model.contract.schema.Schema.check_frame` can give each bad cell its row's error. A numeric column
@@ -81,20 +91,25 @@ def read_csv_table(
     columns, spelled as given, absent ones ignored) keeps only those columns: the others are
     checked for shape but never converted.
     """
-    body = check_encoding(read_bytes(source, max_bytes))
+    raw = read_bytes(source, max_bytes)
+    body = check_encoding(raw)
     if not body or body.isspace():
         raise CSVError("the file is empty; it needs a header line and at least one data row")
+    dialect = dialect or sniff(body, bom=len(body) < len(raw))
+    if dialect.delimiter == WHITESPACE:
+        body = aligned_to_tabs(body)
+    sep = dialect.sep
     if max_columns is not None:
-        check_width(body, max_columns)
-    layout = _scan(body) or _scan_with_csv(body)
-    names = _check_header(layout, required_columns, numeric_columns, usecols or ())
-    _check_records(layout, max_rows)
+        check_width(body, max_columns, sep)
+    layout = _scan(body, sep) or _scan_with_csv(body, sep)
+    names = _check_header(layout, required_columns, numeric_columns, usecols or (), aliases or {})
+    _check_records(layout, max_rows, dialect)
     keep = None if usecols is None else [n for n in names if _key(n) in {_key(c) for c in usecols}]
     wanted = {_key(c) for c in numeric_columns}
     floats = [n for n in (names if keep is None else keep) if _key(n) in wanted]
-    df = _parse(body, names, floats, layout, keep)
-    logger.debug("read CSV: %d rows x %d columns", len(df), len(df.columns))
-    return CsvTable(df, layout.lines)
+    df = _parse(body, names, floats, layout, keep, dialect)
+    logger.debug("read CSV: %d rows x %d columns (%s)", len(df), len(df.columns), dialect.describe())
+    return CsvTable(df, layout.lines, dialect)
 
 
 def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
@@ -112,8 +127,9 @@ def to_safe_csv(df: pd.DataFrame, *, text_columns: Sequence[str]) -> bytes:
     return safe_csv_bytes(df, text_columns=text_columns)
 
 
-def _scan(body: bytes) -> _Layout | None:
+def _scan(body: bytes, sep: str = ",") -> _Layout | None:
     """Count fields per record with numpy; None when the quoting is too irregular to trust."""
+    delimiter = ord(sep)
     arr = np.frombuffer(body, dtype=np.uint8)
     is_quote = arr == _QUOTE
     quotes = np.flatnonzero(is_quote)
@@ -122,15 +138,15 @@ def _scan(body: bytes) -> _Layout | None:
         # Quote parity says "inside a quoted field" exactly when every opening quote starts a
         # field (or continues an escaped ""); a quote in mid-field would invert it.
         openers = quotes[0::2]
-        if not np.isin(arr[openers[openers > 0] - 1], (_COMMA, _LF, _CR, _QUOTE)).all():
+        if not np.isin(arr[openers[openers > 0] - 1], (delimiter, _LF, _CR, _QUOTE)).all():
             return None
         if len(quotes) % 2:
             raise CSVError(f"line {line_at(body, int(quotes[-1]))}: {_UNCLOSED}")
         outside = np.bitwise_xor.accumulate(is_quote.view(np.uint8)) == 0
         newlines = np.flatnonzero((arr == _LF) & outside)
-        commas = np.flatnonzero((arr == _COMMA) & outside)
+        commas = np.flatnonzero((arr == delimiter) & outside)
     else:
-        newlines, commas = all_newlines, np.flatnonzero(arr == _COMMA)
+        newlines, commas = all_newlines, np.flatnonzero(arr == delimiter)
     if b"\r" in body:
         after = np.flatnonzero(arr == _CR) + 1
         if after[-1] >= len(arr) or (arr[after] != _LF).any():
@@ -144,14 +160,14 @@ def _scan(body: bytes) -> _Layout | None:
         blank[i] = not body[starts[i] : ends[i]].strip(b" \t\r")
     keep = np.flatnonzero(~blank)
     header_text = body[starts[keep[0]] : ends[keep[0]]].decode("utf-8")
-    header = next(csv.reader(io.StringIO(header_text, newline="")))
+    header = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=sep))
     if len(header) != fields[keep[0]]:
         return None
     lines = np.searchsorted(all_newlines, starts[keep]) + 1
     return _Layout(header, int(lines[0]), fields[keep[1:]], lines[1:])
 
 
-def _scan_with_csv(body: bytes) -> _Layout:
+def _scan_with_csv(body: bytes, sep: str = ",") -> _Layout:
     """Exact but slower layout from the stdlib csv module (the same dialect as pandas' C parser)."""
     raw = [""]  # the physical line read last
 
@@ -159,7 +175,7 @@ def _scan_with_csv(body: bytes) -> _Layout:
         for raw[0] in io.StringIO(body.decode("utf-8"), newline=""):
             yield raw[0]
 
-    reader = csv.reader(physical_lines(), strict=True)
+    reader = csv.reader(physical_lines(), strict=True, delimiter=sep)
     header: list[str] = []
     header_line, last, fields, lines = 0, 0, [], []
     try:
@@ -179,13 +195,11 @@ def _scan_with_csv(body: bytes) -> _Layout:
     return _Layout(header, header_line, np.array(fields, dtype=np.int64), np.array(lines, dtype=np.int64))
 
 
-def _key(name: str) -> str:
-    return " ".join(str(name).split()).casefold()
-
-
 def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[str],
-                  optional: Sequence[str] = ()) -> list[str]:
-    """Validate the header; return the column names to use (stripped, requested spellings)."""
+                  optional: Sequence[str] = (), aliases: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """Validate the header; return the column names to use (stripped, requested spellings; a
+    requested name matches its own spelling first, then its `aliases`)."""
+    aliases = aliases or {}
     header, at = layout.header, f"line {layout.header_line} (header)"
     if len(header) == 1:
         for delimiter, label in _OTHER_DELIMITERS.items():
@@ -201,18 +215,24 @@ def _check_header(layout: _Layout, required: Sequence[str], numeric: Sequence[st
                 for p in positions.values() if len(p) > 1]
     if repeated:
         raise CSVError(f"{at}: duplicate column names: {'; '.join(repeated)}; each name must appear once")
-    missing = ", ".join(repr(name) for name in required if _key(name) not in positions)
+
+    def position(name: str) -> int | None:
+        key = next((k for k in map(_key, (name, *aliases.get(name, ()))) if k in positions), None)
+        return None if key is None else positions[key][0]
+
+    missing = ", ".join(repr(name) for name in required if position(name) is None)
     if missing:
         found = ", ".join(echo(h.strip()) for h in header[:20]) + (" ..." if len(header) > 20 else "")
         raise CSVError(f"missing required column(s): {missing}; columns found: {found}")
     names = [h.strip() for h in header]
     for wanted in (*required, *numeric, *optional):
-        if _key(wanted) in positions:
-            names[positions[_key(wanted)][0]] = wanted
+        at = position(wanted)
+        if at is not None:
+            names[at] = wanted
     return names
 
 
-def _check_records(layout: _Layout, max_rows: int) -> None:
+def _check_records(layout: _Layout, max_rows: int, dialect: Dialect = Dialect()) -> None:
     n_rows, width = len(layout.fields), len(layout.header)
     if n_rows == 0:
         raise CSVError(f"the file has a header (line {layout.header_line}) but no data rows")
@@ -224,37 +244,43 @@ def _check_records(layout: _Layout, max_rows: int) -> None:
         more = f" (and {len(bad) - _SHOW} more rows)" if len(bad) > _SHOW else ""
         raise CSVError(
             f"every row must have {width} fields like the header, but {shown}{more}; "
-            "check for missing or extra commas, and quote values that contain commas"
+            + ("check for missing or extra commas, and quote values that contain commas" if dialect.sep == ","
+               else f"the file was read with {LABELS[dialect.delimiter]} between fields "
+                    f"({dialect.evidence.get('delimiter', 'sniffed')}): check for missing or extra ones")
         )
 
 
 def _parse(body: bytes, names: list[str], float_columns: list[str], layout: _Layout,
-           usecols: list[str] | None = None) -> pd.DataFrame:
-    """Fast path: the C parser reads numeric columns; any doubt and they are re-read as text,
-    and each becomes float64 again when all its cells are numbers."""
-    try:
-        df = _read(body, names, float_columns, len(layout.fields), usecols)
-        if _floats_trustworthy(df, float_columns, body):
-            return df
-    except CSVError:
-        raise
-    except ValueError:  # a numeric cell the C parser refused: the validator reports it per row
-        pass
-    df = _read(body, names, [], len(layout.fields), usecols)
+           usecols: list[str] | None = None, dialect: Dialect = Dialect()) -> pd.DataFrame:
+    """Fast path: the C parser reads numeric columns; any doubt (or decimal commas) and they are
+    read as text, and each becomes float64 again when all its cells are numbers."""
+    sep = dialect.sep
+    if dialect.decimal == ".":
+        try:
+            df = _read(body, names, float_columns, len(layout.fields), usecols, sep)
+            if _floats_trustworthy(df, float_columns, body):
+                return df
+        except CSVError:
+            raise
+        except ValueError:  # a numeric cell the C parser refused: the validator reports it per row
+            pass
+    df = _read(body, names, [], len(layout.fields), usecols, sep)
+    if dialect.decimal == ",":
+        dot_decimals(df)
     for name in float_columns:
-        values, not_number = text_numbers(df[name])
-        if not not_number.any() and np.isfinite(values[~np.isnan(values)]).all():
+        values, not_number = to_numbers(df[name])
+        if not not_number.any():
             df[name] = values
     return df
 
 
 def _read(body: bytes, names: list[str], float_columns: list[str], n_rows: int,
-          usecols: list[str] | None = None) -> pd.DataFrame:
+          usecols: list[str] | None = None, sep: str = ",") -> pd.DataFrame:
     floats = set(float_columns)
     used = names if usecols is None else usecols
     try:
         df = pd.read_csv(
-            io.BytesIO(body), engine="c", sep=",", header=0, names=names, index_col=False, usecols=usecols,
+            io.BytesIO(body), engine="c", sep=sep, header=0, names=names, index_col=False, usecols=usecols,
             dtype={n: ("float64" if n in floats else "str") for n in used},
             keep_default_na=False, na_values={n: [""] for n in used}, encoding="utf-8",
         )

@@ -17,6 +17,9 @@ PREVIEW_ROWS = 20
 def batch_summary(summary: Mapping[str, Any]) -> str:
     lines = [f"**{summary['scored']:,}** rows scored, **{summary['rejected']:,}** rejected "
              f"(of {summary['rows']:,}); {summary['unlike_training']:,} flagged as unlike the training data."]
+    read = summary.get("read")
+    if read:  # how the file was read (model.tables.sniff), with the evidence
+        lines += ["", "How the file was read: " + "; ".join(f"{_md(k)} {_md(v)}" for k, v in read.items()) + "."]
     log = summary.get("log")
     if log:
         lines += ["", f"Order log: {log['lines_in']:,} lines, {log['lines_kept']:,} kept → {log['customers']:,} "

@@ -5,7 +5,7 @@ ragged records and text that is not UTF-8; a second group-by counts the rows of 
 distinct text), and per column the cells present, numbers and non-numbers (`spark_rules`) are
 summed over that table — each distinct text is parsed once, not once per row. A column with
 few distinct texts (`LOW_CARD`) — every categorical one and most numeric ones — is decided on the
-driver by the local engine's own functions (`as_numbers`, `unify_spellings`, the id test) over its
+driver by the local engine's own functions (`to_numbers`, `unify_spellings`, the id test) over its
 (distinct text, rows) pairs, which is what the local engine works on too (`training.reading.codes`); a
 column with more is decided from the Spark counts. What reaches the driver is bounded by
 `LOW_CARD` texts per column, never by the row count.
@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.reading.codes import as_numbers, unify_spellings
+from model.tables.cells import to_numbers
+from training.reading.codes import unify_spellings
 from training.reading.table import not_a_category
 from training.engines import spark_rules as R
 from training.engines.spark_model import concurrently
@@ -239,7 +240,7 @@ def _numbers(c: _Column) -> tuple[int, int]:
     """(rows holding a finite number, rows holding text that is not one)."""
     if c.texts is None:
         return int(c.present), int(c.bad)
-    nums, not_number = as_numbers(c.texts)
+    nums, not_number = to_numbers(c.texts)
     return int(c.rows[~np.isnan(nums)].sum()), int(c.rows[not_number].sum())
 
 

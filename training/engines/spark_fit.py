@@ -83,7 +83,8 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     if opts.transactions is not None:  # an order log: one row per customer, as training.reading.inputs
         log_source = read_table(spark, opts.transactions, fmt=data_format)
         tx = customer_features(log_source, name=str(opts.transactions).rstrip("/").rsplit("/", 1)[-1],
-                               **opts.tx.columns, as_of=opts.tx.as_of, dayfirst=opts.tx.dayfirst)
+                               **opts.tx.columns, as_of=opts.tx.as_of, dayfirst=opts.tx.dayfirst,
+                               date_format=opts.tx.date_format)
         cleaned, source, transactions = tx.cleaned, tx.source, tx.transactions
         roles, logged = log_roles(opts.roles), list(tx.transforms["log1p"])
     else:

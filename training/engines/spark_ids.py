@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from training.reading.codes import as_numbers
+from model.tables.cells import to_numbers
 from training.reading.table import _ID_NAME
 from training.engines import spark_rules as R
 
@@ -47,7 +47,7 @@ def _is_identifier(c: _Column, dedup: Any, rows: int) -> bool:
     if c.texts is not None:
         if len(c.texts) != rows:  # some text repeats
             return False
-        nums, not_number = as_numbers(c.texts)
+        nums, not_number = to_numbers(c.texts)
         if not_number.any():
             return True
         if np.isnan(nums).any() or (nums % 1 != 0).any():

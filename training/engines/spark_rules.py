@@ -2,7 +2,7 @@
 
 * `stripped`: Python's ``str.strip()`` (every character Python counts as whitespace, not only the
   spaces Spark's one-argument ``trim`` removes).
-* `number`: ``training.reading.codes.as_numbers`` — a finite decimal number after stripping, else null.
+* `number`: ``model.tables.cells.to_numbers`` — a finite decimal number after stripping, else null.
   ``pd.to_numeric`` accepts exactly ``[+-]digits[.digits][e[+-]digits]`` (and ``.digits``); Spark's
   cast alone would also take ``1d``, ``0x1p3``, ``Infinity`` and ``NaN``, so the pattern gates it.
 * `row_hash`: a per-row pseudo-random key for fixed-seed samples that do not depend on how the
@@ -62,6 +62,6 @@ def unit_interval(hash_column: Any) -> Any:
 
 
 def category_keys(values: pd.Series) -> pd.Series:
-    """pandas UDF body: `model.contract.schema.category_key` of every value (runs on executors)."""
-    from model.contract.schema import category_key
+    """pandas UDF body: `model.tables.cells.category_key` of every value (runs on executors)."""
+    from model.tables.cells import category_key
     return values.map(category_key)

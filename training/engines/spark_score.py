@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from model.tables.batch import OUTPUT_COLUMNS, output_columns
+from model.tables.batch import OUTPUT_COLUMNS, log_options, output_columns
 from model.contract.bundle import MANIFEST, SERVED
 from model.tables.export import FORMULA_PREFIXES
 from model.contract.errors import echo
@@ -54,7 +54,7 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
         check_log_bundle(predictor)
         src = read_table(spark, data, fmt=data_format)
         cached = customer_features(src, name=str(data).rstrip("/").rsplit("/", 1)[-1],
-                                   **_log_columns(predictor, src.columns))
+                                   **log_options(predictor, src.columns))
         inputs, names, log_summary = _customers(cached, predictor)
         numbers, offsets = list(schema.names), None
     else:
@@ -104,13 +104,6 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
             cached.cleaned.frame.unpersist()
     summary = _summary(observation.get, predictor, by_customer=log)
     return summary if log_summary is None else {**summary, "log": log_summary}
-
-
-def _log_columns(predictor: Predictor, columns: list[str]) -> dict[str, str]:
-    """role → column for the log columns the bundle was trained with that this log has (the
-    others are recognised as in `fit`), as the local scorer."""
-    tx = predictor.manifest.transactions
-    return {role: col for role, col in (tx.columns.items() if tx else ()) if col in columns}
 
 
 def _customers(got: SparkTx, predictor: Predictor) -> tuple[Any, list[str], dict[str, Any]]:

@@ -5,16 +5,17 @@ Passes over the log, each distributed:
 1. the raw lines: rows per partition (for file line numbers), ragged rows and text that is not
    UTF-8 (the local reader's messages) — `spark_read.scan_lines`;
 2. exact duplicates: one group-by over every column (the first occurrence kept, as locally);
-   the distinct lines also weigh the day/month order of numeric dates (`order_evidence` per
-   batch, summed over all lines, decided once by `decide_order` — the local rule);
+   the distinct lines also weigh how the dates are written (`date_evidence` per batch, summed
+   over all lines, decided once by `decide_reading` — the local rule);
 3. per line, the reason it is set aside (no customer, unparseable or future date, unparseable
-   amount), parsed by the local functions in pandas UDFs (`parse_dates` with the decided order)
+   amount), parsed by the local functions in pandas UDFs (`parse_dates` with the decided reading)
    and `spark_rules.number`; counted, with the cancelled-invoice marker test (ignored when it
    marks most lines, as locally);
 4. one aggregation per customer (recency, frequency, monetary, tenure, the report's per-line
    counts) and one over the customers (totals, `as_of`, skewness).
 On the driver: the recognition sample (`SAMPLE_LINES` lines), the report's examples (≤ 10 per
-reason) and totals — bounded, never the lines or the customers. The customer table is persisted
+reason) and totals — bounded, never the lines or the customers. The report is built by the local
+engine's `log_report`. A log without money is refused here (the local engine reads it). The customer table is persisted
 for the fit, its `_row` increasing in the local engine's customer order (by id).
 """
 from __future__ import annotations
@@ -28,10 +29,12 @@ import pandas as pd
 
 from model.contract.errors import MAX_ECHO
 from model.tables.codes import take
-from model.orders.customers import FEATURES, ID_COLUMN, SAMPLE_LINES, cutoff_days, day_text
+from model.orders.customers import FEATURES, ID_COLUMN, cutoff_days
 from model.orders.columns import Roles, TransactionsError, recognise_columns
-from model.orders.dates import DAY_FIRST, MONTH_FIRST, NOT_NUMERIC, ParsedDates, decide_order, order_evidence, parse_dates
-from model.orders.report import DROP_REASONS, MAX_EXAMPLES, transforms_from_skew
+from model.orders.dates import (AMBIGUOUS, DAY_FIRST, FORMAT_EXAMPLES, MONTH_FIRST, NOT_A_DATE, Reading, date_evidence,
+                                decide_reading, parse_dates)
+from model.orders.lines import SAMPLE_LINES
+from model.orders.report import DROP_REASONS, MAX_EXAMPLES, log_report, no_purchases, transforms_from_skew
 from training.engines import spark_rules as R
 from training.engines.spark_clean import SparkCleaned
 from training.engines.spark_read import Source, line_of, scan_lines
@@ -57,36 +60,39 @@ class SparkTx:
 
 def customer_features(src: Source, *, name: str, customer: str | None = None, date: str | None = None,
                       amount: str | None = None, quantity: str | None = None, price: str | None = None,
-                      order: str | None = None, as_of: Any = None, dayfirst: bool | None = None) -> SparkTx:
+                      order: str | None = None, as_of: Any = None, dayfirst: bool | None = None,
+                      date_format: str | None = None) -> SparkTx:
     """Per-customer features of the log in `src` (see the module docstring); `name` is the
     file's name for the report."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
     frame = src.frame.withColumn("_mid", F.monotonically_increasing_id())
     offsets, _ = scan_lines(src, frame)
-    sample = frame.select(*src.safe).limit(SAMPLE_LINES).toPandas().set_axis(src.columns, axis=1)
+    # the first lines of the file, as the local engine samples (a plain limit takes any lines)
+    sample = (frame.orderBy("_mid").select(*src.safe).limit(SAMPLE_LINES).toPandas()
+              .set_axis(src.columns, axis=1))
     roles = recognise_columns(src.columns, sample, customer=customer, date=date, amount=amount,
                               quantity=quantity, price=price, order=order)
+    if not roles.has_money:
+        raise TransactionsError(f"the Spark engine needs a money column; {roles.how['amount']} — or "
+                                "fit this log with --engine local, which reads it on recency, frequency and tenure")
+    codes = sorted({*FORMAT_EXAMPLES, AMBIGUOUS, DAY_FIRST, MONTH_FIRST})  # every evidence code but NOT_A_DATE
     col = {c: F.col(s) for c, s in zip(src.columns, src.safe)}
     dedup = (frame.groupBy(*src.safe).agg(F.count(F.lit(1)).alias("_n"), F.min("_mid").alias("_row"))
              .persist(StorageLevel.MEMORY_AND_DISK))
     lines = None
     try:
         evidence = F.col("_ev")
-        head = dedup.select("_n", F.pandas_udf(_evidence, "byte")(col[roles.date]).alias("_ev")).agg(F.sum("_n").alias("lines_in"), F.count(F.lit(1)).alias("distinct"),
-                         F.sum(F.when(evidence == DAY_FIRST, F.col("_n"))).alias("day_first"),
-                         F.sum(F.when(evidence == MONTH_FIRST, F.col("_n"))).alias("month_first"),
-                         F.count_if(evidence != NOT_NUMERIC).alias("numeric")).first()
+        head = dedup.select("_n", F.pandas_udf(_evidence, "byte")(col[roles.date]).alias("_ev")).agg(
+            F.sum("_n").alias("lines_in"), F.count(F.lit(1)).alias("distinct"),
+            *[F.sum(F.when(evidence == c, F.col("_n"))).alias(f"ev{c}") for c in codes]).first()
         lines_in = int(head["lines_in"] or 0)
         if not lines_in:
             raise TransactionsError("the order log is empty")
-        dayfirst_used, notes = None, []
-        if head["numeric"]:
-            dayfirst_used, note = decide_order(float(head["day_first"] or 0), float(head["month_first"] or 0),
-                                               dayfirst)
-            notes += [note] if note else []
+        reading = decide_reading({c: float(head[f"ev{c}"] or 0) for c in codes}, dayfirst=dayfirst,
+                                 date_format=date_format)
         cutoff, as_of_day = cutoff_days(as_of)
-        lines = _lines(dedup, roles, col, bool(dayfirst_used), cutoff).persist(StorageLevel.MEMORY_AND_DISK)
+        lines = _lines(dedup, roles, col, reading, cutoff).persist(StorageLevel.MEMORY_AND_DISK)
         counts = lines.agg(*[F.count_if(F.col("_reason") == c).alias(f"r{c}") for c in range(1, 6)],
                            F.count_if(F.col("_reason") == 0).alias("live"),
                            F.count_if((F.col("_reason") == 0) & F.col("_marker")).alias("marked")).first()
@@ -102,9 +108,11 @@ def customer_features(src: Source, *, name: str, customer: str | None = None, da
         try:
             tot = _totals(per)
             dropped["only_returns_customer"] = int(tot["only_lines"] or 0)
+            where = _examples(lines, offsets, dropped, per_line=src.fmt == "csv")
+            seen = {w: where(w, c) for w, c in (("unparseable_date", "_d"), ("future_date", "_d"),
+                                                ("unparseable_amount", "_a"))}
             if not tot["buyers"]:
-                raise TransactionsError("no purchase lines are left after cleaning: "
-                                        + ", ".join(f"{k}: {v}" for k, v in dropped.items()))
+                raise TransactionsError(no_purchases(dropped, seen, roles))
             if as_of_day is None:
                 as_of_day = int(tot["last_day"]) + 1
             n = int(tot["buyers"])
@@ -114,38 +122,19 @@ def customer_features(src: Source, *, name: str, customer: str | None = None, da
         finally:
             per.unpersist()
         only = [r["_c"] for r in sorted(tot["only_examples"] or [], key=lambda r: r["first_row"])]
-        parsed = ParsedDates(values=np.zeros(0, dtype="datetime64[us]"), fmt=np.zeros(0, dtype=np.int8),
-                             dayfirst=dayfirst_used, notes=notes)
-        fmt_counts = [int(tot[f"fmt{i}"] or 0) for i in range(3)]
-        where = _examples(lines, offsets, dropped, per_line=src.fmt == "csv")
-        report = {
-            "source": name,
-            "columns": roles.as_report(),
-            "column_notes": {k: v for k, v in roles.how.items() if k not in roles.used()},
-            "lines_in": lines_in,
-            "dropped": dropped,
-            "lines_kept": int(tot["kept"]),
-            "purchase_lines": int(tot["purchase"]), "return_lines": int(tot["returns"]),
-            "returns": {"negative_amount_or_quantity": int(tot["negative"]),
-                        "cancelled_invoice_marker": int(tot["marked"]),
-                        "marker_with_positive_amount_negated": int(tot["flipped"]),
-                        "amount_netted": round(float(tot["netted"] or 0.0), 2),
-                        **({"note": marker_note} if marker_note else {})},
-            "dates": {"formats": {label: fmt_counts[i] for i, label in parsed.format_names().items() if fmt_counts[i]},
-                      "notes": notes,
-                      "unparseable": where("unparseable_date", "_d"),
-                      "future": where("future_date", "_d"),
-                      "future_means": f"dated after {day_text(cutoff - 1)}"},
-            "amounts_unparseable": where("unparseable_amount", "_a"),
-            "customers_only_returns": {"count": int(tot["only"]), "examples": [str(c) for c in only]},
-            "customers_net_spend_clipped_to_zero": int(tot["clipped"]),
-            "customers": int(n),
-            "orders": int(tot["orders"]),
-            "order_definition": (f"distinct {roles.order} with a purchase line" if roles.order
-                                 else f"distinct {roles.date} per customer (no order column)"),
-            "as_of": day_text(as_of_day),
-            "as_of_source": "given" if as_of is not None else "the day after the last valid purchase",
-        }
+        report = log_report(
+            source=name, roles=roles, sample=sample, read=None, lines_in=lines_in, dropped=dropped,
+            counts={"lines_kept": int(tot["kept"]), "purchase_lines": int(tot["purchase"]),
+                    "return_lines": int(tot["returns"]), "customers": n, "orders": int(tot["orders"]),
+                    "clipped": int(tot["clipped"])},
+            returns={"negative_amount_or_quantity": int(tot["negative"]),
+                     "cancelled_invoice_marker": int(tot["marked"]),
+                     "marker_with_positive_amount_negated": int(tot["flipped"]),
+                     "amount_netted": round(float(tot["netted"] or 0.0), 2),
+                     **({"note": marker_note} if marker_note else {})},
+            reading=reading, format_lines=[int(tot[f"fmt{i}"] or 0) for i in range(len(FORMAT_EXAMPLES))],
+            where=seen, only_returns=only, only_returns_count=int(tot["only"]), as_of_day=as_of_day,
+            as_of_given=as_of is not None, cutoff_day=cutoff)
     finally:
         dedup.unpersist()
         if lines is not None:
@@ -161,35 +150,35 @@ def customer_features(src: Source, *, name: str, customer: str | None = None, da
 
 
 def _evidence(texts: pd.Series) -> pd.Series:
-    """pandas UDF body: `order_evidence` per line, computed once per distinct text of the batch."""
+    """pandas UDF body: `date_evidence` per line, computed once per distinct text of the batch."""
     codes, uniques = pd.factorize(texts)
-    return pd.Series(take(order_evidence(np.asarray(uniques, dtype=object)), codes, NOT_NUMERIC))
+    return pd.Series(take(date_evidence(np.asarray(uniques, dtype=object)), codes, np.int8(NOT_A_DATE)))
 
 
-def _parser(dayfirst: bool) -> Any:
-    """pandas UDF body: `parse_dates` with the log's day/month order → (microseconds since 1970
-    or the NaT sentinel, format code)."""
+def _parser(reading: Reading) -> Any:
+    """pandas UDF body: `parse_dates` with the log's reading → (microseconds since 1970 or the NaT
+    sentinel, format code)."""
     def parse(texts: pd.Series) -> pd.DataFrame:
         codes, uniques = pd.factorize(texts)
-        got = parse_dates(np.asarray(uniques, dtype=object), dayfirst=dayfirst)
+        got = parse_dates(np.asarray(uniques, dtype=object), reading=reading)
         return pd.DataFrame({"ts": take(got.values.view(np.int64), codes, _NAT),
                              "fmt": take(got.fmt, codes, np.int8(-1))})
     return parse
 
 
 def _id_text(column: Any) -> Any:
-    """`model.orders.customers._id_texts`: stripped, '17850.0' → '17850', blank → null."""
+    """`model.orders.lines.id_texts`: stripped, '17850.0' → '17850', blank → null."""
     from pyspark.sql import functions as F
     s = F.regexp_replace(R.stripped(column), r"^([0-9]+)\.0+$", "$1")
     return F.when(s != "", s)
 
 
-def _lines(dedup: Any, roles: Roles, col: dict[str, Any], dayfirst: bool, cutoff: int) -> Any:
+def _lines(dedup: Any, roles: Roles, col: dict[str, Any], reading: Reading, cutoff: int) -> Any:
     """The distinct lines with what the features need: customer, timestamp (µs), date format,
     amount (null when unparseable), negative quantity, order id, cancelled-invoice marker, the
     raw date and amount texts (for examples), and the first reason that sets the line aside."""
     from pyspark.sql import functions as F
-    parsed = F.pandas_udf(_parser(dayfirst), "ts long, fmt byte")(col[roles.date])
+    parsed = F.pandas_udf(_parser(reading), "ts long, fmt byte")(col[roles.date])
     if roles.amount:
         amount, negative, raw = R.number(col[roles.amount]), F.lit(False), col[roles.amount]
     else:
@@ -232,7 +221,7 @@ def _per_customer(lines: Any, *, use_marker: bool, by_order: bool) -> Any:
         F.count_if(F.col("ret")).alias("n_ret"), F.count_if(F.col("ret") & F.col("neg")).alias("n_neg"),
         F.count_if(F.col("ret") & F.col("mark")).alias("n_mark"), F.count_if(F.col("flip")).alias("n_flip"),
         F.sum(F.when(F.col("ret"), F.col("net"))).alias("netted"),
-        *[F.count_if(F.col("_fmt") == i).alias(f"fmt{i}") for i in range(3)],
+        *[F.count_if(F.col("_fmt") == i).alias(f"fmt{i}") for i in range(len(FORMAT_EXAMPLES))],
         F.min("_row").alias("first_row"))
 
 
@@ -251,7 +240,7 @@ def _totals(per: Any) -> Any:
         F.sum(F.when(has, F.col("netted"))).alias("netted"), total("freq").alias("orders"),
         F.count_if(has & (F.col("spend") < 0)).alias("clipped"), F.max("last").alias("last_day"),
         F.count_if(has & ~F.col("_c").rlike("^[0-9]{1,18}$")).alias("text_ids"),
-        *[total(f"fmt{i}").alias(f"fmt{i}") for i in range(3)],
+        *[total(f"fmt{i}").alias(f"fmt{i}") for i in range(len(FORMAT_EXAMPLES))],
         F.min_by(F.struct("_c", "first_row"), F.when(~has, F.col("first_row")), MAX_EXAMPLES).alias("only_examples"),
         # skewness is unchanged by a shift: the features counted from day 0 (as_of is not known yet)
         *[F.skewness(F.when(has, v)).alias(f"skew_{f}") for f, v in _features(F.lit(0)).items()]).first()

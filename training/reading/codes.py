@@ -15,8 +15,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from model.tables.codes import as_numbers, factorize, take  # noqa: F401  (re-exported)
-from model.contract.schema import category_key
+from model.tables.cells import category_key, to_numbers
+from model.tables.codes import factorize, take  # noqa: F401  (re-exported)
 
 
 class TextColumns:
@@ -114,7 +114,7 @@ def is_identifier(values: np.ndarray, codes: np.ndarray) -> bool:
         return False
     if np.bincount(codes, minlength=len(values)).max(initial=0) > 1:
         return False
-    nums, bad = as_numbers(values)
+    nums, bad = to_numbers(values)
     if bad[codes].any():
         return True
     per_row = nums[codes]

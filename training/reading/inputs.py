@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from model.orders.customers import FEATURES, ID_COLUMN, customer_features
+from model.tables.chunks import sniff_file
 from training.reading import table as data_mod
 from training.synthetic import customers as synthetic
 from training.reading.roles import FEATURE_ROLES, infer_roles, parse_role_flags
@@ -21,10 +22,12 @@ from training.reading.roles import FEATURE_ROLES, infer_roles, parse_role_flags
 class TxOptions:
     """How to read an order log: the columns named by flags (customer, date, amount, quantity,
     price, order → column; the others are recognised from names, types and cardinality), the day
-    recency is counted to, and whether numeric dates are day first (None: decided from the data)."""
+    recency is counted to, whether numeric dates are day first (None: decided from the data) and
+    the date format (`model.orders.dates.DATE_FORMATS`; None: decided from the data)."""
     columns: dict[str, str] = field(default_factory=dict)
     as_of: str | None = None
     dayfirst: bool | None = None
+    date_format: str | None = None
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Input:
     roles: dict[str, str | None]
     log: list[str] = field(default_factory=list)
     transactions: dict[str, Any] | None = None  # the TransactionSource record's fields
+    read: dict[str, str] = field(default_factory=dict)  # how the file was read (`model.tables.sniff`)
 
 
 def load_input(*, data: Path | None, transactions: Path | None, tx: TxOptions, features: Sequence[str] | None,
@@ -49,35 +53,38 @@ def load_input(*, data: Path | None, transactions: Path | None, tx: TxOptions, f
         cleaned = data_mod.clean(frame.astype("string"), features=features, id_column=id_column)
         source = f"synthetic default data (seed {synthetic.DEFAULT_SEED}, {synthetic.DEFAULT_ROWS:,} rows)"
     else:
-        cleaned = data_mod.clean_file(data, features=features, id_column=id_column)
+        dialect = sniff_file(data)
+        cleaned = data_mod.clean_file(data, features=features, id_column=id_column, dialect=dialect)
         source = Path(data).name
     columns = cleaned.numeric + cleaned.categorical
     roles = infer_roles(columns, parse_role_flags(role_flags, columns))
     return Input(frame=cleaned.frame, numeric=cleaned.numeric, categorical=cleaned.categorical,
-                 id_column=cleaned.id_column, cleaning=cleaned.report, source=source, roles=roles)
+                 id_column=cleaned.id_column, cleaning=cleaned.report, source=source, roles=roles,
+                 read=dialect.as_report() if data is not None else {})
 
 
 def _from_log(path: Path, tx: TxOptions, role_flags: Sequence[str]) -> Input:
-    result = customer_features(path, **tx.columns, as_of=tx.as_of, dayfirst=tx.dayfirst)
-    frame = result.frame[list(FEATURES)].reset_index(drop=True)
-    cleaning, txs, source = log_records(result.report, result.transforms, Path(path).name)
-    return Input(frame=frame, numeric=list(FEATURES), categorical=[], id_column=ID_COLUMN, cleaning=cleaning,
-                 source=source, roles=log_roles(role_flags), log=list(result.transforms["log1p"]),
-                 transactions=txs)
+    result = customer_features(path, **tx.columns, as_of=tx.as_of, dayfirst=tx.dayfirst, date_format=tx.date_format)
+    features = list(result.features)
+    frame = result.frame[features].reset_index(drop=True)
+    cleaning, txs, source = log_records(result.report, result.transforms, Path(path).name, features)
+    return Input(frame=frame, numeric=features, categorical=[], id_column=ID_COLUMN, cleaning=cleaning,
+                 source=source, roles=log_roles(role_flags, features), log=list(result.transforms["log1p"]),
+                 transactions=txs, read=result.report.get("read", {}))
 
 
-def log_roles(role_flags: Sequence[str]) -> dict[str, str | None]:
+def log_roles(role_flags: Sequence[str], features: Sequence[str] = FEATURES) -> dict[str, str | None]:
     """The roles of an order log's customer features (--role may still override them)."""
-    return {**FEATURE_ROLES, **parse_role_flags(role_flags, list(FEATURES))}
+    return {**{f: FEATURE_ROLES[f] for f in features}, **parse_role_flags(role_flags, list(features))}
 
 
-def log_records(rep: dict[str, Any], transforms: dict[str, Any], name: str
+def log_records(rep: dict[str, Any], transforms: dict[str, Any], name: str, features: Sequence[str] = FEATURES
                 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """The Cleaning and TransactionSource records' fields and the source text of a fit on an order
     log, from its report (`model.orders.customers`' shape, whichever engine made it)."""
     n = rep["customers"]
     cleaning = {"rows_in": n, "rows_out": n, "duplicates_dropped": 0, "id_column": ID_COLUMN,
-                "numeric": list(FEATURES), "categorical": [], "missing": {c: 0 for c in FEATURES},
+                "numeric": list(features), "categorical": [], "missing": {c: 0 for c in features},
                 "rows_dropped": {}}
     used = {role: info["column"] for role, info in rep["columns"].items()}
     txs = {"columns": used, "lines_in": rep["lines_in"], "lines_kept": rep["lines_kept"],

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from model.contract.errors import echo
+from model.tables.cells import header_key
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def parse_role_flags(flags: Sequence[str], columns: Sequence[str]) -> dict[str, 
     """``--role ROLE=COLUMN`` values → {column: role} (role None for ``none=COLUMN``). Column
     names match ignoring case and surrounding spaces. Raises `RoleError` with the valid roles or
     the columns."""
-    by_key = {_key(c): c for c in columns}
+    by_key = {header_key(c): c for c in columns}
     out: dict[str, str | None] = {}
     valid = ", ".join([*ROLES, NO_ROLE])
     for flag in flags:
@@ -180,7 +181,7 @@ def parse_role_flags(flags: Sequence[str], columns: Sequence[str]) -> dict[str, 
             near = difflib.get_close_matches(role, [*ROLES, NO_ROLE], n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise RoleError(f"--role {echo(flag)}: unknown role {role!r}{hint}; roles are: {valid}")
-        col = by_key.get(_key(column))
+        col = by_key.get(header_key(column))
         if col is None:
             shown = ", ".join(echo(c) for c in list(columns)[:30])
             raise RoleError(f"--role {echo(flag)}: no column named {echo(column.strip())}; columns are: {shown}")
@@ -229,6 +230,3 @@ def role_direction_text(role: str) -> str:
     good = ROLES[role].good
     return {"higher": "higher is better", "lower": "lower is better"}.get(good or "", "neither direction is better")
 
-
-def _key(name: str) -> str:
-    return " ".join(str(name).split()).casefold()

@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from model.tables.chunks import read_chunks, read_table  # noqa: F401  (read_table re-exported)
+from model.tables.sniff import Dialect
 from model.contract.manifest import Cleaning
-from training.reading.codes import TextColumns, as_numbers, concat_chunks, counts, is_identifier, take, unify_spellings
+from model.tables.cells import to_numbers
+from training.reading.codes import TextColumns, concat_chunks, counts, is_identifier, take, unify_spellings
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,10 @@ def clean(raw: pd.DataFrame, *, features: Sequence[str] | None = None,
 
 
 def clean_file(path: Path | str, *, features: Sequence[str] | None = None,
-               id_column: str | None = None) -> Cleaned:
-    """`clean(read_table(path))`, reading the file in chunks: memory grows with the distinct
-    cells, not with the text of every cell."""
-    return clean_columns(concat_chunks(read_chunks(path)), features=features, id_column=id_column)
+               id_column: str | None = None, dialect: Dialect | None = None) -> Cleaned:
+    """`clean(read_table(path))`, reading the file in chunks (in `dialect`, default: sniffed):
+    memory grows with the distinct cells, not with the text of every cell."""
+    return clean_columns(concat_chunks(read_chunks(path, dialect=dialect)), features=features, id_column=id_column)
 
 
 def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
@@ -73,7 +75,7 @@ def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
     fixes: dict[str, dict[str, str]] = {}
     for name in cols:
         rows_per = counts(codes[name], len(texts[name]))
-        nums, not_number = as_numbers(texts[name])
+        nums, not_number = to_numbers(texts[name])
         present = int(rows_per[~np.isnan(nums)].sum())
         bad = int(rows_per[not_number].sum())
         if present and bad <= max(1, 0.02 * (present + bad)):

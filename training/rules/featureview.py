@@ -21,8 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from model.contract.constraints import MISSING, UNKNOWN, finite_numbers, level_codes  # noqa: F401  (re-exported)
-from model.contract.schema import category_key
+from model.tables.cells import MISSING, UNKNOWN, category_codes, category_key, to_numbers  # noqa: F401  (MISSING, UNKNOWN re-exported)
 
 
 
@@ -126,16 +125,16 @@ class FeatureView:
     def encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(numbers (n, p) with NaN for empty cells, level codes (n, c) with `MISSING` / `UNKNOWN`,
         True where a numeric cell is text that is no finite number). Text is trimmed and
-        categories matched by `model.contract.schema.category_key`, as the model does."""
+        categories matched by `model.tables.cells.category_key`, as the model does."""
         self.require(frame)
         n = len(frame)
         num = np.empty((n, len(self.numeric)))
         bad = np.zeros((n, len(self.numeric)), dtype=bool)
         for j, f in enumerate(self.numeric):
-            num[:, j], bad[:, j] = numbers(frame[f.name])
+            num[:, j], bad[:, j] = to_numbers(frame[f.name])
         codes = np.empty((n, len(self.categorical)), dtype=np.int64)
         for j, f in enumerate(self.categorical):
-            codes[:, j] = level_codes(frame[f.name], f.keys)
+            codes[:, j] = category_codes(frame[f.name], f.keys)
         return num, codes, bad
 
     def filled(self, num: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,5 +145,3 @@ class FeatureView:
         codes = np.where(codes == MISSING, fill_codes, codes)
         return num, codes
 
-
-numbers = finite_numbers  # the model's reading of a numeric cell (model.contract.constraints)

@@ -11,7 +11,7 @@ are used: ``CASE``, ``COALESCE``, ``NULLIF``, ``TRIM``, ``LOWER``, ``REPLACE``, 
 8-byte float; ``REAL`` would be a 4-byte float in PostgreSQL). Identifiers are double-quoted (an
 embedded ``"`` doubled), text literals single-quoted (an embedded ``'`` doubled).
 
-What each cell goes through, as the model does (`model.contract.schema.category_key`, the CSV reader):
+What each cell goes through, as the model does (`model.tables.cells.category_key`, the CSV reader):
 
 * every cell: ``CAST(… AS VARCHAR)`` then ``TRIM`` (leading/trailing *spaces*); an empty result is
   missing, as an empty CSV cell is;

@@ -2,7 +2,7 @@
 
 `fit_rules` fits a depth-limited `DecisionTreeClassifier` that predicts the model's segment from the
 *original* columns, prepared as the model prepares them: empty numeric cells filled with the median,
-empty categories with the most frequent level, categories matched by `model.contract.schema.category_key`
+empty categories with the most frequent level, categories matched by `model.tables.cells.category_key`
 (trimmed, case-insensitive, '&' = 'and') and one-hot encoded over the trained levels.
 
 Every leaf becomes one rule (an AND of conditions; conditions on the same column are merged into
