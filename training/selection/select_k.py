@@ -23,7 +23,11 @@ Rule of `choose_k` (a pure function of the table):
    after which the gap curve levels off: going to the next k gains less than ``GAP_STEP`` (10 %)
    of the largest gap. If it never levels off, the largest such k (widen the range).
 
-`clusterability` grades the silhouette excess and the stability at the chosen k (`VERDICTS`).
+`clusterability` grades the silhouette excess and the stability at the chosen k (`VERDICTS`), and,
+once the table holds each k's prediction strength, says whether the segments are reproducible:
+"strong" needs prediction strength >= ``REPRODUCIBLE`` (Tibshirani & Walther's ~0.8). When the
+chosen k falls short of 0.8 in prediction strength or split-half stability and a smaller k reaches
+both, `smaller_k` names it: the reason and the verdict then say that the evidence prefers it.
 
 Cost is set by the sample sizes, not the row count: at most 10,000 rows are fitted (single-threaded,
 see ``ONE_THREAD``) and silhouettes use one 2,500-row distance matrix per reference, reused for all
@@ -62,6 +66,7 @@ STABLE = 0.6              # split-half ARI a k needs to be eligible
 NOISE_EXCESS = 0.03       # silhouette gain over the reference that counts as structure
 GAP_STEP = 0.10           # a next-k gap gain below this share of the largest gap = levelled off
 VERDICTS = (("strong", 0.15, 0.8), ("moderate", 0.08, 0.6))  # (verdict, min excess, min stability)
+REPRODUCIBLE = 0.8  # prediction strength and split-half stability a k needs to be called reproducible
 RULE = ("among stable ks (split-half ARI >= 0.6): if none beats shuffled-columns data by 0.03 "
         "in silhouette, the knee of inertia; else the first k after which the gap curve levels "
         "off (next k adds < 10% of the largest gap)")
@@ -71,9 +76,8 @@ ROW_ITER_BUDGET = 20_000_000  # make_kmeans: rows x restarts x Lloyd iterations 
 SUMMARIES = {
     "strong": "Customers fall into {k} clearly distinct groups: the segments are well separated "
               "and come out the same when the data is resampled. They can be treated as personas.",
-    "moderate": "There is real group structure: the {k} segments are more distinct than chance "
-                "and mostly reproducible, but their borders overlap. Treat borderline customers "
-                "with care.",
+    "moderate": "There is real group structure: the {k} segments are more distinct than chance, "
+                "but their borders overlap. Treat borderline customers with care.",
     "weak": "There is only faint group structure: the {k} segments are a little more distinct "
             "than chance, but borders are blurred or shift when the data is resampled. Use them "
             "as a rough guide, not as personas.",
@@ -272,16 +276,66 @@ def clusterability(table: Sequence[dict[str, Any]], k: int | None = None) -> dic
     exc, stab = at["silhouette_excess"], at["stability"]
     verdict = "none" if best["silhouette_excess"] < floor else next(
         (v for v, e_min, s_min in VERDICTS if exc >= e_min and stab >= s_min), "weak")
+    ps = at.get("prediction_strength")
+    if verdict == "strong" and ps is not None and not _reproducible(ps):
+        verdict = "moderate"  # well separated, but a model of half the customers does not reproduce them
     evidence = {"k": k, "silhouette": at["silhouette"], "silhouette_excess": exc,
                 "reference_silhouette": at["ref_silhouette"], "gap": at["gap"], "stability": stab,
                 "best_silhouette_excess": best["silhouette_excess"], "best_excess_k": best["k"],
                 "noise_floor": _sig(floor, 3), "smallest_share": at["smallest_share"]}
     summary = SUMMARIES[verdict].format(k=k)
+    if ps is not None and verdict == "moderate":
+        evidence["prediction_strength"] = ps
+        summary += " " + reproducibility(at)
     if at.get("n_variables", 2) < 2:
         evidence["reference_informative"] = False
         summary += (" Note: with a single variable, shuffling columns changes nothing, so this "
                     "check cannot see groups; look at the variable's histogram instead.")
     return {"verdict": verdict, "evidence": evidence, "summary": summary}
+
+
+def _reproducible(x: float | None) -> bool:
+    """At or above `REPRODUCIBLE` as shown (two decimals): 0.7996 reads, and counts, as 0.80."""
+    return x is not None and round(float(x), 2) >= REPRODUCIBLE
+
+
+def reproducibility(row: dict[str, Any]) -> str:
+    """One sentence on whether the segments at this row's k come out again (published ~0.8)."""
+    ps, stab = row.get("prediction_strength"), row["stability"]
+    if ps is None:
+        return ""
+    if _reproducible(ps) and _reproducible(stab):
+        return (f"They come out again when the data is resampled (prediction strength {ps:.2f}, split-half "
+                f"stability {stab:.2f}).")
+    return (f"They are only partly reproducible: prediction strength {ps:.2f} and split-half stability "
+            f"{stab:.2f}, where about {REPRODUCIBLE} or more supports a k.")
+
+
+def smaller_k(table: Sequence[dict[str, Any]], k: int) -> dict[str, Any] | None:
+    """When the chosen k falls under `REPRODUCIBLE` in prediction strength or split-half
+    stability, the largest smaller k that reaches it in both (Tibshirani & Walther: the largest k
+    whose prediction strength is above ~0.8): {"k", "prediction_strength", "stability"}; else None."""
+    rows = {r["k"]: r for r in table}
+    at = rows.get(k)
+    if at is None or at.get("prediction_strength") is None:
+        return None
+    if _reproducible(at["prediction_strength"]) and _reproducible(at["stability"]):
+        return None
+    good = [r for kk, r in rows.items() if kk < k and _reproducible(r.get("prediction_strength"))
+            and _reproducible(r["stability"])]
+    if not good:
+        return None
+    r = max(good, key=lambda r: r["k"])
+    return {"k": r["k"], "prediction_strength": r["prediction_strength"], "stability": r["stability"]}
+
+
+def alternative_text(k: int, alt: dict[str, Any]) -> str:
+    """"The customers split cleanly in 2: a and b; 5 is a finer split whose borders overlap (…)." """
+    names = [f"“{n}”" for n in alt["segments"]]
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return (f"The customers split cleanly in {alt['k']}: {listed} (prediction strength "
+            f"{alt['prediction_strength']:.2f}, split-half stability {alt['stability']:.2f}); {k} is a finer split "
+            f"whose borders overlap.")
 
 
 def select_k(X: np.ndarray, *, seed: int, k: int | str = "auto", ks: Iterable[int] = DEFAULT_KS,
