@@ -43,6 +43,12 @@ def model_overview(manifest: Manifest, source: LiveSource) -> str:
              "", f"### k = {manifest.k:d}", _md(sel.reason), ""]
     if sel.rule:
         lines += [f"*Rule:* {_md(sel.rule)}", ""]
+    if sel.weights:
+        labels = {f.name: f.label for f in manifest.schema.features}
+        lines += ["**Weights in the distance** (" + _md(sel.weight_rule or "") + "): "
+                  + ", ".join(f"{_md(labels.get(c, c))} {w:g}" for c, w in sel.weights.items()), ""]
+    if manifest.value is not None:
+        lines += [f"**Value:** {_md(manifest.value.headline)}", ""]
     if manifest.rules is not None:
         lines += [f"**Segments as rules:** a decision tree of depth {manifest.rules.depth} on the original columns "
                   f"puts {manifest.rules.fidelity:.1%} of training customers in the model's segment (the Segments "

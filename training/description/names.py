@@ -156,7 +156,9 @@ def describe(seg: Mapping[str, Any], base: Base) -> str:
         elif c["id"].startswith("level:"):
             parts.append(f"{base.labels.get(c['feature'], c['feature'])}: {c['text']} ({c['rule']})")
         elif c["id"] in ("lapsed", "active") and base.cycle:
-            parts.append(f"{c['text']}: {c['rule']}")
+            within = "more than" if c["id"] == "lapsed" else "within"
+            parts.append(f"last order a median {display_number(c['value'])} days ago, {within} two buying "
+                         f"cycles ({display_number(c['reference'])} days)")
         if len(parts) == 4:
             break
     return "; ".join(parts) + "." if parts else "Close to the typical customer on every feature."
