@@ -19,7 +19,7 @@ from training.description.claims import (Base, FeatureBase, alike, alike_pairs, 
 from training.description.names import assign_names, compose_name
 from training.description.offers import CatalogueError, DEFAULT_CATALOGUE, load_catalogue
 from training.description.value import segment_values
-from training.selection.select_k import alternative_text, clusterability, smaller_k
+from training.selection.verdict import alternative_text, clusterability, smaller_k
 from training.selection.weights import SECONDARY, apply_weights, role_weights
 
 LOG_ROLES = {"recency_days": "recency", "frequency": "frequency", "monetary": "monetary",

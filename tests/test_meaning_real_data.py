@@ -11,6 +11,7 @@ gap between orders of repeat customers.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -261,3 +262,29 @@ def test_mall_archetypes_hold_against_their_numbers(shared_data, tmp_path):
                 assert base[col].quantile(0.25) <= m <= base[col].quantile(0.75), (s.name, col)
         assert s.value is None  # a spending score is not money
     assert manifest.value is None and read_manifest(tmp_path / "mall").k == 5
+
+
+def test_a_served_order_log_bundle_says_what_each_segment_is_worth(cdnow, tmp_path):
+    """Through the public doors: GET /segments, gradio_client, the MCP tool and the sort of the cards."""
+    import httpx
+    from gradio_client import Client
+
+    from tests.server import running_app
+    from tests.test_mcp import _session
+
+    manifest, _, _, out = cdnow
+    with running_app({"MODEL_DIR": str(out)}, log_path=tmp_path / "app.log") as url:
+        body = httpx.get(url + "/segments", timeout=30).json()
+        assert body["value"]["headline"] == manifest.value.headline
+        for got, s in zip(body["segments"], manifest.segments):
+            assert got["value"]["revenue_share"] == s.value.revenue_share
+            assert got["value"]["customer_share"] == s.value.customer_share
+            assert got["value"]["orders_per_customer"] == s.value.orders_per_customer
+        client = Client(url + "/", verbose=False)
+        assert client.predict(api_name="/segments") == body["segments"]
+        html = client.predict("per_customer", api_name="/segment_cards")
+        ranked = sorted(manifest.segments, key=lambda s: -s.value.revenue_per_customer)
+        spots = [html.index(f"Segment {s.id} ·") for s in ranked]
+        assert spots == sorted(spots) and html.count("</b> of revenue") == manifest.k
+        listed = _session(url, lambda s: s.call_tool("list_segments", {}))
+        assert json.loads(listed.content[0].text) == body["segments"]

@@ -25,7 +25,8 @@ from training.publishing.plots import render_selection_plots
 from training.rules.tree import fit_rules
 from training.rules.sql import rules_sql
 from training.description.segments import describe_segments, name_split
-from training.selection.select_k import alternative_text, make_kmeans
+from training.selection.select_k import make_kmeans
+from training.selection.verdict import alternative_text
 from training.description.summary import data_summary, pca_sample
 
 RFM_ROLES = ("recency", "frequency", "monetary")

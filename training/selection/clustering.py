@@ -17,7 +17,8 @@ from model.contract.schema import Schema
 from training.description.claims import alike_pairs, rfm_medians
 from training.selection import compare
 from training.selection.preprocess import make_pipeline, make_preprocessor
-from training.selection.select_k import clusterability, make_kmeans, select_k, smaller_k
+from training.selection.select_k import make_kmeans, select_k
+from training.selection.verdict import clusterability, smaller_k
 from training.selection.stability import prediction_strength
 from training.selection.weights import RULE as WEIGHT_RULE, apply_weights, role_weights
 
