@@ -14,8 +14,10 @@ from sklearn.preprocessing import StandardScaler
 
 from model.contract.errors import ClaimError
 from model.contract.manifest import Manifest, Segment
-from training.description.claims import (Base, FeatureBase, alike, alike_pairs, base_of, claims_of, quiet_text,
-                                         trait_direction, verify, vocabulary)
+from training.description.check import verify
+from training.description.claims import (Base, FeatureBase, base_of, claims_of, quiet_text, trait_direction,
+                                         vocabulary)
+from training.selection.distinct import alike, alike_pairs
 from training.description.names import assign_names, compose_name
 from training.description.offers import CatalogueError, DEFAULT_CATALOGUE, load_catalogue
 from training.description.value import segment_values

@@ -26,21 +26,22 @@ median member (`profile.numeric[col].median`):
 Each claim is a dict with the numbers behind it (`Claim` in the manifest): id, text, feature,
 value (the segment's number), reference (what it is compared with) and rule (the sentence with
 both). Offers name the claims they need (`requires` in offers.yaml); names are made of claims
-(`training.description.names`); `verify` re-derives every claim of every segment from its numbers
-before the bundle is written and refuses a contradicted one (`ClaimError`).
+(`training.description.names`); `training.description.check.verify` re-derives every claim of every
+segment from its numbers before the bundle is written and refuses a contradicted one (`ClaimError`).
+Two segments alike in recency, frequency and money (`training.selection.distinct`) use the same
+`MATERIAL` difference.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from model.contract.constraints import display_number
-from model.contract.errors import ClaimError
 from training.reading.roles import ROLES, trait_text
 
 FIFTH = 0.2  # the base's top / bottom fifth
@@ -303,56 +304,3 @@ def median_fact(seg: Mapping[str, Any], col: str, base: Base) -> dict[str, Any] 
     label = base.labels.get(col, col)
     return _claim(f"median:{col}", f"median {label[:1].lower() + label[1:]} {_n(v)}", col, v,
                   base.features[col].median, f"median {_n(v)} (all customers {_n(base.features[col].median)})")
-
-
-def verify(segments: Sequence[Mapping[str, Any]], base: Base) -> None:
-    """Re-derive every claim of every segment from its numbers; raise `ClaimError` naming each one
-    the numbers contradict, an offer whose `requires` are not all claimed, and a name not made of
-    the segment's claims. Run before the bundle is written."""
-    from training.description.names import compose_name
-
-    problems = []
-    for seg in segments:
-        truth = {c["id"]: c for c in claims_of(seg, base)}
-        truth.update({f["id"]: f for f in (median_fact(seg, col, base) for col in base.features) if f})
-        if seg.get("archetype"):
-            truth.update({c["id"]: c for c in archetype_claims(seg, base)})
-        made = {c["id"]: c for c in seg.get("claims") or []}
-        for cid, c in made.items():
-            if cid not in truth or truth[cid]["text"] != c["text"]:
-                problems.append(f"segment {seg['id']}: claim {c['text']!r} ({cid}) is not supported by its numbers")
-        for o in seg.get("offers") or []:
-            missing = [r for r in o.get("requires") or [] if r not in made]
-            if missing:
-                problems.append(f"segment {seg['id']}: offer {o['title']!r} requires {', '.join(missing)}, "
-                                f"which its numbers do not show")
-        expected = compose_name(seg, [made[c] for c in seg.get("name_claims") or [] if c in made])
-        if seg.get("name") != expected and not str(seg.get("name", "")).startswith(expected + " ("):
-            problems.append(f"segment {seg['id']}: name {seg.get('name')!r} is not made of its claims "
-                            f"({expected!r})")
-    if problems:
-        raise ClaimError("refusing to write a bundle that contradicts its numbers: " + "; ".join(problems))
-
-
-def rfm_medians(frame: pd.DataFrame, labels: np.ndarray, roles: Mapping[str, str | None]) -> dict[int, dict[str, float]]:
-    """Per segment, the medians of its recency, frequency and monetary columns; empty unless all
-    three roles are present (an RFM segmentation)."""
-    cols = {r: c for c, r in roles.items() if r in RFM_ROLES and c in frame}
-    if len(cols) < len(RFM_ROLES):
-        return {}
-    med = frame[list(cols.values())].groupby(np.asarray(labels)).median()
-    return {int(s): {r: float(med.at[s, c]) for r, c in cols.items()} for s in med.index}
-
-
-def alike(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
-    """Two segments are alike when their medians differ by less than `MATERIAL` (of the larger)
-    in every one of recency, frequency and money — which a marketer would act on the same way."""
-    roles = [r for r in RFM_ROLES if r in a and r in b]
-    return len(roles) == len(RFM_ROLES) and all(abs(a[r] - b[r]) < MATERIAL * max(abs(a[r]), abs(b[r])) or a[r] == b[r]
-                               for r in roles)
-
-
-def alike_pairs(medians: Mapping[int, Mapping[str, float]]) -> list[tuple[int, int]]:
-    """Pairs of segments alike in recency, frequency and money (`alike`)."""
-    ids = sorted(medians)
-    return [(i, j) for n, i in enumerate(ids) for j in ids[n + 1:] if alike(medians[i], medians[j])]

@@ -1,7 +1,7 @@
 """What each segment means: profile, RFM mix, claims, name, offers, value, description, how far its
 members sit from its centre, and whether it is real (bootstrap stability) — the segments of the
 manifest. Nothing is written until every claim has been checked against the numbers
-(`training.description.claims.verify`)."""
+(`training.description.check.verify`)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -11,7 +11,8 @@ import pandas as pd
 
 from model.serving.rfm import rfm_mix, rfm_scores
 from model.contract.schema import Schema
-from training.description.claims import Base, base_of, verify
+from training.description.check import verify
+from training.description.claims import Base, base_of
 from training.description.names import assign_names, describe
 from training.description.offers import assign_offers
 from training.description.profile import profile_segments

@@ -14,10 +14,10 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from threadpoolctl import threadpool_limits
 
 from model.contract.schema import Schema
-from training.description.claims import alike_pairs, rfm_medians
 from training.selection import compare
+from training.selection.distinct import distinct_fit
 from training.selection.preprocess import make_pipeline, make_preprocessor
-from training.selection.select_k import make_kmeans, select_k
+from training.selection.select_k import select_k
 from training.selection.verdict import clusterability, smaller_k
 from training.selection.stability import prediction_strength
 from training.selection.weights import RULE as WEIGHT_RULE, apply_weights, role_weights
@@ -89,38 +89,13 @@ def fit_local(frame: pd.DataFrame, schema: Schema, *, k: int | str, seed: int, c
                   fit_rows=fit_rows)
 
 
-def distinct_fit(frame_fit: pd.DataFrame, z_fit: np.ndarray, roles: dict[str, str | None],
-                 selection: dict[str, Any], *, seed: int) -> Any:
-    """KMeans at the selection's k — one fewer segment at a time while two of them are alike in
-    recency, frequency and money (`training.description.claims.alike`), when k was chosen from the
-    evidence (a forced k is the user's). `frame_fit` holds the rows of `z_fit`, `roles` the numeric
-    columns' roles. Updates `selection` (k, reason, verdict, merged_from, alternative)."""
-    k0 = k = int(selection["k"])
-    while True:
-        with threadpool_limits(1):  # measured: small BLAS calls run faster single-threaded here
-            kmeans = make_kmeans(k, len(z_fit), seed=seed).fit(z_fit)
-        pairs = [] if selection["forced"] else alike_pairs(rfm_medians(frame_fit, kmeans.labels_, roles))
-        if not pairs or k <= 2:
-            break
-        k -= 1
-    if k != k0:
-        selection.update(k=k, merged_from=k0, clusterability=clusterability(selection["table"], k))
-        selection.pop("alternative", None)
-        if (alt := smaller_k(selection["table"], k)) is not None:
-            selection["alternative"] = alt
-        selection["reason"] += (f" At k={k0} two segments were alike in recency, frequency and money (medians "
-                                f"within 25 % of each other on all three), split only by other features; "
-                                f"k={k} is the largest k up to {k0} whose segments a marketer can tell apart.")
-    return kmeans
-
-
 def choose_k(z_fit: np.ndarray, *, k: int | str, seed: int, n_numeric: int) -> dict[str, Any]:
     """The evidence table (`select_k`) with each k's prediction strength: the selection of any engine."""
     selection = select_k(z_fit, seed=seed, k=k, n_numeric=n_numeric)
     strength = prediction_strength(z_fit, [r["k"] for r in selection["table"]], seed=seed)
     for row in selection["table"]:
         row["prediction_strength"] = None if strength.get(row["k"]) is None else round(float(strength[row["k"]]), 4)
-    # the verdict and the reason read the prediction strength too (select_k.clusterability, smaller_k)
+    # the verdict and the reason read the prediction strength too (verdict.clusterability, smaller_k)
     selection["clusterability"] = clusterability(selection["table"], selection["k"])
     alt = smaller_k(selection["table"], selection["k"])
     if alt is not None:
