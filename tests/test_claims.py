@@ -254,3 +254,26 @@ def test_a_manifest_without_claims_value_or_weights_still_loads(default_bundle):
             o.pop("requires", None)
     m = Manifest.read(data)
     assert m.value is None and all(s.claims == [] and s.value is None for s in m.segments)
+
+
+def test_segments_split_only_by_a_secondary_feature_are_merged():
+    """Two kinds of customers in recency, frequency and money, each split in two by tenure alone:
+    k from the evidence is lowered until no two segments are alike (a forced k is kept)."""
+    from training.selection.distinct import distinct_fit
+
+    rng = np.random.default_rng(0)
+    n = 400
+    kind = np.repeat([0, 1], n // 2)
+    frame = pd.DataFrame({"recency_days": np.where(kind, 400.0, 20.0) + rng.normal(0, 5, n),
+                          "frequency": np.where(kind, 1.0, 6.0), "monetary": np.where(kind, 20.0, 300.0)
+                          + rng.normal(0, 3, n), "tenure_days": np.tile([100.0, 900.0], n // 2) + rng.normal(0, 5, n)})
+    z = ((frame - frame.mean()) / frame.std(ddof=0)).to_numpy()  # at k=4: kind × tenure
+    table = [_row(k, 0.9, 0.9) for k in (2, 3, 4)]
+    roles = {c: r for c, r in LOG_ROLES.items() if c in frame}
+    selection = {"k": 4, "forced": False, "table": table, "reason": "Gap."}
+    km = distinct_fit(frame, z, roles, selection, seed=0)
+    assert selection["k"] == km.n_clusters == 2 and selection["merged_from"] == 4
+    assert "At k=4 two segments were alike in recency, frequency and money" in selection["reason"]
+    assert selection["clusterability"]["evidence"]["k"] == 2
+    forced = {"k": 4, "forced": True, "table": table, "reason": "Set."}
+    assert distinct_fit(frame, z, roles, forced, seed=0).n_clusters == 4 and "merged_from" not in forced

@@ -22,11 +22,11 @@ import yaml
 
 from model.contract.constraints import category_key
 from model.serving.rfm import LABELS
-from training.description.claims import vocabulary
+from training.description.claims import ARCHETYPES as CLAIM_ARCHETYPES, vocabulary
 from training.reading.roles import ROLES
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "offers.yaml"
-ARCHETYPES = ("premium", "potential", "deal_seekers", "low_value", "average")
+ARCHETYPES = tuple(key for key, _ in CLAIM_ARCHETYPES.values())  # premium, potential, deal_seekers, …
 ARCHETYPE_WEIGHT = 3.0  # an archetype names the segment: its offers come first
 RFM_WEIGHT = 2.0  # an RFM label's share × this = its weight, comparable to a trait's |z|
 MIN_SHARE = 0.25

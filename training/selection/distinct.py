@@ -29,8 +29,8 @@ def alike(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
     """Two segments are alike when their medians differ by less than `MATERIAL` (of the larger)
     in every one of recency, frequency and money — which a marketer would act on the same way."""
     roles = [r for r in RFM_ROLES if r in a and r in b]
-    return len(roles) == len(RFM_ROLES) and all(abs(a[r] - b[r]) < MATERIAL * max(abs(a[r]), abs(b[r])) or a[r] == b[r]
-                               for r in roles)
+    return len(roles) == len(RFM_ROLES) and all(
+        a[r] == b[r] or abs(a[r] - b[r]) < MATERIAL * max(abs(a[r]), abs(b[r])) for r in roles)
 
 
 def alike_pairs(medians: Mapping[int, Mapping[str, float]]) -> list[tuple[int, int]]:
@@ -42,9 +42,10 @@ def alike_pairs(medians: Mapping[int, Mapping[str, float]]) -> list[tuple[int, i
 def distinct_fit(frame_fit: pd.DataFrame, z_fit: np.ndarray, roles: dict[str, str | None],
                  selection: dict[str, Any], *, seed: int) -> Any:
     """KMeans at the selection's k — one fewer segment at a time while two of them are alike in
-    recency, frequency and money (`training.description.claims.alike`), when k was chosen from the
-    evidence (a forced k is the user's). `frame_fit` holds the rows of `z_fit`, `roles` the numeric
-    columns' roles. Updates `selection` (k, reason, verdict, merged_from, alternative)."""
+    recency, frequency and money (`alike`), when k was chosen from the evidence (a forced k is the
+    user's); at k = 2 the reason says if they still are. `frame_fit` holds the rows of `z_fit`,
+    `roles` the numeric columns' roles. Updates `selection` (k, reason, verdict, merged_from,
+    alternative)."""
     k0 = k = int(selection["k"])
     while True:
         with threadpool_limits(1):  # measured: small BLAS calls run faster single-threaded here
@@ -53,6 +54,9 @@ def distinct_fit(frame_fit: pd.DataFrame, z_fit: np.ndarray, roles: dict[str, st
         if not pairs or k <= 2:
             break
         k -= 1
+    if pairs:
+        selection["reason"] += (f" Even at k={k} the segments are alike in recency, frequency and money: "
+                                f"they differ only in other features.")
     if k != k0:
         selection.update(k=k, merged_from=k0, clusterability=clusterability(selection["table"], k))
         selection.pop("alternative", None)
