@@ -79,7 +79,8 @@ def test_order_log_states_are_measured_against_the_buying_cycle():
 
 def test_without_a_buying_cycle_lapsed_is_the_relative_recency_trait():
     base = Base(features={"days": fb(30, 5, 90)}, roles={"days": "recency"}, labels={"days": "Days since last purchase"})
-    assert {c["id"] for c in claims_of(_seg(days=200), base)} >= {"recency_high", "lapsed"}
+    gone = {c["id"]: c for c in claims_of(_seg(days=200), base)}
+    assert {"recency_high", "lapsed"} <= set(gone) and gone["lapsed"]["text"] == "gone quiet"  # no unit: no duration
     assert "active" in {c["id"] for c in claims_of(_seg(days=25), base)}
     assert not {"one_off", "repeat"} & {c["id"] for c in claims_of(_seg(days=25), base)}  # no order counts here
 
@@ -277,3 +278,13 @@ def test_segments_split_only_by_a_secondary_feature_are_merged():
     assert selection["clusterability"]["evidence"]["k"] == 2
     forced = {"k": 4, "forced": True, "table": table, "reason": "Set."}
     assert distinct_fit(frame, z, roles, forced, seed=0).n_clusters == 4 and "merged_from" not in forced
+
+
+def test_a_column_without_a_role_still_names_a_segment_by_its_trait():
+    base = Base(features={"t_x": fb(10, 2, 30), "age": fb(40, 25, 60)}, roles={"t_x": None, "age": "age"},
+                labels={"t_x": "Column t_x", "age": "Age"})
+    segs = [_seg(0, 60, None, t_x=45, age=41), _seg(1, 40, None, t_x=9, age=20)]
+    assign_names(segs, base, rfm=False)
+    assert segs[0]["name"] == "High column t_x" and segs[1]["name"] == "Younger"
+    assert [t["direction"] for t in segs[0]["traits"]] == ["high"]
+    verify(segs, base)

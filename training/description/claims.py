@@ -16,8 +16,9 @@ median member (`profile.numeric[col].median`):
     - ``new``: the tenure trait "low" and median tenure <= `LAPSE_CYCLES` × G (a recent first order);
     - ``one_off``: median orders 1; ``repeat``: median orders 2 or more.
   Without an order log (a customer table with a recency column) ``lapsed`` is the recency trait
-  "high", ``active`` a median recency at or below the base's (and not lapsed), ``new`` the tenure
-  trait "low"; ``one_off`` and ``repeat`` are not claimed (a frequency column may be a rate).
+  "high" (without a duration: the column may not count days), ``active`` a median recency at or
+  below the base's (and not lapsed), ``new`` the tenure trait "low"; ``one_off`` and ``repeat`` are
+  not claimed (a frequency column may be a rate).
 * ``high_value`` / ``low_value``: the monetary or spending-score trait high / low.
 * a **category** level ("prefers Sports"): at least 40 % of the members and 1.5× its share of
   the base (`training.description.profile.category_traits`).
@@ -54,6 +55,11 @@ STATES = ("lapsed", "active", "new", "one_off", "repeat", "high_value", "low_val
 RULE = (f"a trait: the segment's median in the top or bottom fifth of all customers and at least "
         f"{MATERIAL:.0%} away from their median; lapsed / active: median days since the last order above / "
         f"at most {LAPSE_CYCLES:g} x the median gap between orders of repeat customers")
+
+
+def is_trait(claim_id: str) -> bool:
+    """Whether a claim id is a numeric trait: `<role>_<high|low>` or `column:<name>:<high|low>`."""
+    return claim_id.endswith(("_high", "_low", ":high", ":low"))
 
 
 def vocabulary() -> list[str]:
@@ -190,9 +196,9 @@ def state_claims(seg: Mapping[str, Any], base: Base, traits: Iterable[Mapping[st
             else:
                 out.append(_claim("active", "still buying", rec, days, limit,
                                   f"median {_n(days)} days since the last order <= {cycle}"))
-        elif "recency_high" in have:
+        elif "recency_high" in have:  # a customer table: its recency may not count days, so no duration
             t = have["recency_high"]
-            out.append(_claim("lapsed", quiet_text(days), rec, days, t["reference"], t["rule"]))
+            out.append(_claim("lapsed", t["text"], rec, days, t["reference"], t["rule"]))
         elif days <= base.features[rec].median:
             out.append(_claim("active", "still buying", rec, days, base.features[rec].median,
                               f"median {_n(days)} since the last order <= the median of all customers "
@@ -250,7 +256,7 @@ def claims_of(seg: Mapping[str, Any], base: Base) -> list[dict[str, Any]]:
     traits = trait_claims(seg, base)
     out = traits + state_claims(seg, base, traits)
     rec = base.column("recency")
-    if "recency_low" in {t["id"] for t in traits} and rec:
+    if "recency_low" in {t["id"] for t in traits} and rec and base.order_log:  # days since the last order
         t = next(t for t in traits if t["id"] == "recency_low")
         out.append(_claim("recent", active_text(t["value"]), rec, t["value"], t["reference"], t["rule"]))
     head = rfm_head(seg)
@@ -288,7 +294,7 @@ def archetype_claims(seg: Mapping[str, Any], base: Base) -> list[dict[str, Any]]
         return []
     parts = []
     for col in (base.column("income"), base.column("spend")):
-        t = next((c for c in claims if c["feature"] == col and c["id"].endswith(("_high", "_low"))), None)
+        t = next((c for c in claims if c["feature"] == col and is_trait(c["id"])), None)
         fb = base.features[col]  # type: ignore[index]
         parts.append(f"{base.labels.get(col, col)}: " + (t["rule"] if t else
                      f"median {_n(_median(seg, col) or float('nan'))}, in the middle half of all customers "

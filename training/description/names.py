@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from model.contract.constraints import display_number
-from training.description.claims import Base, archetype_claims, archetype_of, claims_of, median_fact
+from training.description.claims import Base, archetype_claims, archetype_of, claims_of, is_trait, median_fact
 
 HEADS = ("rfm_label", "archetype")
 _ADJECTIVE = {"new": "new", "frequency_high": "frequent", "frequency_low": "infrequent", "repeat": "repeat",
@@ -55,7 +55,7 @@ def assign_names(segments: list[dict[str, Any]], base: Base, *, rfm: bool) -> No
     (the trait claims, for the offer rules), `archetype` (or None), `name_claims` and a unique `name`."""
     for seg in segments:
         seg["claims"] = claims_of(seg, base)
-        numeric = [_trait(c, seg, base) for c in seg["claims"] if c["id"].endswith(("_high", "_low"))]
+        numeric = [_trait(c, seg, base) for c in seg["claims"] if is_trait(c["id"])]
         seg["traits"] = numeric + [t for t in seg.get("traits") or [] if t.get("kind") == "categorical"]
         seg["archetype"] = None
     if not rfm and base.column("income") and base.column("spend"):
@@ -112,10 +112,11 @@ def _words(claims: list[dict[str, Any]], *, rfm: bool, skip: set[str | None]) ->
         if "one_off" in got:
             got.pop("frequency_low", None)  # one order is infrequent
         covered = {*_COVERED, *(("tenure_low",) if "new" in got else ())}
+        if "recent" not in got:  # a customer table's recency: no weeks to count, the trait says it
+            covered.discard("recency_low")
         return [got[i] for i in _ORDER if i in got] + [c for c in claims if c["id"] not in covered and c["id"]
-                                                       not in _ORDER and c["id"].endswith(("_high", "_low"))]
-    return [c for c in claims if c["id"].endswith(("_high", "_low")) or c["id"].startswith("level:")
-            if c["feature"] not in skip]
+                                                       not in _ORDER and is_trait(c["id"])]
+    return [c for c in claims if (is_trait(c["id"]) or c["id"].startswith("level:")) and c["feature"] not in skip]
 
 
 def _fact_columns(seg: Mapping[str, Any], base: Base) -> list[str]:
@@ -150,7 +151,7 @@ def describe(seg: Mapping[str, Any], base: Base) -> str:
     """One sentence on what sets the segment apart, in original units (its claims' numbers)."""
     parts = []
     for c in seg.get("claims") or []:
-        if c["id"].endswith(("_high", "_low")) and c["feature"] in base.features:
+        if is_trait(c["id"]) and c["feature"] in base.features:
             label = base.labels.get(c["feature"], c["feature"])
             parts.append(f"{label} median {display_number(c['value'])} (all customers {display_number(c['reference'])})")
         elif c["id"].startswith("level:"):
