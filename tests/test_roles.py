@@ -144,7 +144,7 @@ def test_onboarding_needs_a_recent_first_order_not_just_low_tenure(playbook):
 
 
 @pytest.mark.parametrize("mix, said, first", [
-    ({"Champions": 0.7}, ("active", "high_value"), "VIP tier with early access"),
+    ({"Champions": 0.7}, ("active", "high_value", "frequency_high"), "VIP tier with early access"),
     ({"At Risk": 0.5, "Can't Lose Them": 0.1}, ("lapsed", "high_value"), "Win-back offer on their favourite category"),
     ({"New Customers": 0.4, "Promising": 0.2}, ("new",), "New-customer onboarding series"),
     ({"Lost": 0.8}, ("lapsed",), "One last reactivation offer, then suppress"),

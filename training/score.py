@@ -8,7 +8,7 @@ import pandas as pd
 
 from model.tables.batch import score_log, score_table
 from model.serving.predictor import Predictor
-from training.description.value import headline
+from training.description.value import scored_value as value_of
 
 MAX_SCORE_BYTES = 4 * 1024 ** 3
 MAX_SCORE_ROWS = 20_000_000
@@ -34,31 +34,24 @@ def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False) -> dic
 
 
 def scored_value(predictor: Predictor, scored: Path) -> dict[str, Any] | None:
-    """What the scored customers are worth per segment — customers, revenue and their shares — from
-    the money column of the scored file (a bundle with a monetary role); None without one."""
-    money = next((f.name for f in predictor.schema.numeric if f.role == "monetary"), None)
+    """What the scored customers are worth per segment, from the money column of the scored file
+    (a bundle with a monetary role); None without one (`training.description.value.scored_value`)."""
+    money = money_column(predictor)
     if money is None:
         return None
-    header = pd.read_csv(scored, nrows=0).columns
-    key = {" ".join(str(c).split()).casefold(): c for c in header}
+    key = {" ".join(str(c).split()).casefold(): c for c in pd.read_csv(scored, nrows=0).columns}
     col = key.get(" ".join(money.split()).casefold())
     if col is None:
         return None
     frame = pd.read_csv(scored, usecols=["segment_id", col])
     frame = frame[frame["segment_id"].notna()]
-    frame[col] = pd.to_numeric(frame[col], errors="coerce").fillna(0.0)
-    by = frame.groupby(frame["segment_id"].astype(int))[col].agg(["size", "sum"])
-    n, total = int(by["size"].sum()), float(by["sum"].sum())
-    if not n or not total > 0:
-        return None
-    segments = [{"name": s.name} for s in predictor.segments]
-    rows: list[dict[str, Any] | None] = [None] * predictor.k
-    for j, r in by.iterrows():
-        rows[int(j)] = {"customers": int(r["size"]), "customer_share": round(r["size"] / n, 4),
-                        "revenue": round(float(r["sum"]), 2), "revenue_share": round(float(r["sum"]) / total, 4),
-                        "revenue_per_customer": round(float(r["sum"]) / r["size"], 2)}
-    return {"feature": money, "revenue": round(total, 2), "headline": headline(segments, rows),
-            "per_segment": {predictor.segments[j].name: v for j, v in enumerate(rows) if v}}
+    by = pd.to_numeric(frame[col], errors="coerce").fillna(0.0).groupby(frame["segment_id"].astype(int))
+    return value_of([s.name for s in predictor.segments], by.size().to_dict(), by.sum().to_dict(), feature=money)
+
+
+def money_column(predictor: Predictor) -> str | None:
+    """The bundle's feature with the monetary role, if any."""
+    return next((f.name for f in predictor.schema.numeric if f.role == "monetary"), None)
 
 
 def check_log_bundle(predictor: Predictor) -> None:

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from model.contract.aggregates import (Box, CategoricalDrift, Correlation, DriftReference, FeatureSummary,  # noqa: F401
                               Histogram, NumericDrift, SegmentSummary, Summary)
 from model.contract.errors import REBUILD, ManifestError  # noqa: F401  (re-exported)
-from model.contract.evidence import (AlgorithmResult, Alternative, Clusterability, Comparison, EvidenceRow, KDistance,  # noqa: F401
-                            Metrics, Rules, Selection, Verdict)
+from model.contract.evidence import (AlgorithmResult, Alternative, Clusterability, Comparison,  # noqa: F401
+                                     EvidenceRow, KDistance, Metrics, Rules, Selection, Verdict)
 from model.contract.records import Record, RecordError
 from model.contract.schema import Schema
 

@@ -161,8 +161,8 @@ def value_line(s: Segment) -> str:
     if v is None:
         return ""
     orders = "" if v.orders_per_customer is None else f" · {v.orders_per_customer:,.1f} orders per customer"
-    return (f'<div class="segment-value" data-testid="segment-value"><b>{100 * v.customer_share:.1f} %</b> of customers · '
-            f'<b>{100 * v.revenue_share:.1f} %</b> of revenue · {display_number(v.revenue_per_customer)} per '
+    return (f'<div class="segment-value" data-testid="segment-value"><b>{100 * v.customer_share:.1f} %</b> of '
+            f'customers · <b>{100 * v.revenue_share:.1f} %</b> of revenue · {display_number(v.revenue_per_customer)} per '
             f'customer{orders}</div>')
 
 

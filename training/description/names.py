@@ -85,7 +85,8 @@ def assign_names(segments: list[dict[str, Any]], base: Base, *, rfm: bool) -> No
         seg["claims"] += [c for c in chosen if c not in seg["claims"]]  # a median it was told apart by
 
 
-_COVERED = {"recency_low", "recency_high", "frequency_high", "frequency_low", "monetary_high", "monetary_low"}  # in the RFM words
+# said by the R/F/M words already
+_COVERED = {"recency_low", "recency_high", "frequency_high", "frequency_low", "monetary_high", "monetary_low"}
 
 
 def _rfm_heads(segments: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -153,7 +154,8 @@ def describe(seg: Mapping[str, Any], base: Base) -> str:
     for c in seg.get("claims") or []:
         if is_trait(c["id"]) and c["feature"] in base.features:
             label = base.labels.get(c["feature"], c["feature"])
-            parts.append(f"{label} median {display_number(c['value'])} (all customers {display_number(c['reference'])})")
+            parts.append(f"{label} median {display_number(c['value'])} "
+                         f"(all customers {display_number(c['reference'])})")
         elif c["id"].startswith("level:"):
             parts.append(f"{base.labels.get(c['feature'], c['feature'])}: {c['text']} ({c['rule']})")
         elif c["id"] in ("lapsed", "active") and base.cycle:

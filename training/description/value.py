@@ -44,6 +44,23 @@ def segment_values(segments: Sequence[Mapping[str, Any]], base: Base) -> tuple[l
     return out, summary
 
 
+def scored_value(names: Sequence[str], counts: Mapping[int, int], sums: Mapping[int, float], *,
+                 feature: str) -> dict[str, Any] | None:
+    """What scored customers are worth per segment (the `score` summary of either engine): from
+    each segment's count and sum of the money column; None when there is no revenue."""
+    n, total = sum(int(v) for v in counts.values()), sum(float(sums.get(j) or 0.0) for j in counts)
+    if not n or not total > 0:
+        return None
+    rows: list[dict[str, Any] | None] = [None] * len(names)
+    for j, c in counts.items():
+        if c:
+            rev = float(sums.get(j) or 0.0)
+            rows[j] = {"customers": int(c), "customer_share": round(int(c) / n, 4), "revenue": round(rev, 2),
+                       "revenue_share": round(rev / total, 4), "revenue_per_customer": round(rev / int(c), 2)}
+    return {"feature": feature, "revenue": round(total, 2), "headline": headline([{"name": x} for x in names], rows),
+            "per_segment": {names[j]: v for j, v in enumerate(rows) if v}}
+
+
 def by_value(values: Sequence[Mapping[str, Any] | None]) -> list[int]:
     """Segment ids, highest revenue per customer first (ties: the larger revenue share)."""
     ids = [i for i, v in enumerate(values) if v]
