@@ -339,4 +339,8 @@ def test_segments_tab_of_an_order_log_shows_what_each_segment_is_worth(browser, 
         page.get_by_label("share of revenue").check()
         expect(page.locator(".segment-card").first).to_contain_text(f"Segment {top.id} ·", timeout=15_000)
         expect(page.locator(".segment-card").first.locator(".rfm-mix")).to_contain_text("RFM mix:")
+        page.locator(".claims summary").first.click()  # the claims behind the name, with their numbers
+        expect(page.locator(".claims li").first).to_be_visible()
+        found = page.evaluate(CONTRAST_JS)
+        assert found["checked"] > 10 and not found["bad"], found["bad"][:5]
         page.close()
