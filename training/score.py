@@ -4,8 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from model.tables.batch import score_log, score_table
 from model.serving.predictor import Predictor
+from training.description.value import scored_value as value_of
 
 MAX_SCORE_BYTES = 4 * 1024 ** 3
 MAX_SCORE_ROWS = 20_000_000
@@ -25,7 +28,31 @@ def score_file(bundle: Path, data: Path, out: Path, *, log: bool = False,
         payload, summary = score_table(predictor, Path(data).read_bytes(), max_bytes=MAX_SCORE_BYTES,
                                        max_rows=MAX_SCORE_ROWS, keep_columns="all", max_columns=None)
     Path(out).write_bytes(payload)
+    value = scored_value(predictor, Path(out))
+    if value is not None:
+        summary["value"] = value
     return summary
+
+
+def scored_value(predictor: Predictor, scored: Path) -> dict[str, Any] | None:
+    """What the scored customers are worth per segment, from the money column of the scored file
+    (a bundle with a monetary role); None without one (`training.description.value.scored_value`)."""
+    money = money_column(predictor)
+    if money is None:
+        return None
+    key = {" ".join(str(c).split()).casefold(): c for c in pd.read_csv(scored, nrows=0).columns}
+    col = key.get(" ".join(money.split()).casefold())
+    if col is None:
+        return None
+    frame = pd.read_csv(scored, usecols=["segment_id", col])
+    frame = frame[frame["segment_id"].notna()]
+    by = pd.to_numeric(frame[col], errors="coerce").fillna(0.0).groupby(frame["segment_id"].astype(int))
+    return value_of([s.name for s in predictor.segments], by.size().to_dict(), by.sum().to_dict(), feature=money)
+
+
+def money_column(predictor: Predictor) -> str | None:
+    """The bundle's feature with the monetary role, if any."""
+    return next((f.name for f in predictor.schema.numeric if f.role == "monetary"), None)
 
 
 def check_log_bundle(predictor: Predictor) -> None:

@@ -56,3 +56,8 @@ class ManifestError(BundleError):
 
 class CSVError(ValueError):
     """An uploaded or training CSV cannot be used as a whole (encoding, delimiter, header, caps)."""
+
+
+class ClaimError(ValueError):
+    """A segment's name, trait or offer says something its own numbers contradict: training
+    refuses to write such a bundle (training.description.claims.verify)."""

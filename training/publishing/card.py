@@ -40,14 +40,25 @@ protected attributes, eligibility). Segments describe groups, not people.
 - Categories unseen in training are rejected, not guessed.
 
 ## Segments
-| id | name | share | what sets it apart | offers |
+{% if value %}**{{ value.headline }}**
+
+| id | name | customers | revenue | revenue per customer | what sets it apart | offers |
+|---:|---|---:|---:|---:|---|---|
+{% for s in segments -%}
+| {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ "%.1f" | format(100 * s.value.revenue_share) if s.value else "–" }} % | {{ "{:,.2f}".format(s.value.revenue_per_customer) if s.value else "–" }} | {{ s.description }} | {{ s.offers | map(attribute="title") | join("; ") }} |
+{% endfor %}{% else %}| id | name | share | what sets it apart | offers |
 |---:|---|---:|---|---|
 {% for s in segments -%}
 | {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ s.description }} | {{ s.offers | map(attribute="title") | join("; ") }} |
-{% endfor %}
+{% endfor %}{% endif %}
+Every name, trait and offer is a claim checked against the segment's numbers before the bundle
+was written (`claims` in manifest.json lists each with its numbers).
+
 ## Choosing k
 {{ selection_reason }}
-
+{% if weights %}
+Weights in the distance ({{ weight_rule }}): {{ weights }}.
+{% endif %}
 | k | inertia | silhouette | Calinski–Harabasz | Davies–Bouldin |
 |---:|---:|---:|---:|---:|
 {% for r in table -%}
@@ -127,7 +138,9 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
         fingerprint=manifest.training.data_fingerprint,
         cleaning="; ".join(f"{a}: {b}" for a, b in c.rows()),
         versions=manifest.library_versions, algorithms=cmp.algorithms if cmp else {},
-        comparison_why=cmp.why if cmp else "", engine=manifest.engine,
+        comparison_why=cmp.why if cmp else "", engine=manifest.engine, value=manifest.value,
+        weights=", ".join(f"{c} {w:g}" for c, w in (manifest.selection.weights or {}).items()),
+        weight_rule=manifest.selection.weight_rule or "",
     )
     return str(card).rstrip() + "\n"
 
