@@ -10,7 +10,6 @@ gap between orders of repeat customers.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -28,6 +27,7 @@ from space.render.cards import segment_cards
 from training.fit import FitOptions, fit
 from training.reading.inputs import TxOptions
 from training.synthetic.orders import BEHAVIOURS, generate_transactions
+from tests.realdata import cdnow_path
 
 ROLE_COLUMN = {"recency": "recency_days", "frequency": "frequency", "monetary": "monetary",
                "tenure": "tenure_days", "avg_order_value": "avg_order_value"}
@@ -37,19 +37,9 @@ ACTIVE_WORDS = ("vip", "anniversary", "premium tier", "subscription", "loyalty p
 
 
 @pytest.fixture(scope="module")
-def cdnow_log(tmp_path_factory) -> Path:
-    """CDNOW as an order-log CSV. Until the reader reads CDNOW as shipped (whitespace-aligned,
-    yyyymmdd dates), it is converted here: the same lines, dates as ISO."""
-    spec = importlib.util.find_spec("lifetimes")  # finds the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("CDNOW ships in the lifetimes wheel: .venv/bin/pip install --no-deps lifetimes==0.11.3")
-    shipped = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "CDNOW_master.txt"
-    raw = pd.read_csv(shipped, sep=r"\s+", dtype={"customer_id": str, "date": str})
-    assert len(raw) == 69_659 and raw["customer_id"].nunique() == 23_570
-    raw["order_date"] = pd.to_datetime(raw["date"], format="%Y%m%d").dt.strftime("%Y-%m-%d")
-    path = tmp_path_factory.mktemp("cdnow") / "cdnow.csv"
-    raw[["customer_id", "order_date", "number_of_cds", "dollar_value"]].to_csv(path, index=False)
-    return path
+def cdnow_log() -> Path:
+    """CDNOW as shipped in the lifetimes wheel: whitespace-aligned, yyyymmdd dates, read with no flags."""
+    return cdnow_path()
 
 
 def fit_log(path: Path, out: Path, *, k: int | str = "auto", as_of: str | None = None):
