@@ -17,6 +17,8 @@ PREVIEW_ROWS = 20
 def batch_summary(summary: Mapping[str, Any]) -> str:
     lines = [f"**{summary['scored']:,}** rows scored, **{summary['rejected']:,}** rejected "
              f"(of {summary['rows']:,}); {summary['unlike_training']:,} flagged as unlike the training data."]
+    if summary.get("bundle"):  # which model scored the file (also the scored file's `bundle` column)
+        lines += ["", f"Scored by bundle {_md(summary['bundle'])}."]
     log = summary.get("log")
     if log:
         lines += ["", f"Order log: {log['lines_in']:,} lines, {log['lines_kept']:,} kept → {log['customers']:,} "
