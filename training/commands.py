@@ -78,6 +78,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"Spark {m.engine.version} ({m.engine.master}): silhouette on all {m.metrics.silhouette_full_rows:,} "
               f"rows {m.metrics.silhouette_full_spark} (squared Euclidean); Spark and the bundle agree on "
               f"{agree.same:,} of {agree.rows:,} rows ({agree.ties} ties)")
+        if m.engine.shuffle_partitions is not None:
+            print(f"shuffle partitions: {m.engine.shuffle_partitions} ({m.engine.shuffle_basis})")
     for s in m.segments:
         stab = "" if s.stability is None else f" — stability {s.stability:.2f} ({s.stability_reading})"
         print(f"  [{s.id}] {s.name} — {s.share:.1%}{stab} — offers: " + "; ".join(o.title for o in s.offers))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from model.tables.batch import OUTPUT_COLUMNS, output_columns, output_names
+from training.engines.spark_partitions import size_shuffles
 from model.contract.bundle import MANIFEST, SERVED
 from model.tables.export import FORMULA_PREFIXES
 from model.contract.errors import echo
@@ -53,6 +54,7 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     if log:
         check_log_bundle(predictor)
         src = read_table(spark, data, fmt=data_format)
+        size_shuffles(spark, src.frame)  # an order log is grouped by customer: a shuffle of every line
         cached = customer_features(src, name=str(data).rstrip("/").rsplit("/", 1)[-1],
                                    **_log_columns(predictor, src.columns))
         inputs, names, log_summary = _customers(cached, predictor)
