@@ -8,6 +8,7 @@ from the Hub when MODEL_REPO (+ MODEL_REVISION) is set. The app is built from `s
 """
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     app = create_app(settings)
+    gc.freeze()  # what start-up built lives as long as the process: the collector need not walk it again
     uvicorn.run(app, host=settings.server_name, port=settings.server_port, log_level="warning")
 
 

@@ -60,7 +60,21 @@ class Explainer:
         """One block: num (p, m), codes (c, m) → the top features of each row as one integer
         (base width+1 digits; width = "no further feature")."""
         m = len(a)
-        pulls = np.empty((width, m))
+        pulls = self.pulls(num, codes, a, b)
+        key = np.zeros(m, dtype=np.int64)
+        cols = np.arange(m)
+        for _ in range(min(TOP_FRAME, width)):  # the largest pulls in turn; the first index on ties
+            j = pulls.argmax(axis=0)
+            key = key * (width + 1) + np.where(pulls[j, cols] > 1e-12, j, width)
+            pulls[j, cols] = -np.inf
+        return key
+
+    def pulls(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """num (p, m) with NaN for missing, codes (c, m) with -1 for missing → each feature's pull
+        (features, m), numeric features first; the same arithmetic, operation for operation, as
+        `model.serving.single.OneCustomer.pulls` (one customer)."""
+        m = len(a)
+        pulls = np.empty((self.p + len(self.blocks), m))
         if self.p:
             zn = np.where(np.isnan(num), self.c.num_fill[:, None], num)
             log = self.c.num_log1p[:, None]
@@ -74,13 +88,7 @@ class Explainer:
             level = np.where(codes[f] < 0, self.c.cat_fill[f], codes[f])
             pulls[self.p + f] = (self.block_sq[b, f] - self.block_sq[a, f]
                                  - 2.0 * (block[b, level] - block[a, level]))
-        key = np.zeros(m, dtype=np.int64)
-        cols = np.arange(m)
-        for _ in range(min(TOP_FRAME, width)):  # the largest pulls in turn; the first index on ties
-            j = pulls.argmax(axis=0)
-            key = key * (width + 1) + np.where(pulls[j, cols] > 1e-12, j, width)
-            pulls[j, cols] = -np.inf
-        return key
+        return pulls
 
     def _combo_text(self, key: int, width: int) -> str:
         if key < 0:

@@ -118,19 +118,53 @@ class Predictor:
         """Validate and score one customer. Raises SchemaError naming every bad field."""
         one = self.one
         parts = one.quick_check(record) or one.from_checked(self.schema.check(record))  # check() names errors
-        vals, num, codes, imputed, outside = parts
-        label, runner, d1, d2, x, y, z, cs = one.score(num, codes)
+        label, runner, d1, d2, x, y, z, cs = one.score(parts[1], parts[2])
+        return self._answer(parts, label, runner, margin(d1, d2), x, y, d1 > self._p99_list[label],
+                            one.why(parts[0], z, cs, label, runner))
+
+    def predict_many(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+        """Each record's answer (`predict_one`'s) or, for a record that cannot be scored, its own
+        error envelope (``{"error": …, "detail": [{"field", "message"}]}``), in order: one bad
+        record never fails the others. The arithmetic runs once for all of them, in numpy (the
+        frame's path: the same numbers as one at a time, but for the last bit of a rounded float)."""
+        one, out, kept = self.one, [None] * len(records), []
+        for i, record in enumerate(records):
+            try:
+                kept.append((i, one.quick_check(record) or one.from_checked(self.schema.check(record))))
+            except SchemaError as exc:
+                out[i] = exc.envelope()
+        if not kept:
+            return out  # type: ignore[return-value]
+        n, p, c = len(kept), len(self._num_names), len(self.schema.categorical)
+        num = np.array([parts[1] for _, parts in kept], dtype=float).reshape(n, p)  # None → NaN
+        codes = np.array([[-1 if v is None else v for v in parts[2]] for _, parts in kept],
+                         dtype=np.int64).reshape(n, c)
+        labels, runners, two, pts = self.compiled.run(num, codes)
+        pulls = self.explainer.pulls(num.T, codes.T, labels, runners).T.tolist()
+        filled = np.where(codes < 0, self.compiled.cat_fill, codes).tolist()
+        margins, far = margin(two[:, 0], two[:, 1]).tolist(), (two[:, 0] > self._p99[labels]).tolist()
+        labels, runners, pts = labels.tolist(), runners.tolist(), pts.tolist()
+        for r, (i, parts) in enumerate(kept):
+            a, b = labels[r], runners[r]
+            why = one.reasons(parts[0], pulls[r], filled[r], a, b) if a != b else []
+            out[i] = self._answer(parts, a, b, margins[r], pts[r][0], pts[r][1], far[r], why)
+        return out  # type: ignore[return-value]
+
+    def _answer(self, parts: tuple[Any, ...], label: int, runner: int, m: float, x: float, y: float, far: bool,
+                why: list[dict[str, Any]]) -> dict[str, Any]:
+        """One customer's answer (the shape of `Prediction`) from its checked values and numbers."""
+        vals, _, _, imputed, outside = parts
         seg_id, name, share, description = self._seg[label]
         reasons = [f"{c} is outside the training range" for c in outside] if outside else []
-        if d1 > self._p99_list[label]:
+        if far:
             reasons.append("far from every segment centre compared with training customers")
         answer = {
             "cluster": seg_id, "segment_id": seg_id, "segment_name": name, "share": share,
-            "margin": round(margin(d1, d2) * 10000.0) / 10000.0,  # np.round's rule, as the batch
+            "margin": round(m * 10000.0) / 10000.0,  # np.round's rule (the frame's), 2x faster than round(m, 4)
             "runner_up": {"segment_id": self._seg[runner][0], "segment_name": self._seg[runner][1]},
-            "why": one.why(vals, z, cs, label, runner),
+            "why": why,
             "pca": {"x": round(x * 100000.0) / 100000.0, "y": round(y * 100000.0) / 100000.0},
-            "offers": one.offers(label, vals),
+            "offers": self.one.offers(label, vals),
             "description": description,
             "unlike_training": bool(reasons), "unlike_reasons": reasons,
             "imputed": imputed,
@@ -140,18 +174,6 @@ class Predictor:
         if self.rfm:
             answer["rfm"] = self._rfm_one(vals)
         return answer
-
-    def predict_many(self, records: Sequence[Any]) -> list[dict[str, Any]]:
-        """Each record's answer (`predict_one`) or, for a record that cannot be scored, its own
-        error envelope (``{"error": …, "detail": [{"field", "message"}]}``), in order: one bad
-        record never fails the others."""
-        out = []
-        for record in records:
-            try:
-                out.append(self.predict_one(record))
-            except SchemaError as exc:
-                out.append(exc.envelope())
-        return out
 
     def _rfm_one(self, vals: Mapping[str, Any]) -> dict[str, Any]:
         r, f, m, label = score_with_edges(*(f.median if vals[f.name] is None else vals[f.name]

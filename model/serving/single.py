@@ -15,7 +15,7 @@ all of them equal).
 from __future__ import annotations
 
 import math
-from operator import add, getitem, mul, sub
+from operator import add, getitem, mul, sub, truediv
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,6 +26,7 @@ from model.contract.schema import Checked, NumericFeature, Schema
 from model.serving.compiled import Compiled
 
 TOP = 3  # reasons given for one customer
+_LEVEL, _HIGH, _LOW = 0, 1, 2  # what an offer's basis says of a customer: a level, above / below the median
 _FLOAT_OR_INT = (float, int)
 
 
@@ -62,7 +63,7 @@ class OneCustomer:
         # scoring: z = (x' − mean) / scale; d²(z, c_j) = |z|² − 2 z·c_j + |c_j|², where the one-hot
         # part of z·c_j and of the map point is one lookup per group of categories (Compiled's groups)
         self._fill = tuple(c.num_fill.tolist())
-        self._mean, self._inv = tuple(c.num_mean.tolist()), tuple((1.0 / c.num_scale).tolist())
+        self._mean, self._scale = tuple(c.num_mean.tolist()), tuple(c.num_scale.tolist())
         self._logs = tuple(int(i) for i in c.derived["log_rows"])
         self._cat_fill = tuple(c.cat_fill.tolist())
         sizes = c.cat_sizes.tolist()
@@ -79,7 +80,8 @@ class OneCustomer:
             (members[0], members[-1] + 1, tuple(int(math.prod(sizes_[i + 1:])) for i in range(len(sizes_))),
              tuple(map(tuple, (-2.0 * dots).T.tolist())), tuple(map(tuple, pts.T.tolist())))
             for members, sizes_, dots, pts in c.derived["groups"])
-        self._block_sq = tuple(tuple(sum(v * v for v in blk) for blk in row) for row in self._ccat)
+        self._block_sq = tuple(tuple((c.centres[j, a:a + n] ** 2).sum().item() for a, n in zip(starts, sizes))
+                               for j in range(k))  # summed as `Explainer.block_sq` is
         self._features = range(p + len(categorical))  # numeric features first, as in z
         self._numeric, self._categorical = numeric, categorical
         self._pairs: dict[tuple[int, int], tuple[Any, ...]] = {}
@@ -132,7 +134,7 @@ class OneCustomer:
         xs = [f if v is None else v for v, f in zip(num, self._fill)] if None in num else list(num)
         for i in self._logs:
             xs[i] = math.log1p(xs[i])
-        z = list(map(mul, map(sub, xs, self._mean), self._inv))
+        z = list(map(truediv, map(sub, xs, self._mean), self._scale))  # divided, as numpy does for a frame
         cs = [f if c is None else c for c, f in zip(codes, self._cat_fill)] if None in codes else codes
         base, (x, y) = self._csq, self._shift
         for lo, hi, strides, dots, pts in self._groups:
@@ -156,8 +158,8 @@ class OneCustomer:
     def pulls(self, z: Sequence[float], cs: Sequence[int], a: int, b: int) -> list[float]:
         """Each feature's share of d²(z, c_b) − d²(z, c_a), numeric features first (see
         `model.serving.explain`); cs are level codes with the fills applied."""
-        diff, total, cat, _ = self._pair(a, b)
-        return [d * (v + v - t) for d, v, t in zip(diff, z, total)] + list(map(getitem, cat, cs))
+        diff, ca, cb, cat, _ = self._pair(a, b)
+        return [d * (v + v - x - y) for d, v, x, y in zip(diff, z, ca, cb)] + list(map(getitem, cat, cs))
 
     # -- the answer's parts ---------------------------------------------------------------------
     def why(self, values: dict[str, Any], z: Sequence[float], cs: Sequence[int], a: int, b: int
@@ -165,9 +167,12 @@ class OneCustomer:
         """The (at most `TOP`) features that most pull the customer toward `a` rather than `b`."""
         if a == b:
             return []
-        diff, total, cat, reasons = self._pair(a, b)
-        pulls = [d * (v + v - t) for d, v, t in zip(diff, z, total)]
-        pulls += map(getitem, cat, cs)
+        return self.reasons(values, self.pulls(z, cs, a, b), cs, a, b)
+
+    def reasons(self, values: dict[str, Any], pulls: Sequence[float], cs: Sequence[int], a: int, b: int
+                ) -> list[dict[str, Any]]:
+        """`why` from the pulls (`pulls`, or a row of `Explainer.pulls` for many customers)."""
+        reasons = self._pair(a, b)[4]
         out = []
         for j in sorted(self._features, key=pulls.__getitem__, reverse=True)[:TOP]:  # stable: first on ties
             pull = pulls[j]
@@ -180,21 +185,30 @@ class OneCustomer:
             elif tail is None:  # a category: its level's text
                 text = head[cs[j - self.p]]
             else:
-                text = head + number_text(value if value.is_integer() else round(value, 2)) + tail
-            # round(x * 1e4) / 1e4 is np.round's rule (the batch's) and 2x faster than round(x, 4)
+                # round(x * 100) / 100 is np.round's rule, 5x faster than round(x, 2) (a dtoa round trip)
+                text = head + number_text(value if value.is_integer() else round(value * 100.0) / 100.0) + tail
             out.append({"feature": name, "label": label, "value": value, "pull": round(pull * 10000.0) / 10000.0,
                         "text": text})
         return out
 
     def offers(self, label: int, values: dict[str, Any]) -> list[dict[str, Any]]:
         """The segment's offers, each saying whether it fits *this* customer (fitting ones first,
-        each group in the catalogue's order)."""
+        each group in the catalogue's order). An offer earned by a trait the customer's own value
+        contradicts (spending above average, prefers Sports) is kept but marked, with the reason;
+        an unknown value contradicts nothing."""
         fit, unfit = [], []
         for base, checks in self._offers[label]:
-            notes = [n for check in checks if (n := _contradiction(check, values[check[0]]))] if checks else None
+            note = ""
+            for name, kind, ref, head, tail in checks:
+                value = values[name]
+                if value is None or (value == ref if kind == _LEVEL else value >= ref if kind == _HIGH
+                                     else value <= ref):
+                    continue
+                said = head + (value if kind == _LEVEL else number_text(value)) + tail
+                note = f"{note}; {said}" if note else said
             offer = base.copy()  # base says it fits, with no note
-            if notes:
-                offer["fits"], offer["note"] = False, "; ".join(notes)
+            if note:
+                offer["fits"], offer["note"] = False, note
                 unfit.append(offer)
             else:
                 fit.append(offer)
@@ -211,8 +225,7 @@ class OneCustomer:
 
     def _build_pair(self, a: int, b: int) -> tuple[Any, ...]:
         ca, cb = self._cnum[a], self._cnum[b]
-        diff = tuple(x - y for x, y in zip(ca, cb))  # (z−cb)² − (z−ca)² = (ca−cb)(2z − ca − cb), as in
-        total = tuple(x + y for x, y in zip(ca, cb))  # model.serving.explain for a frame
+        diff = tuple(x - y for x, y in zip(ca, cb))  # (z−cb)² − (z−ca)² = (ca−cb)(2z − ca − cb)
         cat = tuple(tuple(self._block_sq[b][f] - self._block_sq[a][f] - 2.0 * (lb - la)
                           for la, lb in zip(self._ccat[a][f], self._ccat[b][f]))
                     for f in range(len(self.codes)))
@@ -230,7 +243,7 @@ class OneCustomer:
                 return f"{f.label} {level}{note} ({share_a:.0%} of “{na}”, {share_b:.0%} of “{nb}”)"  # noqa: B023
             reasons.append((f.name, f.label, tuple(text(lv) for lv in f.levels), None,
                             text(f.mode, " (not given: the most frequent level)")))
-        return diff, total, cat, tuple(reasons)
+        return diff, ca, cb, cat, tuple(reasons)
 
     def _compile_offers(self, seg: Segment) -> list[tuple[dict[str, str], tuple[tuple[Any, ...], ...]]]:
         features = {f.name: f for f in self.schema.features}
@@ -243,26 +256,13 @@ class OneCustomer:
                     continue
                 label = f.label.lower()
                 if basis.level is not None:
-                    checks.append((f.name, "level", basis.level, f"offered for {basis.level}; this customer's {label} is "))
+                    checks.append((f.name, _LEVEL, basis.level, f"offered for {basis.level}; this customer's {label} is ", ""))
                 elif basis.direction in ("high", "low"):
                     median = f.median  # type: ignore[union-attr]
                     word = "below" if basis.direction == "high" else "above"
-                    checks.append((f.name, basis.direction, median,
+                    checks.append((f.name, _HIGH if basis.direction == "high" else _LOW, median,
                                    f"offered for {basis.direction} {label}; this customer's ",
                                    f" is {word} the median {number_text(median)}"))
             out.append(({"title": offer.title, "rationale": offer.rationale, "source": offer.source, "fits": True,
                          "note": ""}, tuple(checks)))
         return out
-
-
-def _contradiction(check: tuple[Any, ...], value: Any) -> str:
-    """Why an offer's basis does not hold for this customer's value, or "" when it does (or the
-    value is unknown)."""
-    if value is None:
-        return ""
-    kind = check[1]
-    if kind == "level":
-        return "" if value == check[2] else check[3] + str(value)
-    if (value < check[2]) if kind == "high" else (value > check[2]):
-        return check[3] + number_text(value) + check[4]
-    return ""

