@@ -17,6 +17,7 @@ detected from scikit-learn): on stderr, in results.md and in results.json.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import platform
@@ -50,9 +51,16 @@ def _lines(path: str) -> list[str]:
         return []
 
 
+MODULES = {"1": "bench_single", "2": "bench_json", "3": "bench_gradio", "4": "bench_batch", "5": "bench_train",
+           "6": "bench_cold", "7": "bench_train10m", "8": "bench_transactions", "9": "bench_explain", "10": "bench_spark"}
+
+
+def _figure(fig: str) -> Any:
+    """A figure's module, imported when it runs: some need the training requirements."""
+    return importlib.import_module(f"benchmarks.{MODULES[fig]}")
+
+
 def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
-    from benchmarks import (bench_batch, bench_cold, bench_explain, bench_gradio, bench_json, bench_single,
-                            bench_spark, bench_train, bench_train10m, bench_transactions)
     results: list[Result] = []
     with ExitStack() as stack:
         app_url = None
@@ -60,19 +68,11 @@ def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
             from benchmarks.servers import app_cmd, free_port, serve
             port = free_port()
             app_url, _ = stack.enter_context(serve(app_cmd(), port))
-        plan: dict[str, Callable[[], list[Result]]] = {
-            "1": lambda: bench_single.run(smoke),
-            "2": lambda: bench_json.run(smoke, app_url),
-            "3": lambda: bench_gradio.run(smoke, app_url),
-            "4": lambda: bench_batch.run(smoke),
-        }
-        for fig in [f for f in FIGURES[:4] if f in figures]:
-            results += _one(fig, plan[fig])
-    later = {"5": lambda: bench_train.run(smoke), "6": lambda: bench_cold.run(smoke),
-             "7": lambda: bench_train10m.run(smoke), "8": lambda: bench_transactions.run(smoke), "9": lambda: bench_explain.run(smoke),
-             "10": lambda: bench_spark.run(smoke)}
+        for fig in [f for f in FIGURES[:4] if f in figures]:  # the HTTP ones share the running app
+            results += _one(fig, lambda fig=fig: (_figure(fig).run(smoke, app_url) if fig in HTTP
+                                                  else _figure(fig).run(smoke)))
     for fig in [f for f in FIGURES[4:] if f in figures]:  # after the app is stopped: nothing else runs
-        results += _one(fig, later[fig])
+        results += _one(fig, lambda fig=fig: _figure(fig).run(smoke))
     return results
 
 

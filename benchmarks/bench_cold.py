@@ -133,7 +133,7 @@ def run(smoke: bool = False) -> list[Result]:
     return [
         Result("6a read_bundle (committed bundle)", fmt_s(read), f"Predictor build +{fmt_s(statistics.median(predictors))}",
                "", "<= 100 ms", None if smoke else read <= TARGET_READ_S, {"samples": reads}),
-        Result("6b python app.py -> first answer", fmt_s(app), f"import gradio {fmt_s(grad)}", f"+{extra:.2f} s",
+        Result("6b python app.py -> first answer", fmt_s(app), f"import gradio {fmt_s(grad)}", f"{extra:+.2f} s",
                f"<= import gradio + {TARGET_EXTRA_S} s", None if smoke else extra <= TARGET_EXTRA_S,
                {"app_samples": apps, "gradio_samples": gradios, "extra_median_of_pairs_s": extra,
                 "extra_of_medians_s": app - grad}),
