@@ -1,10 +1,14 @@
 """One customer, fast: the whole answer from small tables compiled once per bundle.
 
-A request checks a handful of values, runs k·p multiply-adds, looks text up and copies a few small
-dicts: no walk over the schema's objects, no numpy (its ~1 µs per call on a 1-row array would
-outweigh the arithmetic), no Decimal. Everything that does not depend on the customer — the
-segments' averages as text, the offers, the pull of each level of each category between two
-segments — is written once, on first use of a pair of segments.
+A request checks a handful of values, runs one small matrix product (numpy: the k centres and the
+map's two axes at once) and a few dozen float operations in plain Python (numpy's ~1 µs per call
+on a 1-row array would outweigh them), looks text up and copies a few small dicts: no walk over the
+schema's objects, no Decimal. Everything that does not depend on the customer — the segments'
+averages as text, the offers and what contradicts them, the pull of each level of each category
+between two segments — is written once (per pair of segments, on its first use).
+
+Many customers (`Predictor.predict_many`) run the arithmetic in numpy over all of them and then
+`reasons`, `offers` per customer: the same operations, so the same answers.
 
 `Schema.check` (`model.contract.schema`) stays the one judge and the one writer of errors:
 `quick_check` only recognises the common, plainly valid record (the trained spelling of each

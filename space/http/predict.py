@@ -115,8 +115,9 @@ class PredictEndpoint:
         return await anyio.to_thread.run_sync(self._batch, batch) if len(batch) > INLINE_ROWS else self._batch(batch)
 
     def _complete(self, raw: bytes) -> tuple[int, bytes]:
-        status, doc, batch = self._parsed(raw)
-        return self._batch(batch) if batch is not None else (status, orjson.dumps(doc))
+        with gc_paused():  # parsing a large body makes as many objects as answering it
+            status, doc, batch = self._parsed(raw)
+            return self._batch(batch) if batch is not None else (status, orjson.dumps(doc))
 
     def _parsed(self, raw: bytes) -> tuple[int, Any, list[Any] | None]:
         """(status, answer, None) for one customer or a body refused as a whole; (200, None, rows)

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from starlette.routing import Route
 
 from space.http.predict import PredictEndpoint, openapi_path
 from space.loader import Live
@@ -26,9 +27,10 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
     predictor = live.predictor
     caps = {"max_body": settings.max_body_bytes, "max_batch_body": settings.max_batch_body_bytes,
             "max_instances": settings.max_batch_instances}
-    app.router.add_route("/predict", PredictEndpoint(predictor, **caps, timeout_s=settings.body_timeout_s,
-                                                     concurrency=settings.json_concurrency),
-                         methods=["POST"], name="predict", include_in_schema=False)
+    endpoint = PredictEndpoint(predictor, **caps, timeout_s=settings.body_timeout_s,
+                               concurrency=settings.json_concurrency)
+    # first in the routing table: every request is matched against the routes in turn
+    app.router.routes.insert(0, Route("/predict", endpoint, methods=["POST"], name="predict", include_in_schema=False))
     documented = app.openapi
 
     def openapi() -> dict[str, Any]:  # FastAPI documents its own routes; /predict is added here
