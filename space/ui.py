@@ -2,7 +2,8 @@
 (`space.tabs`), each building its components and wiring its own events. Launches nothing."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from space.files import BatchFiles
 from space.handlers import Handlers
@@ -39,3 +40,25 @@ def build_demo(live: Any, settings: Settings) -> Any:
                 tab(ctx)
     demo.batch_files = files  # create_app deletes them at shutdown
     return demo
+
+
+@contextlib.contextmanager
+def one_gradio_app() -> Iterator[None]:
+    """Gradio 6.31 builds a whole FastAPI app (~80 routes) in `Blocks.__init__` (through `queue()`),
+    in `Blocks.__exit__` and in `queue()`, and `mount_gradio_app` builds the one that is served:
+    three are thrown away (~0.5 s of start-up). Inside this context none is built (`blocks.app` stays
+    None until `adopt_served_app`); building the Blocks and setting up its queue need none."""
+    from gradio.routes import App
+    build = App.__dict__["create_app"]
+    App.create_app = staticmethod(lambda *args, **kwargs: None)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        App.create_app = build  # type: ignore[method-assign]
+
+
+def adopt_served_app(demo: Any, app: Any) -> None:
+    """Point `demo.app` at the Gradio app mounted in `app` (as `launch()` does for the app it serves):
+    the queue reads it for the few events it runs itself (validators, cached functions)."""
+    from starlette.routing import Mount
+    demo.app = next(r.app for r in reversed(app.routes) if isinstance(r, Mount))

@@ -84,6 +84,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"Spark {m.engine.version} ({m.engine.master}): silhouette on all {m.metrics.silhouette_full_rows:,} "
               f"rows {m.metrics.silhouette_full_spark} (squared Euclidean); Spark and the bundle agree on "
               f"{agree.same:,} of {agree.rows:,} rows ({agree.ties} ties)")
+        if m.engine.shuffle_partitions is not None:
+            print(f"shuffle partitions: {m.engine.shuffle_partitions} ({m.engine.shuffle_basis})")
     if m.value is not None:
         print(m.value.headline)
     for s in m.segments:

@@ -34,10 +34,10 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return inner
 
 
-def plot(fig: Any) -> Any:
-    """A figure (or its plotly JSON, built once) as a `gr.Plot` value."""
+def plot(fig: str | None) -> Any:
+    """A figure's plotly JSON (`space.render.figures`) as a `gr.Plot` value."""
     from gradio.components.plot import PlotData
-    return None if fig is None else PlotData(type="plotly", plot=fig if isinstance(fig, str) else fig.to_json())
+    return None if fig is None else PlotData(type="plotly", plot=fig)
 
 
 @dataclass
