@@ -56,3 +56,7 @@ class ManifestError(BundleError):
 
 class CSVError(ValueError):
     """An uploaded or training CSV cannot be used as a whole (encoding, delimiter, header, caps)."""
+
+
+class TrainError(ValueError):
+    """Training in the Space refused a file or stopped: the message says why and what to do."""
