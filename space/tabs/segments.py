@@ -10,7 +10,7 @@ def segments_tab(ctx: Context) -> None:
     import gradio as gr
 
     predictor, schema, manifest = ctx.predictor, ctx.schema, ctx.manifest
-    with gr.Tab("Segments", id="segments"):
+    with ctx.tab("Segments", id="segments"):
         gr.HTML(cards.segment_cards(predictor.segments, schema, manifest.rules), label="Segment cards")
         if manifest.rules is not None:
             with gr.Accordion(f"Segments as rules for a CRM or a database ({manifest.rules.fidelity:.1%} "
