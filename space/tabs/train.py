@@ -45,18 +45,18 @@ def train_tab(ctx: Context, active: ActiveBundle) -> None:
                 with gr.Row():
                     again = gr.Button("Read again with these choices", elem_id="train-again")
                     go = gr.Button("Fit", variant="primary", elem_id="train-fit")
-                fixed = read["source"]
 
-                def again_ui(file: Any, *values: Any) -> tuple[str, Any]:
-                    return inspect_ui(file, fixed, collect(fixed, "auto", values))
+                def again_ui(file: Any, how: str, *values: Any) -> tuple[str, Any]:
+                    return inspect_ui(file, how, collect(how, "auto", values))
 
                 def go_ui(request: gr.Request, progress: Any = gr.Progress(), *values: Any) -> list[Any]:
                     # Gradio passes its special arguments by position, before the inputs
-                    file, k_value, rest = values[0], values[1], values[2:]
-                    return fit_ui(file, collect(fixed, k_value, rest), request, progress)
+                    file, how, k_value, rest = values[0], values[1], values[2], values[3:]
+                    return fit_ui(file, collect(how, k_value, rest), request, progress)
                 go_ui.__annotations__["request"] = gr.Request
-                again.click(guard(again_ui), [upload, *boxes], [status, reading], api_visibility="private", **INSPECT)
-                go.click(guard(go_ui), [upload, k, *boxes], fit_outputs, api_visibility="private", **FIT)
+                again.click(guard(again_ui), [upload, source, *boxes], [status, reading], api_visibility="private",
+                            **INSPECT)
+                go.click(guard(go_ui), [upload, source, k, *boxes], fit_outputs, api_visibility="private", **FIT)
         result = gr.Markdown(elem_id="train-result")
         bundle_zip = gr.File(label="Your bundle (zip)", visible=False, interactive=False, elem_id="train-zip")
         mine = gr.State(None)  # token of this session's latest own bundle
@@ -64,8 +64,9 @@ def train_tab(ctx: Context, active: ActiveBundle) -> None:
         # /train for programs: hidden inputs, typed by their components
         with gr.Column(visible=False):
             api_file = gr.File(label="file")
-            api_source = gr.Dropdown([v for _, v in SOURCES], value="auto", label="source")
-            api_k = gr.Dropdown([v for _, v in K_CHOICES], value="auto", label="k")
+            # text, not dropdowns: the worker's message (allowed values, value received) reaches the caller
+            api_source = gr.Textbox("auto", label="source")
+            api_k = gr.Textbox("auto", label="k")
             api_id = gr.Textbox("", label="id_column")
             api_kinds = gr.Textbox("", label="kinds")
             api_roles = gr.Textbox("", label="roles")
@@ -78,11 +79,14 @@ def train_tab(ctx: Context, active: ActiveBundle) -> None:
         if file is None:
             return "", None
         path = ctx.uploaded_path(file)
+        choices = choices or Choices(source=how)
         try:
-            read = trainer.inspect(path, choices or Choices(source=how))
+            read = trainer.inspect(path, choices)
         except (CSVError, ValueError) as exc:
             return pages.refused(str(exc)), None
-        return pages.reading_status(path.name, vars(read.facts), read.reading, read.seconds), read.reading
+        # the choices that gave this reading stay with it: the next changes add to them
+        return (pages.reading_status(path.name, vars(read.facts), read.reading, read.seconds),
+                {**read.reading, "choices": choices.job()})
 
     upload.upload(guard(inspect_ui), [upload, source], [status, reading], api_visibility="private", **INSPECT)
     source.change(guard(inspect_ui), [upload, source], [status, reading], api_visibility="private", **INSPECT)
@@ -117,8 +121,18 @@ def train_tab(ctx: Context, active: ActiveBundle) -> None:
 
     def train(file: Any, source: str = "auto", k: str = "auto", id_column: str = "", kinds: str = "",
               roles: str = "", log_columns: str = "", progress=gr.Progress()) -> tuple[dict, str]:
-        """Train on a customer table or an order log: how it was read, the segments (names, sizes,
-        offers) and the bundle as a zip. Errors name the problem (a file over a cap names the cap)."""
+        """Train on a customer table or an order log: the segments (names, sizes, offers), how the
+        features were read, and the bundle as a zip. Errors name the problem (a file over a cap names the cap).
+
+        Args:
+            file: the CSV: a customer table (one row per customer) or an order log (one line per order).
+            source: auto (decided from the file), table or log.
+            k: the number of segments, auto or 2 to 10.
+            id_column: the column naming the customer (default: recognised).
+            kinds: how to read columns, e.g. "stars=categorical; memo=excluded" (numeric, categorical, excluded).
+            roles: what columns mean, e.g. "income=Salary; none=Score".
+            log_columns: an order log's columns, e.g. "customer=Client; date=Day; amount=Total".
+        """
         if file is None:
             raise ValueError("file: upload a CSV (a customer table or an order log)")
         choices = Choices(source=source, id_column=id_column.strip() or None, kinds=_pairs(kinds, "kinds"),
@@ -154,14 +168,16 @@ def _table_boxes(read: dict[str, Any]) -> tuple[list[Any], Any]:
         shown.append(c)
 
     def collect(source: str, k: str, values: tuple[Any, ...]) -> Choices:
+        before = read.get("choices") or {}
+        kinds = dict(before.get("kinds") or {})
+        roles = dict(reversed(flag.split("=", 1)) for flag in before.get("roles") or ())  # column → role
         idc, rest = values[0] or None, values[1:]
-        kinds, flags = {}, []
         for c, kind, role in zip(shown, rest[0::2], rest[1::2]):
             if kind != c["kind"]:
                 kinds[c["name"]] = kind
             if role != (c["role"] or "none"):
-                flags.append(f"{role}={c['name']}")
-        return Choices(source=source, id_column=idc, kinds=kinds, roles=flags, k=k)
+                roles[c["name"]] = role
+        return Choices(source=source, id_column=idc, kinds=kinds, roles=[f"{r}={c}" for c, r in roles.items()], k=k)
     return boxes, collect
 
 
@@ -173,13 +189,14 @@ def _log_boxes(read: dict[str, Any]) -> tuple[list[Any], Any]:
     gr.Markdown("#### How the order log was read\nEach line is an order (or a product of one). Change a column "
                 "below if it was taken wrongly; the customers' recency, orders, spend, time as a customer and "
                 "average order are computed from them.")
-    boxes = [gr.Dropdown([("(recognise it)", ""), *[(n, n) for n in names]], value=found.get(role, ""),
+    boxes = [gr.Dropdown([("(none found)", ""), *[(n, n) for n in names]], value=found.get(role, ""),
                          label=role, interactive=True, min_width=140, elem_id=f"train-log-{role}")
              for role in LOG_ROLES]
 
     def collect(source: str, k: str, values: tuple[Any, ...]) -> Choices:
+        before = read.get("choices") or {}
         changed = {role: v for role, v in zip(LOG_ROLES, values) if v and v != found.get(role)}
-        return Choices(source=source, log_columns=changed, k=k)
+        return Choices(source=source, log_columns={**(before.get("log_columns") or {}), **changed}, k=k)
     return boxes, collect
 
 
