@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import logging
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from model.contract.manifest import LiveSource
@@ -58,6 +59,15 @@ class ActiveBundle:
     def entry(self, token: Any, request: Any) -> SessionBundle | None:
         """The session's bundle behind `token`, if this request's session owns it."""
         return self.bundles.get(token, getattr(request, "session_hash", None))
+
+    def folder_to_publish(self, token: Any, request: Any) -> Path:
+        """The bundle folder this session sees, to push to the visitor's own Hub repo: issue 23
+        wires the sign-in (`gr.OAuthToken`) and the push (`huggingface_hub.HfApi.upload_folder` to a
+        repo that token can write). Raises ValueError when this session has no bundle of its own."""
+        entry = self.entry(token, request)
+        if entry is None:
+            raise ValueError("there is no segmentation of your own in this browser tab to publish: train one first")
+        return entry.bundle_dir
 
     def wire(self, tabs: Sequence[Callable[[Context], None]], header: Any) -> None:
         """A render per bundle-dependent tab, the banner, the way back, and deletion on unload."""

@@ -5,7 +5,6 @@ model keeps serving everyone."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 import zipfile
 
@@ -14,7 +13,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from model.contract.bundle import read_bundle
-from tests.server import running_app
+from tests.server import peak_rss, running_app
 from tests.test_redteam import rss_mb, server_pid
 from tests.test_train_worker import BAD
 
@@ -116,20 +115,10 @@ def test_a_worker_out_of_memory_leaves_the_server_as_it_was(starved_url, shared_
             client.predict(data, api_name="/train")
         return str(caught.value)
     fit()  # first call: Gradio's own first-call work is not the worker's
-    baseline, peak, stop = rss_mb(pid), [0.0], threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], rss_mb(pid))
-            time.sleep(0.05)
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
+    baseline = rss_mb(pid)
+    with peak_rss(pid) as peak:
         for _ in range(3):
             assert "Nothing was kept" in fit()
-    finally:
-        stop.set()
-        sampler.join()
     after = rss_mb(pid)
     print(f"server RSS: baseline {baseline:.0f} MB, peak during 3 failed fits {peak[0]:.0f} MB, after {after:.0f} MB")
     assert after - baseline < 25, (baseline, after)

@@ -210,3 +210,36 @@ def test_the_worker_has_no_network():
     assert "CONNECTED" not in out.stdout and lines[1] == "refused PermissionError", lines
     if lines[0].startswith("own empty network namespace"):
         assert lines[2].startswith("refused"), lines  # the kernel refuses even the raw socket
+
+
+@pytest.mark.xfail(strict=True, reason="Excel-style exports are read once the readers of issue 19 (#22) learn "
+                                       "';' and decimal commas (branch issue-reading): remove this mark then")
+def test_an_excel_export_is_read_as_it_was_meant(trainer, tmp_path):
+    """';' between fields, decimal commas, a UTF-8 byte-order mark: what Excel writes in much of Europe."""
+    rows = "".join(f"K{i};{20 + i % 50};{30 + i % 90},{i % 100:02d};{1 + i % 99}\r\n" for i in range(300))
+    path = write(tmp_path / "excel.csv", "\ufeffKunde;Alter;Einkommen;Ausgaben\r\n".encode("utf-8") + rows.encode())
+    read = trainer.inspect(path, Choices()).reading
+    kinds = {c["name"]: c["kind"] for c in read["columns"]}
+    assert kinds == {"Kunde": "id", "Alter": "numeric", "Einkommen": "numeric", "Ausgaben": "numeric"}
+
+
+def test_where_training_is_not_installed_the_tab_says_how_to_enable_it(monkeypatch, tmp_path):
+    import importlib.util
+
+    from space.render.training import intro
+    from space.train import service
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    assert not service.training_installed()
+    files = BatchFiles(tmp_path / "out", max_disk_bytes=2**20)
+    try:
+        trainer = Trainer(LIMITS, files)
+        assert not trainer.ready
+        with pytest.raises(TrainError, match=r"push --bundle … --repo OWNER/MODEL --space OWNER/SPACE --train"):
+            trainer.inspect(write(tmp_path / "a.csv", "a,b\n1,2\n"), Choices())
+    finally:
+        files.close()
+    text = intro(LIMITS, ready=False, ttl_s=3600, estimate=trainer.estimate)
+    assert "Not available here" in text and "--train" in text and "Limits here" not in text
+    monkeypatch.undo()
+    assert service.training_installed()  # this environment has the training requirements

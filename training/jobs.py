@@ -79,7 +79,7 @@ def _source(job: dict[str, Any]) -> tuple[str, str]:
     if cap and lines - 1 > cap:
         what = "an order log takes at most {:,} lines" if source == "log" else "a customer table takes at most {:,} rows"
         raise CSVError(f"the file has {lines - 1:,} data lines; training here: {what.format(cap)}. Upload a "
-                       "random sample of it, or fit the whole file with `python -m training fit` on your machine")
+                       "random sample of it, or fit the whole file on your machine with: python -m training fit")
     return source, why
 
 

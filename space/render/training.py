@@ -29,8 +29,9 @@ def intro(limits: Any, *, ready: bool, ttl_s: float, estimate: Any) -> str:
         f"{limits.max_log_lines:,} order lines, {limits.max_columns:,} columns; a fit may run "
         f"{limits.timeout_s / 60:.0f} minutes and use {limits.memory_bytes / 2**30:.0f} GiB of memory. One fit "
         "runs at a time on this Space: if another visitor's fit is running, yours waits and shows its place in "
-        f"the line. A fit of 10,000 customers takes about {estimate.seconds(10_000):.0f} s here, of "
-        f"{limits.max_rows:,} about {estimate.seconds(limits.max_rows):.0f} s.")
+        f"the line. On an idle 2-core machine a fit of 10,000 customers takes about "
+        f"{estimate.seconds(10_000):.0f} s, of {limits.max_rows:,} about {estimate.seconds(limits.max_rows):.0f} s; "
+        "after you upload, the estimate for your file learns from this Space's own recent fits.")
     return "\n\n".join(lines)
 
 
@@ -55,7 +56,7 @@ def reading_status(name: str, facts: Mapping[str, Any], reading: Mapping[str, An
 
 def refused(message: str) -> str:
     """A file or a fit that could not be used: said on the page, not in a pop-up that vanishes."""
-    return f"**Not trained.** {_md(message)}"
+    return f"**Not trained.** {_md(message[:1].upper() + message[1:])}"
 
 
 def fit_result(summary: Mapping[str, Any], *, seconds: float, peak_bytes: int) -> str:

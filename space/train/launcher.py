@@ -48,8 +48,7 @@ def worker_env(workdir: Path) -> dict[str, str]:
     """The worker's environment: what Python and the libraries need, nothing secret."""
     env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT}
     env.update({"PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
-                "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TMPDIR": str(workdir),
-                "MALLOC_ARENA_MAX": "2"})
+                "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TMPDIR": str(workdir)})
     return env
 
 

@@ -102,7 +102,7 @@ def precheck(path: Path | str, limits: TrainLimits) -> FileFacts:
     if lines - 1 > limits.max_log_lines:
         raise CSVError(f"the file has {lines - 1:,} data lines; training here takes at most {limits.max_rows:,} "
                        f"customer rows or {limits.max_log_lines:,} order-log lines. Upload a random sample of it, "
-                       "or fit the whole file with `python -m training fit` on your machine")
+                       "or fit the whole file on your machine with: python -m training fit")
     header = first.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
     columns = 1 + max(_QUOTED.sub(b"", header).count(d) for d in _DELIMITERS)
     if columns > limits.max_columns:
