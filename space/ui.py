@@ -41,7 +41,7 @@ def build_demo(live: Any, settings: Settings) -> Any:
             gr.HTML(cards.fallback_banner(live.source))
         active = ActiveBundle(ctx, ttl_s=min(settings.train.bundle_ttl_s, files.max_age_s),
                               max_bundles=settings.train.max_session_bundles)
-        with gr.Tabs(elem_id="tabs"):
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):  # every tab in the bar, none in a "…" menu
             for tab in BUNDLE_TABS:
                 tab(ctx)
             train_tab(ctx, active)

@@ -66,6 +66,16 @@ class Context:
             yield
         self.views.append((tab, live))
 
+    @contextlib.contextmanager
+    def tab_again(self) -> Iterator[None]:
+        """Back inside the last `tab`, for a component made after it (Gradio's tab bar counts every
+        child of gr.Tabs as a tab: a State between two tabs shifts the others)."""
+        if self.visitor:
+            yield
+            return
+        with self.views[-1][1]:
+            yield
+
     @property
     def predictor(self) -> Any:
         return self.live.predictor

@@ -65,7 +65,8 @@ def predict_tab(ctx: Context) -> None:
     # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
     # crash, and gr.Dropdown refuses " female " without naming the field; model.contract.schema
     # sees the raw values, as on every other surface.
-    map_json = gr.State(None)  # the form's map, drawn by a second step once the card is shown
+    with ctx.tab_again():  # a State among gr.Tabs' children would shift the tab bar's indices
+        map_json = gr.State(None)  # the form's map, drawn by a second step once the card is shown
     form_out = [result_html, offers_html, map_json, *inputs]
     events = [go.click(guard(predict_ui), inputs, form_out, api_name="predict_form",
                        api_visibility="undocumented", preprocess=False, js=SCROLL_TO_RESULT)]

@@ -3,10 +3,11 @@ before anything parses it: size, line count, header width. Each refusal names th
 
 Why these defaults (a Space's free CPU hardware: 2 vCPU, 16 GB; the serving process ~250 MB):
 - 20 MB and 200,000 customer rows (1,000,000 lines of an order log): a fit of 200,000 rows takes
-  ~10–15 s here and peaks at ~1.2 GB resident; a sample that size finds the segments of a larger base.
+  ~12 s on an idle 2-core machine and peaks at ~1.2 GB resident.
 - 100 columns: each one is profiled, plotted and described; wider files are exports, not features.
-- 4 GiB of address space (RLIMIT_AS, not resident memory: numpy and its thread pools reserve ~1.5 GB
-  of address space before doing any work; a 200,000-row fit reserves ~2.6 GB).
+- 4 GiB of address space (RLIMIT_AS, not resident memory: the build side's imports take ~0.6 GB of
+  address space and numpy's thread pools reserve ~1 GB more on first use, so a 200-row fit reserves
+  ~1.75 GB and a 200,000-row fit ~2.6 GB).
 - 300 s of wall time, and CPU time capped at that times the cores: a fit that runs longer is stopped.
 - One fit at a time per Space: the others wait in Gradio's queue and see their place in it.
 """
