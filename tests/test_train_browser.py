@@ -163,3 +163,16 @@ def test_two_visitors_at_once_one_waits_in_line_and_each_sees_their_own(browser,
     phone.screenshot(path=str(artifacts_dir / "train-phone-light-predict.png"), full_page=True)
     phone.close()
     desk.close()
+
+
+def test_the_tab_bar_shows_each_tab_once_whichever_is_selected(browser, app_url):  # noqa: F811
+    """Gradio's bar counts every child of gr.Tabs as a tab: a State among them once made the selected
+    tab appear twice and its neighbour vanish (API twice on a seven-tab page)."""
+    from tests.test_browser import TABS
+    page = open_app(browser, app_url + "/", DESKTOP)
+    for tab in TABS:
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        shown = page.evaluate("() => [...document.querySelectorAll('#tabs [role=tab]')].map(e => e.textContent.trim())")
+        assert shown == list(TABS), (tab, shown)
+    page.close()
