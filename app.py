@@ -29,7 +29,7 @@ def create_app(settings: Any = None) -> Any:
     from fastapi.middleware.cors import CORSMiddleware
 
     from space.http.routes import add_routes, add_embed_route
-    from space.http.endpoints import server_components_of
+    from space.http.endpoints import rendered_endpoints, server_components_of
     from space.http.gate import GradioGate, endpoints_of
     from space.mcp import json_tool_results
     from space.ui import adopt_served_app, build_demo, one_gradio_app
@@ -46,7 +46,7 @@ def create_app(settings: Any = None) -> Any:
     app.add_middleware(GradioGate, endpoints=endpoints_of(demo, live.predictor.schema),
                        max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE,
                        max_upload=settings.max_upload_request_bytes, body_timeout_s=settings.body_timeout_s,
-                       server_components=server_components_of(demo))
+                       server_components=server_components_of(demo), resolve=rendered_endpoints(demo))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["*"])  # no credentials: any header is harmless
     app = gr.mount_gradio_app(

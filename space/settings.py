@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.contract.bundle import DEFAULT_BUNDLE_DIR
+from space.train.limits import TrainLimits, train_limits
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -53,6 +54,7 @@ class Settings:
     queue_size: int = 64
     gradio_concurrency: int = 4
     mcp_server: bool = True  # serve the MCP server at /gradio_api/mcp/ (MCP_SERVER=0 turns it off)
+    train: TrainLimits = field(default_factory=TrainLimits)  # the Train tab's caps (TRAIN_*)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -84,4 +86,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         queue_size=_int(env, "QUEUE_SIZE", 64),
         gradio_concurrency=_int(env, "GRADIO_CONCURRENCY", 4),
         mcp_server=env.get("MCP_SERVER", "1").strip().lower() not in ("0", "false", "no", "off"),
+        train=train_limits(env),
     )

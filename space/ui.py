@@ -1,10 +1,13 @@
-"""The Blocks UI for one live bundle: the header, the fallback banner, then one function per tab
-(`space.tabs`), each building its components and wiring its own events. Launches nothing."""
+"""The Blocks UI: the header, the fallback banner, the banner of a session's own bundle, then one
+function per tab (`space.tabs`), each building its components and wiring its own events. The
+bundle-dependent tabs are built once for the live bundle and, per session, for a bundle of that
+session's own (`space.active`). Launches nothing."""
 from __future__ import annotations
 
 import contextlib
 from typing import Any, Iterator
 
+from space.active import ActiveBundle
 from space.files import BatchFiles
 from space.handlers import Handlers
 from space.render import cards
@@ -17,8 +20,10 @@ from space.tabs.model_tab import model_tab
 from space.tabs.monitor import monitor_tab
 from space.tabs.predict import predict_tab
 from space.tabs.segments import segments_tab
+from space.tabs.train import train_tab
 
-TABS = (predict_tab, segments_tab, data_tab, model_tab, monitor_tab, batch_tab, api_tab)
+BUNDLE_TABS = (predict_tab, segments_tab, data_tab, model_tab, monitor_tab, batch_tab)  # per session too
+TABS = (*BUNDLE_TABS, train_tab, api_tab)
 
 
 def build_demo(live: Any, settings: Settings) -> Any:
@@ -32,13 +37,19 @@ def build_demo(live: Any, settings: Settings) -> Any:
     manifest = predictor.manifest
     with gr.Blocks(title=manifest.title, delete_cache=(1800, 3600), analytics_enabled=False) as demo:
         ctx.demo = demo
-        gr.HTML(cards.header(manifest, manifest.training.rows))
+        header = gr.HTML(cards.header(manifest, manifest.training.rows))
         if live.source.fallback_reason:
             gr.HTML(cards.fallback_banner(live.source))
-        with gr.Tabs(elem_id="tabs"):
-            for tab in TABS:
+        active = ActiveBundle(ctx, ttl_s=min(settings.train.bundle_ttl_s, files.max_age_s),
+                              max_bundles=settings.train.max_session_bundles)
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):  # every tab in the bar, none in a "…" menu
+            for tab in BUNDLE_TABS:
                 tab(ctx)
+            train_tab(ctx, active)
+            api_tab(ctx)
+            active.wire(BUNDLE_TABS, header)  # inside the Tabs: it re-enters each tab
     demo.batch_files = files  # create_app deletes them at shutdown
+    demo.session_bundles = active.bundles
     return demo
 
 
