@@ -30,7 +30,9 @@ def create_app(settings: Any = None) -> Any:
     from space.http.routes import add_routes, add_embed_route
     from space.http.endpoints import server_components_of
     from space.http.gate import GradioGate, endpoints_of
-    from space.mcp import json_tool_results
+    from space.http.origin import ForwardedHeaders, loopback_url, public_url, warm_api_info
+    from space import lifecycle, mcp
+    from space.handlers import keyword_record
     from space.ui import build_demo
     demo = build_demo(live, settings)
     demo.queue(api_open=False, max_size=settings.queue_size,
@@ -47,6 +49,7 @@ def create_app(settings: Any = None) -> Any:
                        server_components=server_components_of(demo))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["*"])  # no credentials: any header is harmless
+    app.add_middleware(ForwardedHeaders, trusted=settings.trust_forwarded)  # outermost: before anything reads them
     app = gr.mount_gradio_app(
         app, demo, path="/", show_error=False, run_history=False, enable_monitoring=False,
         max_file_size=settings.max_upload_bytes, footer_links=["api"], ssr_mode=False,
@@ -54,19 +57,22 @@ def create_app(settings: Any = None) -> Any:
         # Gradio's page has no viewport tag: phones would lay it out 980 px wide and zoom out.
         head='<meta name="viewport" content="width=device-width, initial-scale=1">'
              f'<script>{(ASSETS / "a11y.js").read_text(encoding="utf-8")}</script>')
-    json_tool_results(demo)
+    record = keyword_record(live.predictor.schema)
+    mcp.adjust(demo, loopback=loopback_url(settings),
+               checks={"/predict": lambda arguments: live.predictor.schema.check(record(arguments))})
+    warm_api_info(app, public_url(settings))  # the API docs name this server, whoever asks first
+    lifecycle.on_stop(app, lifecycle.end_gradio_streams(app, demo))
+    lifecycle.on_stop(app, lambda: mcp.close_loopback(demo))
     app.state.live = live
     return app
 
 
 def main() -> None:
-    import uvicorn
-
+    from space.lifecycle import serve
     from space.settings import load_settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.server_name, port=settings.server_port, log_level="warning")
+    serve(create_app(settings), settings)
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,7 @@ from model.drift.text import render_markdown
 from model.contract.errors import CSVError, SchemaError
 from model.drift.check import monitor_upload
 from model.serving.predictor import Prediction, Predictor
-from model.contract.schema import NumericFeature, Schema, param_name
+from model.contract.schema import OMITTED_RULE, NumericFeature, Schema, param_name
 from space.settings import Settings
 
 
@@ -97,11 +97,15 @@ def field_info(f: Any) -> str:
 
 def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callable[..., Prediction]:
     """`predict_one` with one keyword per feature, typed and described from the bundle: the API
-    docs, gradio_client and the MCP tool `segment_customer` all read this signature and docstring."""
+    docs, gradio_client and the MCP tool `segment_customer` all read this signature and docstring.
+
+    Every parameter is required, as every field is on POST /predict (`OMITTED_RULE`): an omitted
+    one is refused naming it, never filled silently; None (null) means "unknown"."""
+    by_param = keyword_record(schema)
+
     def segment_customer(*args: Any, **kwargs: Any) -> Prediction:
-        bound = segment_customer.__signature__.bind(*args, **kwargs)  # type: ignore[attr-defined]
-        bound.apply_defaults()
-        return predict_one(dict(zip(schema.names, bound.arguments.values())))  # type: ignore[return-value]
+        bound = segment_customer.__signature__.bind_partial(*args, **kwargs)  # type: ignore[attr-defined]
+        return predict_one(by_param(bound.arguments))  # type: ignore[return-value]
 
     params, hints = [], {}
     for f in schema.features:
@@ -110,7 +114,7 @@ def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callab
         # the field when a value is no level (an enum in the schema would be refused by MCP clients
         # with a message that names no field)
         hint = Optional[float] if isinstance(f, NumericFeature) else Optional[str]
-        params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=hint))
+        params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=hint))
         hints[name] = hint
     segment_customer.__signature__ = inspect.Signature(params, return_annotation=Prediction)  # type: ignore[attr-defined]
     segment_customer.__annotations__ = {**hints, "return": Prediction}
@@ -123,9 +127,21 @@ def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callab
         "Find a customer's segment. Returns the segment (id and name), the margin over the runner-up "
         "segment (1 - d1/d2: 0 on the border, 1 at the centre; not a probability), why (the features "
         "that put the customer there, in original units), the offers for the segment (each saying "
-        "whether it fits this customer), the point on the map and flags (unlike_training, imputed).\n\n"
+        f"whether it fits this customer), the point on the map and flags (unlike_training, imputed). "
+        f"{OMITTED_RULE}\n\n"
         f"Args:\n{args}\n")
     return segment_customer
+
+
+def keyword_record(schema: Schema) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """Arguments by parameter name (`age`, `annual_income_k`) → a record by column name, as
+    POST /predict takes it; omitted parameters stay omitted and unknown ones stay as sent, so
+    `Schema.check` names them with the JSON route's very sentences."""
+    columns = {param_name(f.name): f.name for f in schema.features}
+
+    def record(arguments: Mapping[str, Any]) -> dict[str, Any]:
+        return {columns.get(str(k), k): v for k, v in arguments.items()}
+    return record
 
 
 def base_url(headers: Mapping[str, str], scheme: str) -> str:

@@ -35,16 +35,21 @@ def _shown(path: Path) -> str:
 
 
 def load_live(settings: Settings) -> Live:
-    """The Predictor to serve, and where it came from."""
+    """The Predictor to serve, and where it came from. The reason a configured bundle is not
+    served is public (/health, the banner): it names no Hub repo, revision, endpoint or server
+    path — the log has those."""
     t0 = time.perf_counter()
     reason, hub_seconds = None, None
     if settings.model_repo:
         from space.hub import fetch_bundle, is_pinned
         revision = settings.model_revision or "main"
+        where = f"Hub bundle {settings.model_repo}@{revision} from {settings.hf_endpoint}"
+        stage = "could not be downloaded"
         try:
             path = fetch_bundle(settings.model_repo, revision, endpoint=settings.hf_endpoint,
                                 token=settings.hf_token, cache_dir=settings.hub_cache_dir,
                                 timeout_s=settings.hub_timeout_s)
+            stage = "failed its checks"
             predictor = Predictor.from_dir(path)
             source = LiveSource(kind="hub", repo=settings.model_repo, revision=revision,
                                 commit=path.name if is_pinned(path.name) else None, pinned=is_pinned(revision),
@@ -53,26 +58,32 @@ def load_live(settings: Settings) -> Live:
             return Live(predictor, source)
         except BundleError as exc:
             hub_seconds = round(time.perf_counter() - t0, 3)
-            reason = f"Hub bundle {settings.model_repo}@{revision} not used: {exc}"
-            log.warning("%s; falling back to the local bundle %s", reason, settings.model_dir)
-        except Exception as exc:  # never let a Hub problem stop the Space from starting
+            log.warning("%s not used: %s; falling back to the local bundle %s", where, exc, settings.model_dir)
+            reason = f"the Hub model {stage}" + (f": {_public(exc, path)}" if stage == "failed its checks" else "")
+        except Exception:  # never let a Hub problem stop the Space from starting
             hub_seconds = round(time.perf_counter() - t0, 3)
-            reason = f"Hub bundle {settings.model_repo}@{revision} not used: {type(exc).__name__}"
-            log.exception("unexpected error loading the Hub bundle; falling back")
+            log.exception("unexpected error loading the %s; falling back", where)
+            reason = f"the Hub model {stage} (an unexpected error)"
+        reason += " (details in the server log)"
     path = settings.model_dir
     try:
         predictor = Predictor.from_dir(path)
     except Exception as exc:  # a bad MODEL_DIR must not keep the Space from starting
         if Path(path).resolve() == DEFAULT_BUNDLE_DIR.resolve():
             raise  # the embedded default is broken: nothing to fall back to
-        why = str(exc) if isinstance(exc, BundleError) else type(exc).__name__
-        for spelled in {str(Path(path).resolve()), str(path)}:  # no server paths on /health
-            why = why.replace(spelled, _shown(path))
-        local = f"local bundle {_shown(path)} not used: {why}"
+        local = f"local bundle {_shown(path)} not used: " + (_public(exc, path) if isinstance(exc, BundleError)
+                                                               else type(exc).__name__)
         reason = f"{reason}; {local}" if reason else local
         log.error("%s; serving the embedded default bundle", local, exc_info=not isinstance(exc, BundleError))
         path = DEFAULT_BUNDLE_DIR
         predictor = Predictor.from_dir(path)
-    return Live(predictor, LiveSource(kind="local", path=_shown(path), repo=settings.model_repo,
-                                      revision=settings.model_revision, fallback_reason=reason,
+    return Live(predictor, LiveSource(kind="local", path=_shown(path), fallback_reason=reason,
                                       hub_seconds=hub_seconds, load_seconds=round(time.perf_counter() - t0, 3)))
+
+
+def _public(exc: BaseException, path: Path) -> str:
+    """A bundle error's message without the server's paths (the bundle's own file names stay)."""
+    why = str(exc)
+    for spelled in sorted({str(Path(path).resolve()), str(path)}, key=len, reverse=True):
+        why = why.replace(spelled + ": ", "").replace(spelled, _shown(path))
+    return why

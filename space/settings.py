@@ -51,11 +51,37 @@ class Settings:
     queue_size: int = 64
     gradio_concurrency: int = 4
     mcp_server: bool = True  # serve the MCP server at /gradio_api/mcp/ (MCP_SERVER=0 turns it off)
+    # The address visitors use, for what is built once for everyone (the API docs' snippets); None →
+    # https://SPACE_HOST on a Space, else this server's own loopback address.
+    public_url: str | None = None
+    # X-Forwarded-Host/-Proto/-For come from a proxy we trust (on by default on a Space: its proxy
+    # sets them); otherwise they are removed from every request before anything reads them.
+    trust_forwarded: bool = False
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0, got {raw[:40]!r}")
+
+
+def _public_url(env: dict[str, str]) -> str | None:
+    raw = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    if raw and not raw.startswith(("http://", "https://")):
+        raise ValueError(f"PUBLIC_URL must start with http:// or https://, got {raw[:60]!r}")
+    space_host = env.get("SPACE_HOST", "").strip()
+    return raw or (f"https://{space_host}" if space_host else None)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build Settings from `env` (default: os.environ)."""
     env = dict(os.environ if env is None else env)
+    on_space = bool(env.get("SPACE_ID", "").strip())
     origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
     cache = env.get("HUB_CACHE_DIR", "").strip()
     upload = _int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
@@ -79,5 +105,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         json_concurrency=_int(env, "JSON_CONCURRENCY", 32),
         queue_size=_int(env, "QUEUE_SIZE", 64),
         gradio_concurrency=_int(env, "GRADIO_CONCURRENCY", 4),
-        mcp_server=env.get("MCP_SERVER", "1").strip().lower() not in ("0", "false", "no", "off"),
+        mcp_server=_flag(env, "MCP_SERVER", True),
+        public_url=_public_url(env),
+        trust_forwarded=_flag(env, "TRUST_FORWARDED_HEADERS", on_space),
     )

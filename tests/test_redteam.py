@@ -409,7 +409,7 @@ def test_f8_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
     w.writerow(names)
     for p in payloads:
         w.writerow([p if n == cat else v for n, v in predictor.schema.example().items()])
-    kind, out = gradio_call(app_url, "predict_batch", [ref(upload(app_url, buf.getvalue().encode()))])
+    kind, out = gradio_call(app_url, "score_file", [ref(upload(app_url, buf.getvalue().encode()))])  # the page's event
     assert kind == "complete", out
     assert "://" not in out[1]  # nothing left for a renderer that links bare URLs (GFM autolinks)
     html = MarkdownIt("commonmark").enable("table").render(out[1])

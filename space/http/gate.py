@@ -12,7 +12,8 @@ UTF-16 and UTF-32), arrive within the deadline (408) and stay under the cap (413
 reference in them, at any depth, must name an uploaded file (403); in a call it may only stand
 where the event takes a file (422). Calls get their arity, keywords and dropdown choices checked
 (404/422 naming the field). `/stream/<event>` (would replace a queued event's data) and
-`/component_server` are closed when no event streams and no component has server functions.
+`/component_server` are closed when no event streams and no component has server functions, and
+`/process_recording` (screen-recording post-processing: ffmpeg on an upload) always is.
 Uploads must declare a Content-Length within a total per request (411/413), may not pause longer
 than 3 body deadlines (408), and a part without a file name is a 400 (Gradio raised a TypeError:
 500). An event stream for an unknown session or
@@ -31,12 +32,13 @@ from space.http.asgi import (ASGIApp, BodyProblem, Message, Receive, Scope, Send
 from model.contract.errors import echo
 from space.http.endpoints import Endpoint, endpoints_of
 
-__all__ = ["GradioGate", "Endpoint", "endpoints_of"]
+__all__ = ["GradioGate", "Endpoint", "endpoints_of", "SENT_JSON"]
 log = logging.getLogger(__name__)
 Problem = tuple[int, str, list[dict[str, str]]]
 
 _CALL = re.compile(r"^/call/(?:(v2)/)?([^/]+)/?$")
 _FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
+SENT_JSON = "gate.sent_json"  # scope["state"] key: the JSON body as the gate parsed it
 UPLOAD_IDLE_FACTOR = 3  # an upload may pause this many body deadlines between two chunks
 
 
@@ -88,6 +90,9 @@ class GradioGate:
             log.info("refused POST %s: %s", rest, exc.message[:200])
             await answer(send, exc.status, exc.message)
             return
+        # what the body said, for handlers that see it only after a library re-encoded it (the MCP
+        # library turns NaN and Infinity into null before a tool sees its arguments)
+        scope.setdefault("state", {})[SENT_JSON] = body
         problem = self._problem(rest, body)
         if problem:
             log.info("refused POST %s: %s", rest, problem[1][:200])
@@ -137,6 +142,8 @@ class GradioGate:
             return "this app has no streaming inputs"
         if rest.rstrip("/") == "/component_server" and not self.server_components:
             return "this app has no components with server functions"
+        if rest.rstrip("/") == "/process_recording":  # Gradio's screen-recording helper (runs ffmpeg)
+            return "this app has no screen recording"
         return None
 
     def _uploaded(self, path: str) -> bool:

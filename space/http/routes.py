@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from space.http.asgi import BodyProblem, read_body, strict_json
 from model.contract.errors import SchemaError, echo, envelope
+from model.contract.schema import OMITTED_RULE
 from space.loader import Live
 from space.settings import Settings
 from space.render.pages import example_csv_text
@@ -60,6 +61,7 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
                                                 "why", "offers"]}
 
     @app.post("/predict", tags=["predict"], summary="Segment and offers for one customer",
+              description=f"Every feature of the bundle by its column name. {OMITTED_RULE}",
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": predictor.schema.json_schema(),
                                         "example": predictor.schema.example()}}},

@@ -8,8 +8,8 @@ import json
 from typing import Any, Mapping
 
 from model.contract.manifest import Manifest, Segment
-from model.contract.markdown import md_literal as _md
-from model.contract.schema import NumericFeature, Schema, param_name
+from model.contract.markdown import md_code, md_literal as _md
+from model.contract.schema import OMITTED_RULE, NumericFeature, Schema, param_name
 
 PREVIEW_ROWS = 20
 
@@ -103,11 +103,12 @@ segments = client.predict(api_name="/segments")
 curl -s -X POST {base_url.rstrip("/")}/predict -H 'Content-Type: application/json' \\
   -d '{json.dumps(example)}'
 ```
-`GET /segments` lists every segment with its offers; `GET /health` says which bundle is live;
-`GET /openapi.json` (and `/docs`) describe the JSON routes. Errors are `422` with one entry per field.
+{OMITTED_RULE} `GET /segments` lists every segment with its offers; `GET /health` says which
+bundle is live; `GET /openapi.json` (and `/docs`) describe the JSON routes. Errors are `422` with one
+entry per field.
 
 ### AI agents (MCP)
-This app is an MCP server (streamable HTTP) at `{_md(mcp_url)}` with three tools: `segment_customer`,
+This app is an MCP server (streamable HTTP) at {md_code(mcp_url)} with three tools: `segment_customer`,
 `list_segments` and `score_csv`. Add it to an MCP client's configuration (e.g. Claude Desktop,
 Cursor) as a server with that URL:
 ```json
