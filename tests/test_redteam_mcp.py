@@ -173,3 +173,42 @@ def test_a_data_uri_given_to_a_tool_writes_no_file(mcp_url, predictor):
                        ("segment_customer", tool_args(predictor, gender=payload))]:
         rpc(url, "tools/call", {"name": name, "arguments": args})
     assert sorted(p for p in temp.rglob("*") if p.is_file()) == before
+
+
+# -- stopping --------------------------------------------------------------------------------------
+def test_sigterm_stops_the_server_after_an_mcp_call_with_a_client_connected(predictor, artifacts_dir, tmp_path):
+    """After any MCP call the server never stopped on SIGTERM (the loopback client's heartbeat
+    stream kept a connection open forever); with a gradio_client connected it took ~10 s. The
+    bound here (60 s) only tells "stops" from "hangs"; the time is written to test-artifacts."""
+    from gradio_client import Client
+    port = free_port()
+    log = open(tmp_path / "app.log", "w+b")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=app_env(port), stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        answer = mcp_session(url, lambda s: s.call_tool("segment_customer", tool_args(predictor)))
+        assert not answer.isError
+        client = Client(url + "/", verbose=False)
+        assert client.predict(api_name="/segments")
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the server did not stop within 60 s of SIGTERM")
+        stopped = time.monotonic() - t0
+        client.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+    with open(artifacts_dir / "sigterm-times.txt", "a") as fh:
+        fh.write(f"SIGTERM to exit after an MCP call, gradio_client connected: {stopped:.2f} s\n")
