@@ -11,10 +11,11 @@ from typing import Any, Callable, Mapping, Optional, TypedDict
 
 from space.render import cards, figures, pages
 from model.tables.batch import score_upload
+from model.tables.rawbytes import read_bytes
 from space.files import BatchFiles
 from model.contract.constraints import number_text
 from model.drift.text import render_markdown
-from model.contract.errors import CSVError, SchemaError
+from model.contract.errors import SchemaError
 from model.drift.check import monitor_upload
 from model.serving.predictor import Prediction, Predictor
 from model.contract.schema import OMITTED_RULE, NumericFeature, Schema, param_name
@@ -67,17 +68,18 @@ class Handlers:
 
     def batch(self, path: Path) -> tuple[bytes, dict[str, Any], str]:
         """(scored CSV, summary, the scored file's own path for download) of an uploaded file."""
-        size = path.stat().st_size
-        if size > self.settings.max_upload_bytes:
-            raise CSVError(f"the file is {size:,} bytes; the limit is {self.settings.max_upload_bytes:,}")
-        payload, result = score_upload(self.predictor, path.read_bytes(), max_bytes=self.settings.max_upload_bytes,
+        cap = self.settings.max_upload_bytes
+        payload, result = score_upload(self.predictor, read_bytes(path, cap), max_bytes=cap,
                                        max_rows=self.settings.max_batch_rows)
         return payload, result, str(self.files.write(payload, stem=path.stem))
 
-    def monitor(self, data: bytes, previous: bytes | None) -> tuple[str, str, str]:
-        """The drift report as Markdown, and its two figures (plotly JSON)."""
-        report = monitor_upload(self.predictor, data, previous=previous, max_bytes=self.settings.max_upload_bytes,
-                                max_rows=self.settings.max_batch_rows)
+    def monitor(self, path: Path, previous: Path | None) -> tuple[str, str, str]:
+        """The drift report of uploaded files as Markdown, and its two figures (plotly JSON). Each
+        file is refused over the size cap before it is read, as a batch upload is."""
+        cap = self.settings.max_upload_bytes
+        report = monitor_upload(self.predictor, read_bytes(path, cap),
+                                previous=None if previous is None else read_bytes(previous, cap),
+                                max_bytes=cap, max_rows=self.settings.max_batch_rows)
         psi, shares = figures.drift_figures(report, self.predictor.segments)
         return render_markdown(report), psi.to_json(), shares.to_json()
 

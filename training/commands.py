@@ -170,7 +170,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     source = args.data or args.transactions
     report = monitor_upload(predictor, Path(source).read_bytes(),
                             previous=args.previous.read_bytes() if args.previous else None,
-                            max_bytes=MAX_TRAIN_BYTES, max_rows=MAX_TRAIN_ROWS, id_column=args.id_column)
+                            max_bytes=MAX_TRAIN_BYTES, max_rows=MAX_TRAIN_ROWS, id_column=args.id_column,
+                            max_columns=None)  # your own file on your machine: no width cap, as `score`
     paths = write_report(report, args.out)
     print(f"verdict: {report['verdict']} ({report['rows']:,} rows, {report['rows_scored']:,} scored)")
     for reason in report["reasons"] or ["nothing moved beyond the thresholds"]:
