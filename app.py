@@ -46,7 +46,7 @@ def create_app(settings: Any = None) -> Any:
     app.add_middleware(GradioGate, endpoints=endpoints_of(demo, live.predictor.schema),
                        max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE,
                        max_upload=settings.max_upload_request_bytes, body_timeout_s=settings.body_timeout_s,
-                       server_components=server_components_of(demo))
+                       server_components=server_components_of(demo), budget=demo.disk_budget)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["*"])  # no credentials: any header is harmless
     app.add_middleware(ForwardedHeaders, trusted=settings.trust_forwarded)  # outermost: before anything reads them

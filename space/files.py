@@ -1,4 +1,13 @@
-"""Files of the batch route: which uploads a handler may read, and where scored files go.
+"""Everything the app writes to disk: one budget for all of it, which uploads a handler may read,
+and where scored files go.
+
+The budget (`DiskBudget`): every byte the app writes — uploads in Gradio's cache (claimed by the
+request gate), scored files, any later kind — is claimed first, by its client (`reserve`), and the
+claim then names the files holding it (`Claim.attach`). Over the limit per client, that client's
+oldest files are deleted; over the total, everybody's oldest. A claim being written is never
+deleted; a claim whose files are gone (Gradio's cache cleaner deleted them) is simply dropped. A
+request that cannot fit even then is refused (`DiskBudgetError`). Each claim counts whole disk
+blocks, so a flood of tiny files is bounded too.
 
 Scored files: every call gets its own folder, `<root>/call-<random>/scored_<stem>.csv`, so two
 visitors who upload `customers.csv` in the same second never share a path, and the file is written
@@ -25,7 +34,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Collection
+
+from model.contract.errors import DiskBudgetError
 
 try:
     import fcntl
@@ -36,15 +48,126 @@ log = logging.getLogger(__name__)
 
 PREFIX = "segments-batch-"
 _LOCK = ".lock"
+BLOCK = 4096  # a file costs at least one disk block
+
+
+@dataclass(eq=False)
+class Claim:
+    """Room held in a `DiskBudget` by one client: `nbytes` (whole blocks), then the files holding it."""
+    budget: "DiskBudget" = field(repr=False)
+    owner: str
+    nbytes: int
+    created: float
+    paths: list[Path] = field(default_factory=list)
+    writing: bool = True  # reserved, files not attached yet: never evicted
+
+    def attach(self, *paths: Path | str) -> None:
+        """The files (or folders) now holding this claim; the claim is re-measured from them."""
+        self.budget._attach(self, [Path(p) for p in paths])
+
+    def release(self) -> None:
+        """Give the room back without deleting anything (the write failed, or nothing was kept)."""
+        self.budget._forget(self)
+
+
+class DiskBudget:
+    """One budget for every byte the app writes, per client and in total (module docstring)."""
+
+    def __init__(self, *, max_total: int, max_per_client: int, block: int = BLOCK):
+        if max_total <= 0 or max_per_client <= 0:
+            raise ValueError(f"disk budgets must be positive, got {max_total} and {max_per_client}")
+        self.max_total, self.max_per_client, self.block = max_total, max_per_client, block
+        self._claims: list[Claim] = []  # oldest first
+        self._mutex = threading.Lock()
+
+    def reserve(self, nbytes: int, *, owner: str) -> Claim:
+        """Room for `nbytes` more bytes written for `owner`: the oldest files of `owner` (beyond the
+        per-client limit), then anybody's (beyond the total) are deleted to make it. Raises
+        DiskBudgetError when it cannot fit (larger than a limit, or the room is being written)."""
+        need = self._blocks(nbytes)
+        for limit, what in ((self.max_per_client, "one visitor's files"), (self.max_total, "all files")):
+            if need > limit:
+                raise DiskBudgetError(f"this needs {_mb(need)} of disk; {what} may take at most {_mb(limit)}")
+        with self._mutex:
+            self._evict(need, owner=owner)
+            self._evict(need, owner=None)
+            claim = Claim(self, owner, need, time.time())
+            self._claims.append(claim)
+        return claim
+
+    def usage(self, owner: str | None = None) -> int:
+        """Bytes claimed (whole blocks), by `owner` or by everyone."""
+        with self._mutex:
+            return sum(c.nbytes for c in self._claims if owner is None or c.owner == owner)
+
+    def owner_of(self, path: Path | str) -> str | None:
+        """Who claimed the file or folder `path` (or a folder holding it)."""
+        real = Path(os.path.realpath(path))
+        with self._mutex:
+            for claim in reversed(self._claims):
+                if any(real == p or p in real.parents for p in claim.paths):
+                    return claim.owner
+        return None
+
+    def _evict(self, need: int, *, owner: str | None) -> None:
+        limit = self.max_per_client if owner is not None else self.max_total
+        mine = [c for c in self._claims if owner is None or c.owner == owner]
+        used = sum(c.nbytes for c in mine)
+        for claim in mine:  # oldest first
+            if used + need <= limit:
+                return
+            if claim.writing:
+                continue
+            used -= claim.nbytes
+            self._claims.remove(claim)
+            for path in claim.paths:
+                _delete(path)
+        if used + need > limit:
+            who = "your files" if owner is not None else "the server's files"
+            raise DiskBudgetError(f"{who} being written take the disk budget ({_mb(limit)}); try again shortly")
+
+    def _attach(self, claim: Claim, paths: list[Path]) -> None:
+        size = sum(_size(p) for p in paths)
+        with self._mutex:
+            claim.paths = [Path(os.path.realpath(p)) for p in paths]
+            claim.nbytes, claim.writing = self._blocks(size) if paths else 0, False
+
+    def _forget(self, claim: Claim) -> None:
+        with self._mutex:
+            if claim in self._claims:
+                self._claims.remove(claim)
+
+    def _blocks(self, nbytes: int) -> int:
+        return max(1, -(-int(nbytes) // self.block)) * self.block
+
+
+def _size(path: Path) -> int:
+    """Bytes in a file, or in the files of a folder (0 for what is gone)."""
+    try:
+        if path.is_dir():
+            return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _delete(path: Path) -> None:
+    """Delete a claimed file or folder (what vanished meanwhile is fine)."""
+    if path.is_dir():
+        _remove(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB"
 
 
 class BatchFiles:
     """The scored files of one server process, under a fresh folder in `parent`."""
 
-    def __init__(self, parent: Path | str, *, max_disk_bytes: int, max_age_s: float = 3600.0):
-        if max_disk_bytes <= 0:
-            raise ValueError(f"max_disk_bytes must be positive, got {max_disk_bytes}")
-        self.max_disk_bytes, self.max_age_s = max_disk_bytes, max_age_s
+    def __init__(self, parent: Path | str, *, budget: DiskBudget, max_age_s: float = 3600.0):
+        self.budget, self.max_age_s = budget, max_age_s
         self._mutex = threading.Lock()
         self._writing: set[Path] = set()
         parent = Path(parent)
@@ -58,37 +181,38 @@ class BatchFiles:
         if removed:
             log.info("removed %d batch folder(s) left by stopped servers", removed)
 
-    def write(self, payload: bytes, *, stem: str) -> Path:
-        """Write one call's scored file atomically into a folder of its own; returns its path."""
-        for attempt in range(3):
-            with self._mutex:
-                self.prune(incoming=len(payload))
-                folder = Path(tempfile.mkdtemp(prefix="call-", dir=self.root))
-                self._writing.add(folder)  # not pruned while being written
-            try:
-                return _write_atomically(folder / f"scored_{_safe_stem(stem)}.csv", payload)
-            except FileNotFoundError:  # the folder was deleted from outside meanwhile: start again
-                if attempt == 2:
-                    raise
-            finally:
+    def write(self, payload: bytes, *, stem: str, owner: str = "unknown") -> Path:
+        """Write one call's scored file atomically into a folder of its own, within `owner`'s disk
+        budget (DiskBudgetError when it cannot fit); returns its path."""
+        claim = self.budget.reserve(len(payload), owner=owner)
+        try:
+            for attempt in range(3):
                 with self._mutex:
-                    self._writing.discard(folder)
+                    self.prune()
+                    folder = Path(tempfile.mkdtemp(prefix="call-", dir=self.root))
+                    self._writing.add(folder)  # not pruned while being written
+                try:
+                    path = _write_atomically(folder / f"scored_{_safe_stem(stem)}.csv", payload)
+                    claim.attach(folder)
+                    return path
+                except FileNotFoundError:  # the folder was deleted from outside meanwhile: start again
+                    if attempt == 2:
+                        raise
+                finally:
+                    with self._mutex:
+                        self._writing.discard(folder)
+        except BaseException:
+            claim.release()
+            raise
         raise AssertionError("unreachable")
 
-    def prune(self, *, incoming: int = 0) -> None:
-        """Delete calls older than `max_age_s`, then the oldest until `incoming` more bytes fit in
-        the budget. Safe against concurrent deletion of anything under the root."""
-        calls = sorted((c for c in self._calls() if c[0] not in self._writing), key=lambda c: c[1])  # oldest first
+    def prune(self) -> None:
+        """Delete calls older than `max_age_s` (the budget deletes the oldest when it is full). Safe
+        against concurrent deletion of anything under the root."""
         cutoff = time.time() - self.max_age_s
-        total = sum(size for _, _, size in calls)
-        for folder, mtime, size in calls:
-            if mtime >= cutoff and total + incoming <= self.max_disk_bytes:
-                break
-            _remove(folder)
-            total -= size
-        if incoming > self.max_disk_bytes:
-            log.warning("a scored file of %d bytes exceeds MAX_BATCH_DISK_BYTES=%d on its own",
-                        incoming, self.max_disk_bytes)
+        for folder, mtime, _ in self._calls():
+            if mtime < cutoff and folder not in self._writing:
+                _remove(folder)
 
     def usage(self) -> int:
         """Bytes held by scored files now."""

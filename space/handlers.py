@@ -71,7 +71,8 @@ class Handlers:
         cap = self.settings.max_upload_bytes
         payload, result = score_upload(self.predictor, read_bytes(path, cap), max_bytes=cap,
                                        max_rows=self.settings.max_batch_rows)
-        return payload, result, str(self.files.write(payload, stem=path.stem))
+        owner = self.files.budget.owner_of(path) or "unknown"  # whoever uploaded the file pays for its output
+        return payload, result, str(self.files.write(payload, stem=path.stem, owner=owner))
 
     def monitor(self, path: Path, previous: Path | None) -> tuple[str, str, str]:
         """The drift report of uploaded files as Markdown, and its two figures (plotly JSON). Each

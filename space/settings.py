@@ -44,7 +44,9 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_batch_rows: int = 200_000
     max_upload_request_bytes: int = 20 * 1024 * 1024 + 64 * 1024  # all files of one upload request
-    max_batch_disk_bytes: int = 512 * 1024 * 1024  # scored files kept for download, all calls together
+    # everything the app writes (uploads, scored files), in total and per client: the oldest go first
+    max_disk_bytes: int = 2 * 1024**3
+    max_disk_bytes_per_client: int = 256 * 1024**2
     max_body_bytes: int = 64 * 1024
     body_timeout_s: float = 10.0  # a JSON body slower than this gets 408
     json_concurrency: int = 32
@@ -99,7 +101,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_upload_bytes=upload,
         max_batch_rows=_int(env, "MAX_BATCH_ROWS", 200_000),
         max_upload_request_bytes=_int(env, "MAX_UPLOAD_REQUEST_BYTES", upload + 64 * 1024),
-        max_batch_disk_bytes=_int(env, "MAX_BATCH_DISK_BYTES", 512 * 1024 * 1024),
+        max_disk_bytes=_int(env, "MAX_DISK_BYTES", 2 * 1024**3),
+        max_disk_bytes_per_client=_int(env, "MAX_DISK_BYTES_PER_CLIENT", 256 * 1024**2),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
         body_timeout_s=_float(env, "BODY_TIMEOUT_S", 10.0),
         json_concurrency=_int(env, "JSON_CONCURRENCY", 32),

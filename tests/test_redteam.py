@@ -26,7 +26,7 @@ from tests.surfaces import assert_clear, assert_no_leak, gradio_call
 
 SECRET_HEADER = "db_password,api_key"
 TIGHT_ENV = {"MAX_UPLOAD_BYTES": "300000", "MAX_UPLOAD_REQUEST_BYTES": "400000", "BODY_TIMEOUT_S": "1",
-             "MAX_BATCH_DISK_BYTES": "200000", "JSON_CONCURRENCY": "2"}
+             "MAX_DISK_BYTES_PER_CLIENT": "200000", "JSON_CONCURRENCY": "2"}
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +297,7 @@ def test_json_route_takes_only_json_content_types(ctype, status, app_url, predic
 
 # -- disk ---------------------------------------------------------------------------------------
 def test_batch_output_stays_within_the_disk_budget(tight_url, predictor):
-    """MAX_BATCH_DISK_BYTES=200000; each scored file here is ~60 kB."""
+    """MAX_DISK_BYTES_PER_CLIENT=200000 (uploads and scored files); each scored file here is ~60 kB."""
     folders, sizes = set(), []
     for i in range(8):
         path = upload(tight_url, customers(predictor, 400, tag=f"d{i}"))

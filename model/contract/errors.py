@@ -56,3 +56,7 @@ class ManifestError(BundleError):
 
 class CSVError(ValueError):
     """An uploaded or training CSV cannot be used as a whole (encoding, delimiter, header, caps)."""
+
+
+class DiskBudgetError(ValueError):
+    """What a request would write does not fit in the app's disk budget (per visitor or in total)."""

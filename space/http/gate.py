@@ -15,13 +15,15 @@ where the event takes a file (422). Calls get their arity, keywords and dropdown
 `/component_server` are closed when no event streams and no component has server functions, and
 `/process_recording` (screen-recording post-processing: ffmpeg on an upload) always is.
 Uploads must declare a Content-Length within a total per request (411/413), may not pause longer
-than 3 body deadlines (408), and a part without a file name is a 400 (Gradio raised a TypeError:
+than 3 body deadlines (408), must fit in the disk budget of their client (507; the files Gradio
+keeps are then claimed in it), and a part without a file name is a 400 (Gradio raised a TypeError:
 500). An event stream for an unknown session or
 event ends cleanly instead of logging a traceback per request.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -31,6 +33,7 @@ from space.http.asgi import (ASGIApp, BodyProblem, Message, Receive, Scope, Send
                         header, read_body, replay, strict_json)
 from model.contract.errors import echo
 from space.http.endpoints import Endpoint, endpoints_of
+from space.http.origin import client_id
 
 __all__ = ["GradioGate", "Endpoint", "endpoints_of", "SENT_JSON"]
 log = logging.getLogger(__name__)
@@ -47,8 +50,9 @@ class GradioGate:
 
     def __init__(self, app: ASGIApp, *, endpoints: Sequence[Endpoint], max_body: int, upload_dir: str,
                  max_upload: int | None = None, body_timeout_s: float = 10.0,
-                 server_components: Collection[int] = (), prefix: str = "/gradio_api"):
+                 server_components: Collection[int] = (), prefix: str = "/gradio_api", budget: Any = None):
         self.app = app
+        self.budget = budget  # space.files.DiskBudget: every upload is claimed by its client
         self.max_body, self.max_upload, self.timeout = max_body, max_upload, body_timeout_s
         self.upload_dir = os.path.realpath(upload_dir)
         self.prefix = prefix.rstrip("/")
@@ -162,7 +166,33 @@ class GradioGate:
                 await answer(send, 413, f"this upload is {declared:,} bytes; one request may upload at most "
                                         f"{self.max_upload:,} bytes in all")
                 return
+        claim = None
+        if self.budget is not None:
+            try:
+                claim = self.budget.reserve(content_length(scope) or 0, owner=client_id(scope))
+            except ValueError as exc:  # DiskBudgetError
+                log.info("refused POST %s: %s", rest, exc)
+                await answer(send, 507, str(exc))
+                return
+        try:
+            paths = await self._upload_within(scope, receive, send, rest)
+        except BaseException:
+            if claim is not None:
+                claim.release()
+            raise
+        # Gradio keeps each upload in a folder of its own (named by a hash of the content): claim those
+        folders = {os.path.dirname(os.path.realpath(p)) for p in paths}
+        folders = [f for f in folders if f.startswith(self.upload_dir + os.sep)]
+        if claim is not None and folders:
+            claim.attach(*folders)
+        elif claim is not None:
+            claim.release()
+
+    async def _upload_within(self, scope: Scope, receive: Receive, send: Send, rest: str) -> list[str]:
+        """Pass an upload on to Gradio; returns the paths its answer names (empty on a refusal)."""
         held: list[Message] = []  # a 500 is held back: Gradio's own error middleware sends it, then raises
+        answered: list[bytes] = []  # a 200's body: the list of the uploaded files' paths
+        status = 0
         forwarded = stalled = False
         idle_s = UPLOAD_IDLE_FACTOR * self.timeout
 
@@ -175,7 +205,11 @@ class GradioGate:
                 return {"type": "http.disconnect"}
 
         async def watch(message: Message) -> None:
-            nonlocal forwarded
+            nonlocal forwarded, status
+            if message["type"] == "http.response.start":
+                status = message.get("status", 0)
+            elif status == 200 and sum(map(len, answered)) < 1 << 20:
+                answered.append(message.get("body", b""))
             if held or (message["type"] == "http.response.start" and message.get("status") == 500):
                 held.append(message)
             else:
@@ -192,9 +226,14 @@ class GradioGate:
             else:  # Gradio's upload route on a part that is not a file (no file name)
                 log.info("refused POST %s: a part without a file name", rest)
                 await answer(send, 400, "every part named 'files' must be a file with a file name")
-            return
+            return []
         for message in held:
             await send(message)
+        try:
+            paths = json.loads(b"".join(answered)) if status == 200 else []
+        except ValueError:
+            paths = []
+        return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
 
     # -- everything else ----------------------------------------------------------------------
     async def _pass(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
