@@ -30,6 +30,7 @@ def create_app(settings: Any = None) -> Any:
     from space.http.routes import add_routes, add_embed_route
     from space.http.endpoints import server_components_of
     from space.http.gate import GradioGate, endpoints_of
+    from space.http.ratelimit import RateLimit
     from space.http.origin import ForwardedHeaders, loopback_url, public_url, warm_api_info
     from space import lifecycle, mcp
     from space.handlers import keyword_record
@@ -47,6 +48,8 @@ def create_app(settings: Any = None) -> Any:
                        max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE,
                        max_upload=settings.max_upload_request_bytes, body_timeout_s=settings.body_timeout_s,
                        server_components=server_components_of(demo), budget=demo.disk_budget)
+    if settings.rate_limit > 0:  # inside CORS, so a 429 carries the CORS headers too
+        app.add_middleware(RateLimit, per_second=settings.rate_limit)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["*"])  # no credentials: any header is harmless
     app.add_middleware(ForwardedHeaders, trusted=settings.trust_forwarded)  # outermost: before anything reads them

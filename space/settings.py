@@ -59,6 +59,7 @@ class Settings:
     # X-Forwarded-Host/-Proto/-For come from a proxy we trust (on by default on a Space: its proxy
     # sets them); otherwise they are removed from every request before anything reads them.
     trust_forwarded: bool = False
+    rate_limit: float = 0.0  # requests per second per client on the JSON route and the Gradio API; 0 = off
 
 
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:
@@ -111,4 +112,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mcp_server=_flag(env, "MCP_SERVER", True),
         public_url=_public_url(env),
         trust_forwarded=_flag(env, "TRUST_FORWARDED_HEADERS", on_space),
+        rate_limit=_float(env, "RATE_LIMIT", 0.0),
     )

@@ -95,8 +95,11 @@ def replay(raw: bytes, receive: Receive) -> Receive:
     return again
 
 
-async def answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None) -> None:
+async def answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None, *,
+                 headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"error": message, "detail": detail or []}).encode()
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
     await send({"type": "http.response.body", "body": body})
