@@ -17,11 +17,10 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 def create_app(settings: Any = None) -> Any:
     """FastAPI app: JSON routes first, then the Gradio UI (and its MCP server) mounted at "/"."""
-    from space.loader import load_live
+    from space.loader import load_and_build
     from space.settings import load_settings
 
     settings = settings or load_settings()
-    live = load_live(settings)
 
     import gradio as gr
     from fastapi import FastAPI
@@ -35,7 +34,7 @@ def create_app(settings: Any = None) -> Any:
     from space import lifecycle, mcp
     from space.handlers import keyword_record
     from space.ui import build_demo
-    demo = build_demo(live, settings)
+    live, demo = load_and_build(settings, lambda live: build_demo(live, settings))
     demo.queue(api_open=False, max_size=settings.queue_size,
                default_concurrency_limit=settings.gradio_concurrency)
     app = FastAPI(title="Customer segments API", version=live.predictor.manifest.created_at,

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from model.contract.errors import BundleError
 from model.contract.manifest import LiveSource
@@ -19,6 +20,7 @@ from model.contract.bundle import DEFAULT_BUNDLE_DIR
 from space.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,24 @@ def _public(exc: BaseException, path: Path) -> str:
     for spelled in sorted({str(Path(path).resolve()), str(path)}, key=len, reverse=True):
         why = why.replace(spelled + ": ", "").replace(spelled, _shown(path))
     return why
+
+
+def load_and_build(settings: Settings, build: Callable[["Live"], T]) -> tuple["Live", T]:
+    """The live bundle and what `build` makes of it (the app). Building is part of serving a bundle:
+    when it fails for a configured bundle (files that verify, contents that do not fit together),
+    the embedded default is served instead, with the reason, as for a bundle that does not load."""
+    live = load_live(settings)
+    try:
+        return live, build(live)
+    except Exception as exc:
+        default = _shown(DEFAULT_BUNDLE_DIR)
+        if live.source.kind == "local" and live.source.path == default:
+            raise  # the embedded default itself: nothing to fall back to
+        what = "the Hub model" if live.source.kind == "hub" else f"local bundle {live.source.path}"
+        why = f"{what} not used: the app could not be built from it ({type(exc).__name__})"
+        log.exception("%s; serving the embedded default bundle", why)
+    t0 = time.perf_counter()
+    fallback = Live(Predictor.from_dir(DEFAULT_BUNDLE_DIR), LiveSource(
+        kind="local", path=default, fallback_reason=why + " (details in the server log)",
+        hub_seconds=live.source.hub_seconds, load_seconds=round(time.perf_counter() - t0, 3)))
+    return fallback, build(fallback)
