@@ -22,3 +22,17 @@ def md_code(text: Any) -> str:
     fence = "`" * (max(runs, default=0) + 1)
     pad = " " if body.startswith("`") or body.endswith("`") else ""
     return f"{fence}{pad}{body}{pad}{fence}"
+
+
+
+_LOOKALIKE = str.maketrans({"*": "\u2217", "`": "\u02cb", "[": "\uff3b", "]": "\uff3d"})
+_LONE_UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)|__")
+
+
+def inline_literal(text: Any) -> str:
+    """User text for a line renderer that HTML-escapes, then turns `code`, [text](url), **bold**,
+    __bold__, *em* and _em_ into HTML with no way to escape them (Gradio's `info` lines): those
+    characters become look-alikes (∗ ˋ ［ ］ ＿; an underscore inside a word, as in `preferred_category`,
+    can open or close nothing and stays), and line breaks spaces."""
+    flat = " ".join(str(text).split()).translate(_LOOKALIKE)
+    return _LONE_UNDERSCORE.sub(lambda m: "\uff3f" * len(m.group()), flat)

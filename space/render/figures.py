@@ -10,6 +10,7 @@ from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from model.contract.manifest import Comparison, Segment, Selection, Summary
@@ -70,13 +71,18 @@ class MapFigure:
 
 def legend_name(seg: Segment, limit: int = 26) -> str:
     head = seg.name.split(" · ")[0]
-    return f"{seg.id} · {head if len(head) <= limit else head[:limit - 1] + '…'}"
+    return _txt(f"{seg.id} · {head if len(head) <= limit else head[:limit - 1] + '…'}")
+
+
+def _txt(text: object) -> str:
+    """Data-derived text for Plotly, which draws names, tick labels and titles as HTML-like markup
+    (<br>, <b>, <a href>…): every tag and entity shown as written."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _esc(text: str) -> str:
-    """Plotly renders hover text as HTML; segment names come from user data."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("%", "%%").replace("{", "&#123;"))
+    """`_txt` for a hover template, whose %{…} would otherwise be filled in."""
+    return _txt(text).replace("%", "%%").replace("{", "&#123;")
 
 
 def selection_figure(selection: Selection) -> go.Figure:
@@ -126,16 +132,16 @@ def segment_feature_figure(summary: Summary, feature: Feature, segments: Sequenc
             b = stats.numeric[feature.name]
             if not b.n:
                 continue
-            fig.add_trace(go.Box(name=seg.name, q1=[b.q1], median=[b.median], q3=[b.q3],
+            fig.add_trace(go.Box(name=_txt(seg.name), q1=[b.q1], median=[b.median], q3=[b.q3],
                                  lowerfence=[b.whisker_low], upperfence=[b.whisker_high],
-                                 mean=[b.mean], marker_color=colour(seg.id), x=[seg.name]))
+                                 mean=[b.mean], marker_color=colour(seg.id), x=[_txt(seg.name)]))
         else:
             counts = stats.categorical[feature.name]
             total = sum(counts.values()) or 1
-            fig.add_trace(go.Bar(name=seg.name, x=list(counts), y=[v / total for v in counts.values()],
+            fig.add_trace(go.Bar(name=_txt(seg.name), x=[_txt(c) for c in counts], y=[v / total for v in counts.values()],
                                  marker_color=colour(seg.id)))
-    fig.update_layout(**{**_LAYOUT, "height": 460}, title=dict(text=f"{feature.label} by segment", x=0.01),
-                      showlegend=True, yaxis_title=feature.label if numeric else "share of the segment")
+    fig.update_layout(**{**_LAYOUT, "height": 460}, title=dict(text=f"{_txt(feature.label)} by segment", x=0.01),
+                      showlegend=True, yaxis_title=_txt(feature.label) if numeric else "share of the segment")
     if not numeric:
         fig.update_layout(barmode="group", yaxis_tickformat=".0%")
     else:
@@ -149,15 +155,15 @@ def distribution_figure(summary: Summary, feature: Feature) -> go.Figure:
         edges, counts = info.histogram.edges, info.histogram.counts
         mids = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
         widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
-        fig = go.Figure(go.Bar(x=mids, y=counts, width=widths, marker_color=PALETTE[0], name=feature.label))
+        fig = go.Figure(go.Bar(x=mids, y=counts, width=widths, marker_color=PALETTE[0], name=_txt(feature.label)))
         fig.update_layout(**_LAYOUT, title=dict(
-            text=f"{feature.label}: median {info.box.median:g}, {info.box.outliers} outliers (1.5×IQR)", x=0.01),
-            xaxis_title=feature.label, yaxis_title="customers")
+            text=f"{_txt(feature.label)}: median {info.box.median:g}, {info.box.outliers} outliers (1.5×IQR)", x=0.01),
+            xaxis_title=_txt(feature.label), yaxis_title="customers")
     else:
         counts = info.counts or {}
-        fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color=PALETTE[0]))
-        fig.update_layout(**_LAYOUT, title=dict(text=f"{feature.label}: customers per level", x=0.01),
-                          xaxis_title=feature.label, yaxis_title="customers")
+        fig = go.Figure(go.Bar(x=[_txt(c) for c in counts], y=list(counts.values()), marker_color=PALETTE[0]))
+        fig.update_layout(**_LAYOUT, title=dict(text=f"{_txt(feature.label)}: customers per level", x=0.01),
+                          xaxis_title=_txt(feature.label), yaxis_title="customers")
     return fig
 
 
@@ -165,18 +171,33 @@ def correlation_figure(summary: Summary, labels: dict[str, str]) -> go.Figure | 
     corr = summary.correlation
     if corr is None:
         return None
-    cols = [labels.get(c, c) for c in corr.columns]
+    cols = [_txt(labels.get(c, c)) for c in corr.columns]
     fig = go.Figure(go.Heatmap(z=corr.matrix, x=cols, y=cols, zmin=-1, zmax=1, colorscale="RdBu",
-                               text=[[("" if v is None else f"{v:.2f}") for v in row] for row in corr.matrix],
-                               texttemplate="%{text}"))
+                               hovertemplate="%{x} · %{y}: %{z:.2f}<extra></extra>"))
+    # the values as text points, each black or white, whichever contrasts more with its cell (Plotly's
+    # own pick, dark grey on mid-blue, is 3.2:1; the better of black and white is always above 4.5:1)
+    cells = [(x, y, v) for y, row in zip(cols, corr.matrix) for x, v in zip(cols, row) if v is not None]
+    fig.add_trace(go.Scatter(x=[c[0] for c in cells], y=[c[1] for c in cells], mode="text", hoverinfo="skip",
+                             text=[f"{c[2]:.2f}" for c in cells], showlegend=False,
+                             textfont=dict(color=[_ink(sample_colorscale("RdBu", (c[2] + 1) / 2)[0]) for c in cells])))
     fig.update_layout(**{**_LAYOUT, "height": 420}, title=dict(text="Correlation between numeric features", x=0.01))
     return fig
+
+
+def _ink(rgb: str) -> str:
+    """Black or white, whichever contrasts more (WCAG) with the colour `rgb(r, g, b)`."""
+    def lin(v: float) -> float:
+        v /= 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (float(x) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(","))
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
 
 
 def drift_figures(report: dict, segments: Sequence[Segment]) -> tuple[go.Figure, go.Figure]:
     """PSI per feature against the thresholds, and segment shares at training and now."""
     feats = report["features"]
-    psi = go.Figure(go.Bar(x=[f["feature"] for f in feats], y=[f["psi"] for f in feats],
+    psi = go.Figure(go.Bar(x=[_txt(f["feature"]) for f in feats], y=[f["psi"] for f in feats],
                            marker_color=[PALETTE[3] if f["psi"] > 0.25 else PALETTE[1] if f["psi"] >= 0.1
                                          else PALETTE[2] for f in feats]))
     for y, text in ((0.1, "drifting"), (0.25, "re-train")):
