@@ -144,7 +144,7 @@ def test_fit_without_arguments_reproduces_the_committed_bundle(default_bundle, p
     fresh = Predictor.from_dir(tmp_path / "default")
     probe = random_records(predictor.schema, 5_000, seed=2024)
     ours, theirs = predictor.predict_frame(probe), fresh.predict_frame(probe)
-    assert (ours["segment_id"] == theirs["segment_id"]).all(), "rerun `python -m training fit` and commit"
+    assert (ours["segment_id"] == theirs["segment_id"]).all(), "rerun `python -m training fit --default` and commit"
     for name, arr in predictor.compiled.as_arrays().items():
         np.testing.assert_allclose(fresh.compiled.as_arrays()[name], arr, rtol=1e-9, atol=1e-12, err_msg=name)
     assert_close(stable(again.as_dict()), stable(committed))
