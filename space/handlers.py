@@ -156,7 +156,10 @@ def base_url(headers: Mapping[str, str], scheme: str) -> str:
 
 def bundle_text(path: Path, name: str) -> str:
     target = Path(path) / name
-    return target.read_text(encoding="utf-8") if target.is_file() else ""
+    if not target.is_file():
+        return ""
+    with open(target, encoding="utf-8", newline="") as fh:  # as written: a SQL literal may hold a CR
+        return fh.read()
 
 
 def card_body(path: Path) -> str:

@@ -9,6 +9,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from model.contract.bundle import TRUSTED_TYPES
 from model.contract.manifest import Manifest
+from model.contract.markdown import md_literal
 from model.contract.schema import param_name
 
 LOCAL_URL = "http://127.0.0.1:7860/"  # what `python app.py` serves
@@ -43,7 +44,7 @@ protected attributes, eligibility). Segments describe groups, not people.
 | id | name | share | what sets it apart | offers |
 |---:|---|---:|---|---|
 {% for s in segments -%}
-| {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ s.description }} | {{ s.offers | map(attribute="title") | join("; ") }} |
+| {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ s.description }} | {{ s.offers }} |
 {% endfor %}
 ## Choosing k
 {{ selection_reason }}
@@ -113,21 +114,27 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
     )
     clus, cmp, c = manifest.clusterability, manifest.comparison, manifest.cleaning
     example = manifest.schema.example()
+    # Every text that comes from the data (levels in names and traits, column labels, the file name)
+    # is literal Markdown: a level holding line breaks, links or HTML must not change the Hub page.
+    md = md_literal
+    segments = [{"id": s.id, "name": md(s.name), "share": s.share, "description": md(s.description),
+                 "offers": md("; ".join(o.title for o in s.offers))} for s in manifest.segments]
     card = ModelCard.from_template(
-        data, template_str=TEMPLATE, title=manifest.title, k=manifest.k,
-        features=", ".join(f.label for f in manifest.schema.features),
-        verdict=clus.verdict, verdict_summary=clus.summary,
-        rows=f"{manifest.training.rows:,}", source=manifest.training.source,
-        comparison_note=cmp.why if cmp else "density-based methods were not compared for this bundle.",
-        segments=manifest.segments, selection_reason=manifest.selection.reason,
-        table=manifest.selection.table, plots=plots, metrics=manifest.metrics.readable(),
+        data, template_str=TEMPLATE, title=md(manifest.title), k=manifest.k,
+        features=md(", ".join(f.label for f in manifest.schema.features)),
+        verdict=md(clus.verdict), verdict_summary=md(clus.summary),
+        rows=f"{manifest.training.rows:,}", source=md(manifest.training.source),
+        comparison_note=md(cmp.why if cmp else "density-based methods were not compared for this bundle."),
+        segments=segments, selection_reason=md(manifest.selection.reason),
+        table=manifest.selection.table, plots=plots,
+        metrics={md(k): md(v) for k, v in manifest.metrics.readable().items()},
         example=repr(example), kwargs=", ".join(f"{param_name(k)}={v!r}" for k, v in example.items()),
         trusted=repr(list(TRUSTED_TYPES)), space_id=manifest.space_id,
         client_target=json.dumps(manifest.space_id or LOCAL_URL),
         fingerprint=manifest.training.data_fingerprint,
-        cleaning="; ".join(f"{a}: {b}" for a, b in c.rows()),
+        cleaning=md("; ".join(f"{a}: {b}" for a, b in c.rows())),
         versions=manifest.library_versions, algorithms=cmp.algorithms if cmp else {},
-        comparison_why=cmp.why if cmp else "", engine=manifest.engine,
+        comparison_why=md(cmp.why) if cmp else "", engine=manifest.engine,
     )
     return str(card).rstrip() + "\n"
 
