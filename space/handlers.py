@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Optional, TypedDict
 from space.render import cards, figures, pages
 from model.tables.batch import score_upload
 from model.tables.rawbytes import read_bytes
-from space.files import BatchFiles
+from space.scored import BatchFiles
 from model.contract.constraints import number_text
 from model.drift.text import render_markdown
 from model.contract.errors import SchemaError

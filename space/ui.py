@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from space.files import BatchFiles, DiskBudget
+from space.files import DiskBudget
+from space.scored import BatchFiles
 from space.handlers import Handlers
 from space.render import cards
 from space.settings import Settings

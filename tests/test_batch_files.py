@@ -1,5 +1,5 @@
-"""space.files: one folder per call, atomic writes, a disk budget, race-free pruning, nothing
-left behind; and the check that a handler's file is an upload."""
+"""space.scored and space.files: one folder per call, atomic writes, the disk budget, race-free
+pruning, nothing left behind; and the check that a handler's file is an upload."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from model.contract.errors import DiskBudgetError
-from space.files import BatchFiles, DiskBudget, sweep_orphans, uploaded_file
+from space.files import DiskBudget, uploaded_file
+from space.scored import BatchFiles, sweep_orphans
 
 
 def budget(total: int, per_client: int | None = None) -> DiskBudget:
@@ -109,7 +110,7 @@ def test_close_deletes_everything_and_can_run_twice(tmp_path):
 def test_orphans_of_dead_processes_are_swept_but_live_ones_are_kept(tmp_path):
     live = BatchFiles(tmp_path, budget=budget(10**6))
     kept = live.write(b"still being served", stem="a")
-    code = ("import os, sys; sys.path.insert(0, sys.argv[2]); from space.files import BatchFiles, DiskBudget; "
+    code = ("import os, sys; sys.path.insert(0, sys.argv[2]); from space.files import DiskBudget; from space.scored import BatchFiles; "
             "f = BatchFiles(sys.argv[1], budget=DiskBudget(max_total=10**6, max_per_client=10**6)); print(f.write(b'orphan', stem='x'), flush=True); "
             "os._exit(0)")  # no atexit, like SIGKILL
     child = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(Path(__file__).resolve().parents[1])],
