@@ -30,16 +30,19 @@ def fill_and_predict(frame: Any, predictor: Any, record: dict) -> None:
     frame.locator("#predict-btn").click()
 
 
-# Every visible text (HTML and SVG) against the colour actually behind it (semi-transparent
-# backgrounds composited up to the page's); WCAG AA: 4.5:1, 3:1 for large text (24 px, or 18.7 px bold).
-CONTRAST_JS = """() => {
-  const parse = (c) => { const m = c && c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+# Colours in the page: parse a CSS colour, WCAG relative luminance, one colour composited over another.
+_COLOURS = """  const parse = (c) => { const m = c && c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
     const p = m[1].split(',').map(parseFloat); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
   const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
   const lum = (c) => 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
   const over = (top, under) => ({r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
                                  b: top.b * top.a + under.b * (1 - top.a), a: 1});
-  const page = parse(getComputedStyle(document.body).backgroundColor);
+"""
+
+# Every visible text (HTML and SVG) against the colour actually behind it (semi-transparent
+# backgrounds composited up to the page's); WCAG AA: 4.5:1, 3:1 for large text (24 px, or 18.7 px bold).
+CONTRAST_JS = """() => {
+""" + _COLOURS + """  const page = parse(getComputedStyle(document.body).backgroundColor);
   const root = parse(getComputedStyle(document.documentElement).backgroundColor);
   const base = (page && page.a > 0) ? over(page, root && root.a > 0 ? root : {r: 255, g: 255, b: 255, a: 1})
                                     : (root && root.a > 0 ? root : {r: 255, g: 255, b: 255, a: 1});
@@ -85,13 +88,7 @@ def open_app(browser: Any, url: str, device: dict) -> Any:
 # pixel of a heatmap's image under the text's centre, else the fill of a shape under it, else the
 # page. Axis ticks, titles, legends and annotations sit on the page: CONTRAST_JS checks those.
 PLOT_TEXT_CONTRAST_JS = """async () => {
-  const parse = (c) => { const m = c && c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
-    const p = m[1].split(',').map(parseFloat); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
-  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-  const lum = (c) => 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
-  const over = (top, under) => ({r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
-                                 b: top.b * top.a + under.b * (1 - top.a), a: 1});
-  const pageBg = () => { const b = parse(getComputedStyle(document.body).backgroundColor);
+""" + _COLOURS + """  const pageBg = () => { const b = parse(getComputedStyle(document.body).backgroundColor);
     return b && b.a > 0 ? b : {r: 255, g: 255, b: 255, a: 1}; };
   const behind = (el) => { let bg = pageBg(); const layers = [];
     for (let e = el; e && e !== document.body; e = e.parentElement) {

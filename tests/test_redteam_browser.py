@@ -6,19 +6,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser import ARGS, CHROMIUM, DESKTOP, PHONE, PLOT_TEXT_CONTRAST_JS, open_app, slug
+from tests.browser import DESKTOP, PHONE, PLOT_TEXT_CONTRAST_JS, open_app, slug
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def on_tab(browser, url: str, device: dict, tab: str):
