@@ -52,17 +52,20 @@ class DiskBudget:
         self._claims: list[Claim] = []  # oldest first
         self._mutex = threading.Lock()
 
-    def reserve(self, nbytes: int, *, owner: str) -> Claim:
+    def reserve(self, nbytes: int, *, owner: str, keep: Collection[Path | str] = ()) -> Claim:
         """Room for `nbytes` more bytes written for `owner`: the oldest files of `owner` (beyond the
-        per-client limit), then anybody's (beyond the total) are deleted to make it. Raises
-        DiskBudgetError when it cannot fit (larger than a limit, or the room is being written)."""
+        per-client limit), then anybody's (beyond the total) are deleted to make it — never those
+        holding a file of `keep` (what the request is reading: the upload a scored file or a fit
+        comes from). Raises DiskBudgetError when it cannot fit (larger than a limit, or the room is
+        being written or read)."""
         need = self._blocks(nbytes)
         for limit, what in ((self.max_per_client, "one visitor's files"), (self.max_total, "all files")):
             if need > limit:
                 raise DiskBudgetError(f"this needs {_mb(need)} of disk; {what} may take at most {_mb(limit)}")
+        kept = [Path(os.path.realpath(p)) for p in keep]
         with self._mutex:
-            self._evict(need, owner=owner)
-            self._evict(need, owner=None)
+            self._evict(need, owner=owner, keep=kept)
+            self._evict(need, owner=None, keep=kept)
             claim = Claim(self, owner, need, time.time())
             self._claims.append(claim)
         return claim
@@ -77,18 +80,18 @@ class DiskBudget:
         real = Path(os.path.realpath(path))
         with self._mutex:
             for claim in reversed(self._claims):
-                if any(real == p or p in real.parents for p in claim.paths):
+                if _holds(claim, real):
                     return claim.owner
         return None
 
-    def _evict(self, need: int, *, owner: str | None) -> None:
+    def _evict(self, need: int, *, owner: str | None, keep: Collection[Path] = ()) -> None:
         limit = self.max_per_client if owner is not None else self.max_total
         mine = [c for c in self._claims if owner is None or c.owner == owner]
         used = sum(c.nbytes for c in mine)
         for claim in mine:  # oldest first
             if used + need <= limit:
                 return
-            if claim.writing:
+            if claim.writing or any(_holds(claim, real) for real in keep):
                 continue
             used -= claim.nbytes
             self._claims.remove(claim)
@@ -111,6 +114,11 @@ class DiskBudget:
 
     def _blocks(self, nbytes: int) -> int:
         return max(1, -(-int(nbytes) // self.block)) * self.block
+
+
+def _holds(claim: Claim, real: Path) -> bool:
+    """Whether the claim's files include the (resolved) path, or a folder holding it."""
+    return any(real == p or p in real.parents for p in claim.paths)
 
 
 def _size(path: Path) -> int:

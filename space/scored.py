@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Collection, Iterator
 
 from space.files import DiskBudget
 
@@ -85,11 +85,12 @@ class BatchFiles:
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager
-    def folder(self, *, incoming: int, owner: str = "unknown") -> Iterator[Path]:
+    def folder(self, *, incoming: int, owner: str = "unknown", keep: Collection[Path] = ()) -> Iterator[Path]:
         """A fresh call folder for several files (a trained bundle and its zip), claimed for `owner`
         (`incoming` bytes up front, then what the folder holds) and not pruned while the caller fills
-        it. If the caller fails, the claim is given back; the caller deletes what it wrote."""
-        claim = self.budget.reserve(incoming, owner=owner)
+        it. If the caller fails, the claim is given back; the caller deletes what it wrote. The files of
+        `keep` (the upload the caller reads) are not deleted to make room."""
+        claim = self.budget.reserve(incoming, owner=owner, keep=keep)
         try:
             with self._mutex:
                 self.prune()

@@ -213,3 +213,23 @@ def test_claims_count_whole_blocks_and_folders_by_their_files(tmp_path):
     assert b.usage() == 8192 and b.owner_of(folder / "x") == "a"
     with pytest.raises(DiskBudgetError, match="one visitor's files may take at most"):
         b.reserve(11 * 4096, owner="a")
+
+
+def test_the_upload_a_request_reads_is_not_deleted_to_make_room_for_its_output(tmp_path):
+    """A fit reserves room for its bundle while the worker still has to read the upload: making that
+    room deletes the client's other old files, never the upload itself."""
+    disk = budget(10**6, per_client=300)
+    uploads = []
+    for name in ("old.csv", "in-use.csv"):
+        path = tmp_path / name
+        path.write_bytes(b"x" * 100)
+        disk.reserve(100, owner="visitor").attach(path)
+        uploads.append(path)
+    files = BatchFiles(tmp_path / "out", budget=disk)
+    with files.folder(incoming=150, owner="visitor", keep=(uploads[1],)) as folder:
+        (folder / "bundle.zip").write_bytes(b"y" * 150)
+    assert not uploads[0].exists() and uploads[1].exists()
+    with pytest.raises(DiskBudgetError):  # the bundle may go, the upload may not: 100 + 250 > 300
+        with files.folder(incoming=250, owner="visitor", keep=(uploads[1],)):
+            pass
+    assert uploads[1].exists()

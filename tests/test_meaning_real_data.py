@@ -21,6 +21,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from model.contract.bundle import read_manifest
 from model.orders.customers import customer_features
+from model.contract.markdown import md_literal
 from model.serving.predictor import Predictor
 from model.serving.rfm import LABELS, rfm_scores
 from space.render.cards import segment_cards
@@ -172,7 +173,8 @@ def test_cdnow_segments_say_only_what_their_numbers_show(cdnow):
                for s in manifest.segments)
     # tenure (everyone joined in one quarter) weighs less than what people act on
     assert manifest.selection.weights["tenure_days"] < manifest.selection.weights["monetary"] == 1.0
-    assert (out / "README.md").read_text(encoding="utf-8").count(manifest.value.headline) == 1
+    # the card writes data-derived text as literal Markdown (escaped)
+    assert (out / "README.md").read_text(encoding="utf-8").count(md_literal(manifest.value.headline)) == 1
 
 
 def test_cdnow_cards_show_value_and_sort_by_it(cdnow):

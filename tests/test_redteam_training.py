@@ -84,7 +84,7 @@ def test_plotly_labels_show_levels_as_text(hostile):
     channel = predictor.schema.feature("channel")
     for fig in (figures.distribution_figure(predictor.bundle.summary, channel),
                 figures.segment_feature_figure(predictor.bundle.summary, channel, predictor.segments)):
-        text = json.dumps(json.loads(fig.to_json())["data"])
+        text = json.dumps(json.loads(fig)["data"])
         assert "<img" not in text and "&lt;img" in text
 
 

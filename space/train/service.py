@@ -91,7 +91,7 @@ class Trainer:
         """How the worker reads `path` with `choices` (CSVError / TrainError naming the problem)."""
         self.check_ready()
         facts = precheck(path, self.limits)
-        with self.files.folder(incoming=0, owner=self._owner(path)) as folder:
+        with self.files.folder(incoming=0, owner=self._owner(path), keep=(path,)) as folder:
             try:
                 out = self.launcher.run(self._job("inspect", path, facts, choices), workdir=folder / "work")
             finally:
@@ -105,7 +105,7 @@ class Trainer:
         self.check_ready()
         facts = precheck(path, self.limits)
         stem = _stem(path)
-        with self.files.folder(incoming=FIT_DISK_BYTES, owner=self._owner(path)) as folder:
+        with self.files.folder(incoming=FIT_DISK_BYTES, owner=self._owner(path), keep=(path,)) as folder:
             try:
                 job = {**self._job("fit", path, facts, choices), "out": str(folder / "bundle"),
                        "zip": str(folder / f"{stem}-bundle.zip"), "title": f"Segments of {path.name}"[:80]}
