@@ -124,7 +124,7 @@ def push(bundle: Path, repo: str, *, private: bool, revision: str | None, messag
           space: str | None = None) -> int:
     from training.publishing.push import pin_instructions, push_bundle
     if space:  # the card links to the Space and its snippet calls it
-        from training.publishing.card import set_space
+        from model.derived.card import set_space
         set_space(bundle, space)
     result = push_bundle(bundle, repo, private=private, revision=revision, commit_message=message)
     print(f"pushed {bundle} to {result.url} at commit {result.commit_sha}")

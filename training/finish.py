@@ -15,14 +15,14 @@ from model.contract.bundle import CONFIG, RULES_SQL, dumps_json, library_version
 from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
 from model.serving.rfm import rfm_edges
 from model.contract.schema import Schema
-from training.publishing.card import render_card
+from model.derived.card import render_card
 from training.selection.clustering import Fitted, fingerprint
 from training.compile import compile_pipeline
 from training.reading.inputs import Input
 from training.monitoring.reference import drift_reference
 from training.publishing.plots import render_selection_plots
 from training.rules.tree import fit_rules
-from training.rules.sql import rules_sql
+from model.derived.sql import rules_sql
 from training.description.segments import describe_segments
 from training.description.summary import data_summary, pca_sample
 
