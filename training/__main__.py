@@ -1,4 +1,4 @@
-"""`python -m training fit|score|monitor|push|synth …` — the command-line front of the build side."""
+"""`python -m training fit|score|monitor|push|edit|synth …` — the command-line front of the build side."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from model.contract.bundle import DEFAULT_BUNDLE_DIR
 from training.commands import cmd_fit, cmd_monitor, cmd_push, cmd_score, cmd_synth
+from training.edit import add_edit_parser
 
 
 def _k(value: str) -> int | str:
@@ -158,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--message", metavar="TEXT", help="commit message")
     u.add_argument("--space", metavar="OWNER/NAME", help="also create/update a Space serving this bundle")
     u.set_defaults(func=cmd_push)
+
+    add_edit_parser(sub, DEFAULT_BUNDLE_DIR)
 
     y = sub.add_parser("synth", help="write the synthetic customer table",
                        description="Generate customers with planted segments and real-export mess.")

@@ -56,3 +56,8 @@ class ManifestError(BundleError):
 
 class CSVError(ValueError):
     """An uploaded or training CSV cannot be used as a whole (encoding, delimiter, header, caps)."""
+
+
+class EditError(ValueError):
+    """An edit of a bundle's segments (`model.editing`) cannot be made as asked: the message says
+    which part of it, what is allowed and what was received. Nothing is written."""

@@ -85,6 +85,30 @@ class Segment(Record):
     stability_reading: str | None = None  # the published reading of that number
     rfm_mix: dict[str, float] | None = None  # share of each RFM label among members (order logs)
     offer_note: str | None = None  # why this segment shares its offer list with another one
+    named_by: Literal["model", "people"] = "model"  # "people": the name is a marketer's words (model.editing)
+    parts: list[int] | None = None  # the clusters of the edit's k it merges (`Edit.groups`), when merged
+
+    def as_dict(self) -> dict[str, Any]:
+        """The edit fields are left out when unset: a fitted bundle's manifest is unchanged."""
+        out = super().as_dict()
+        if self.named_by == "model":
+            del out["named_by"]
+        if self.parts is None:
+            del out["parts"]
+        return out
+
+
+@dataclass(frozen=True)
+class Edit(Record):
+    """People's changes to the segments a fit proposed (`model.editing`): the segments are unions of
+    the clusters ("atoms") of the k=`k` fit of the evidence table, `groups[i]` those of segment i."""
+    trained_k: int  # the k the bundle was fitted and described at
+    k: int  # the k whose clusters make up the segments
+    groups: list[list[int]]
+    changes: list[str]  # what people changed, in words, oldest first
+    not_remeasured: list[str]  # what the edit could not measure again (stability, indices)
+    served: str  # what serves this edit (serving.npz), and what model.skops is
+    edited_at: str
 
 
 # -- data and provenance -------------------------------------------------------------------------
@@ -201,6 +225,11 @@ class Manifest(Record):
     drift_reference: DriftReference | None = None  # what `monitor` compares new data with
     transactions: TransactionSource | None = None  # set when trained on an order log
     rfm: RfmModel | None = None  # set when the features are recency / frequency / monetary
+    edit: Edit | None = None  # set when people edited the segments after the fit
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        return out if self.edit is not None else {k: v for k, v in out.items() if k != "edit"}
 
     def __post_init__(self) -> None:
         if self.format_version != FORMAT_VERSION:

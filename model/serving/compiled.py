@@ -30,10 +30,13 @@ from model.contract.errors import BundleError
 
 BLOCK = 16_384  # rows per block in `run`
 MAX_COMBINATIONS = 4_096  # level combinations in one lookup table of `run`
-ARRAYS = {  # name → dtype kind: what serving.npz must hold, nothing else
+ARRAYS = {  # name → dtype kind: what serving.npz must hold
     "num_fill": "f", "num_mean": "f", "num_scale": "f", "num_log1p": "b",
     "cat_fill": "i", "cat_sizes": "i", "centres": "f", "pca_components": "f", "pca_mean": "f",
 }
+# what it may hold besides: the segment of each centre, when people merged segments of a fit
+# (`model.editing`): a segment is then the union of its centres' customers, served exactly
+OPTIONAL = {"centre_segment": "i"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _THREADS: list[Any] = []  # a threadpoolctl controller, created on first use (it scans loaded libraries)
 
@@ -51,11 +54,12 @@ def save_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     """serving.npz bytes: the `ARRAYS` in .npy format, in a zip with fixed timestamps, so the
     same model gives the same bytes (numpy.savez stamps the current time)."""
     missing = set(ARRAYS) - set(arrays)
-    if missing or set(arrays) - set(ARRAYS):
-        raise ValueError(f"serving arrays must be exactly {sorted(ARRAYS)}; got {sorted(arrays)}")
+    if missing or set(arrays) - set(ARRAYS) - set(OPTIONAL):
+        raise ValueError(f"serving arrays must be exactly {sorted(ARRAYS)} (and optionally {sorted(OPTIONAL)}); "
+                         f"got {sorted(arrays)}")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(ARRAYS):
+        for name in sorted(arrays):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
@@ -71,10 +75,12 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
             arrays = {name: data[name] for name in data.files}
     except Exception as exc:  # a corrupt zip, an object array, a truncated file …
         raise BundleError(f"{Path(path).name} cannot be read: {type(exc).__name__}: {exc}") from None
-    if set(arrays) != set(ARRAYS):
-        raise BundleError(f"{Path(path).name} must hold exactly {', '.join(sorted(ARRAYS))}; "
-                          f"it holds {', '.join(sorted(arrays))}")
-    for name, kind in ARRAYS.items():
+    if not set(ARRAYS) <= set(arrays) <= set(ARRAYS) | set(OPTIONAL):
+        raise BundleError(f"{Path(path).name} must hold exactly {', '.join(sorted(ARRAYS))} (and optionally "
+                          f"{', '.join(sorted(OPTIONAL))}); it holds {', '.join(sorted(arrays))}")
+    for name, kind in {**ARRAYS, **OPTIONAL}.items():
+        if name not in arrays:
+            continue
         if arrays[name].dtype.kind != kind:
             raise BundleError(f"{Path(path).name}: {name} has dtype {arrays[name].dtype}, expected kind {kind!r}")
         if kind == "f" and not np.isfinite(arrays[name]).all():
@@ -90,20 +96,26 @@ class Compiled:
     num_log1p: np.ndarray  # (p,) bool: log1p before scaling
     cat_fill: np.ndarray  # (c,) level index used for a missing category (most frequent)
     cat_sizes: np.ndarray  # (c,) number of levels of each categorical feature
-    centres: np.ndarray  # (k, d)
+    centres: np.ndarray  # (centres, d): one per segment, or several (`centre_segment`)
     pca_components: np.ndarray  # (2, d)
     pca_mean: np.ndarray  # (d,)
+    centre_segment: np.ndarray | None = None  # (centres,) the segment of each centre, non-decreasing
     derived: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], *, n_numeric: int, levels: Sequence[int],
                     k: int) -> "Compiled":
         """Check the shapes against the manifest's schema and k; BundleError on any mismatch."""
-        a = {name: np.asarray(arrays[name]) for name in ARRAYS}
+        a = {name: np.asarray(arrays[name]) for name in [*ARRAYS, *(n for n in OPTIONAL if n in arrays)]}
         d = n_numeric + int(sum(levels))
+        owner = a.get("centre_segment")
+        n_centres = k if owner is None else len(owner)
+        if owner is not None and (owner.ndim != 1 or not np.array_equal(np.unique(owner), np.arange(k))
+                                  or (np.diff(owner) < 0).any()):
+            raise BundleError(f"serving.npz: centre_segment must name every segment 0..{k - 1}, in order")
         want = {"num_fill": (n_numeric,), "num_mean": (n_numeric,), "num_scale": (n_numeric,),
                 "num_log1p": (n_numeric,), "cat_fill": (len(levels),), "cat_sizes": (len(levels),),
-                "centres": (k, d), "pca_components": (2, d), "pca_mean": (d,)}
+                "centres": (n_centres, d), "pca_components": (2, d), "pca_mean": (d,)}
         for name, shape in want.items():
             if a[name].shape != shape:
                 raise BundleError(f"serving.npz: {name} has shape {a[name].shape}; the manifest's schema "
@@ -113,10 +125,11 @@ class Compiled:
                               f"manifest's {list(levels)}")
         if (a["cat_fill"] < 0).any() or (a["cat_fill"] >= a["cat_sizes"]).any() or (a["num_scale"] <= 0).any():
             raise BundleError("serving.npz: a fill level or a scale is out of range")
-        return cls(**{name: a[name] for name in ARRAYS})
+        return cls(**a)
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in ARRAYS}
+        out = {name: getattr(self, name) for name in ARRAYS}
+        return out if self.centre_segment is None else {**out, "centre_segment": self.centre_segment}
 
     def __post_init__(self) -> None:
         """Derived layouts: per categorical feature a (k, levels) table of its one-hot part of
@@ -151,15 +164,25 @@ class Compiled:
             "pca_num": np.ascontiguousarray(self.pca_components[:, :p]), "n_cat": len(dots),
             "groups": tuple((tuple(m), tuple(dots[j].shape[1] for j in m), np.ascontiguousarray(jd),
                              np.ascontiguousarray(jp)) for m, jd, jp in groups),
-            "log_rows": np.flatnonzero(self.num_log1p), "one": one})
+            "log_rows": np.flatnonzero(self.num_log1p), "one": one,
+            # several centres per segment: where each segment's centres start (for reduceat)
+            "starts": None if not self.grouped else np.flatnonzero(np.diff(self.centre_segment, prepend=-1))})
+
+    @property
+    def grouped(self) -> bool:
+        """Whether some segment has more than one centre (people merged segments)."""
+        return self.centre_segment is not None and len(self.centre_segment) > int(self.centre_segment[-1]) + 1
 
     @property
     def k(self) -> int:
-        return int(self.centres.shape[0])
+        """The number of segments."""
+        return int(self.centres.shape[0]) if self.centre_segment is None else int(self.centre_segment[-1]) + 1
 
-    def run(self, num: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, num: np.ndarray, codes: np.ndarray, *, centres: bool = False) -> tuple[np.ndarray, ...]:
         """num: (n, p) float with NaN for missing; codes: (n, c) int with -1 for missing.
-        Returns (labels (n,), runner-up labels (n,), two nearest distances (n, 2), pca (n, 2)).
+        Returns (labels (n,), runner-up labels (n,), two nearest distances (n, 2), pca (n, 2)) —
+        segments, and each segment's nearest centre when a segment has several; with `centres`,
+        also the index of those two centres (n,) and (n,) (what `model.serving.explain` compares).
 
         Fastest with column-major inputs (``np.empty((p, n)).T``, as `model.contract.schema` builds them):
         every step is then a long contiguous pass per feature. Rows go through in blocks of
@@ -170,17 +193,23 @@ class Compiled:
         labels, second_labels = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         two_t, pts_t = np.empty((2, n)), np.empty((2, n))
         b = min(n, BLOCK)
-        scratch = (np.empty((len(self.num_mean), b)), np.empty((self.k, b)), np.empty(b, dtype=bool))
+        scratch = (np.empty((len(self.num_mean), b)), np.empty((len(self.centres), b)), np.empty(b, dtype=bool))
+        near = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)) if centres and self.grouped else None
         with _one_blas_thread() if n > BLOCK else contextlib.nullcontext():
             for start in range(0, n, BLOCK):
                 part = slice(start, min(n, start + BLOCK))
                 self._run_block(num_t[:, part], codes_t[:, part], labels[part], second_labels[part],
-                                two_t[:, part], pts_t[:, part], scratch)
-        return labels, second_labels, two_t.T, pts_t.T
+                                two_t[:, part], pts_t[:, part], scratch,
+                                None if near is None else (near[0][part], near[1][part]))
+        if not centres:
+            return labels, second_labels, two_t.T, pts_t.T
+        return (labels, second_labels, two_t.T, pts_t.T, *(near or (labels, second_labels)))
 
     def _run_block(self, num: np.ndarray, codes: np.ndarray, labels: np.ndarray, seconds: np.ndarray,
-                   two: np.ndarray, pts: np.ndarray, scratch: tuple[np.ndarray, ...]) -> None:
-        """One block, feature-major: num (p, b), codes (c, b); writes labels, two (2, b), pts (2, b)."""
+                   two: np.ndarray, pts: np.ndarray, scratch: tuple[np.ndarray, ...],
+                   near: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """One block, feature-major: num (p, b), codes (c, b); writes labels, two (2, b), pts (2, b)
+        and, for a grouped model, the two segments' nearest centres into `near`."""
         dv, b = self.derived, num.shape[1]
         col = dv["col"]
         zn, d2, closer = scratch[0][:, :b], scratch[1][:, :b], scratch[2][:b]
@@ -209,6 +238,9 @@ class Compiled:
         d2 *= -2.0
         d2 += zsq
         d2 += col["csq"]
+        by_centre = d2
+        if dv["starts"] is not None:  # a segment is as near as its nearest centre
+            d2 = np.minimum.reduceat(by_centre, dv["starts"], axis=0)
         # nearest and second nearest over the k rows; ties go to the lower index, like argmin
         best, second = two[0], two[1]
         np.copyto(best, d2[0])
@@ -225,31 +257,47 @@ class Compiled:
             labels += closer * (j - labels)  # no masked writes: measured 2x faster
         if len(d2) == 1:
             np.copyto(second, best)
+        if near is not None:
+            owner = self.centre_segment[:, None]
+            near[0][:] = np.argmin(np.where(owner == labels, by_centre, np.inf), axis=0)
+            near[1][:] = np.argmin(np.where(owner == seconds, by_centre, np.inf), axis=0)
         np.maximum(two, 0.0, out=two)
         np.sqrt(two, out=two)
 
-    def run_one(self, num: Sequence[float | None], codes: Sequence[int | None]
-                ) -> tuple[int, int, float, float, float, float, list[float]]:
+    def run_one(self, num: Sequence[float | None], codes: Sequence[int | None], *, centres: bool = False
+                ) -> tuple[Any, ...]:
         """One record in plain Python: num has None for missing, codes None for missing.
         Returns (label, runner-up label, nearest distance, second distance, pca x, pca y, z's
-        numeric part)."""
+        numeric part); with `centres`, also the two segments' nearest centres (as `run`)."""
         fill, mean, scale, logs, cfill, cnum, ccat, csq, pnum, pcat, shift = self.derived["one"]
         z = [((math.log1p(f if v is None else v) if lg else f if v is None else v) - m) / s
              for v, f, lg, m, s in zip(num, fill, logs, mean, scale)]
         cs = [(f if c is None else c) for c, f in zip(codes, cfill)]
         zsq = sum(map(mul, z, z)) + len(cs)
+        owner = None if self.centre_segment is None else self.centre_segment.tolist()
         best, second, label, runner = math.inf, math.inf, 0, 0
+        near: dict[int, int] = {}  # segment → its nearest centre (grouped models)
+        d2s = []
         for j, (row, cat) in enumerate(zip(cnum, ccat)):
             d2 = zsq - 2.0 * (sum(map(mul, z, row)) + sum(map(getitem, cat, cs))) + csq[j]
-            if d2 < best:
+            d2s.append(d2)
+            if owner is not None:
+                if owner[j] not in near or d2 < d2s[near[owner[j]]]:
+                    near[owner[j]] = j
+            elif d2 < best:
                 best, second, label, runner = d2, best, j, label
             elif d2 < second:
                 second, runner = d2, j
-        if second == math.inf:
+        if owner is not None:
+            ranked = sorted(near.items(), key=lambda t: (d2s[t[1]], t[0]))
+            (label, ca), (runner, cb) = ranked[0], ranked[min(1, len(ranked) - 1)]
+            best, second = d2s[ca], d2s[cb]
+        elif second == math.inf:
             second, runner = best, label
         x = sum(map(mul, z, pnum[0])) + sum(map(getitem, pcat[0], cs)) + shift[0]
         y = sum(map(mul, z, pnum[1])) + sum(map(getitem, pcat[1], cs)) + shift[1]
-        return label, runner, math.sqrt(max(best, 0.0)), math.sqrt(max(second, 0.0)), x, y, z
+        out = (label, runner, math.sqrt(max(best, 0.0)), math.sqrt(max(second, 0.0)), x, y, z)
+        return out + ((ca, cb) if owner is not None else (label, runner)) if centres else out
 
     def transform(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """The dense preprocessed matrix z (for tests and training diagnostics)."""

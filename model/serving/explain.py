@@ -36,22 +36,24 @@ class Explainer:
         starts = np.concatenate(([p], p + np.cumsum(sizes)))
         self.blocks = [compiled.centres[:, a:b] for a, b in zip(starts[:-1], starts[1:])]  # (k, L) each
         self.block_sq = np.stack([(b ** 2).sum(axis=1) for b in self.blocks], axis=1) if self.blocks \
-            else np.zeros((compiled.k, 0))  # (k, c)
+            else np.zeros((len(compiled.centres), 0))  # (centres, c)
         self.labels = [f.label for f in schema.numeric] + [f.label for f in schema.categorical]
         self._avg_text: dict[tuple[int, int], str] = {}
 
     # -- one customer -------------------------------------------------------------------------
     def why_one(self, values: dict[str, Any], z: Sequence[float], codes: Sequence[int | None],
-                a: int, b: int) -> list[dict[str, Any]]:
-        """The features that most pull the customer toward segment `a` rather than `b`."""
+                a: int, b: int, centres: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+        """The features that most pull the customer toward segment `a` rather than `b` (compared
+        at their nearest centres `centres` when a segment has several: `Compiled.run_one`)."""
         if a == b:
             return []
-        ranked = sorted(enumerate(self.pulls_one(z, codes, a, b)), key=lambda t: -t[1])
+        ca, cb = centres or (a, b)
+        ranked = sorted(enumerate(self.pulls_one(z, codes, ca, cb)), key=lambda t: -t[1])
         return [self._reason(j, pull, values, a, b) for j, pull in ranked[:TOP] if pull > 1e-12]
 
     def pulls_one(self, z: Sequence[float], codes: Sequence[int | None], a: int, b: int) -> list[float]:
-        """Each feature's share of d²(z, c_b) − d²(z, c_a), numeric features first (schema order);
-        they sum to that difference exactly."""
+        """Each feature's share of d²(z, c_b) − d²(z, c_a) for centres `a` and `b`, numeric features
+        first (schema order); they sum to that difference exactly."""
         ca, cb = self.c.centres[a], self.c.centres[b]
         pulls = [float((z[j] - cb[j]) ** 2 - (z[j] - ca[j]) ** 2) for j in range(self.p)]
         for f, code in enumerate(codes):
@@ -87,7 +89,8 @@ class Explainer:
         return self._avg_text[key]
 
     # -- a frame ------------------------------------------------------------------------------
-    def why_frame(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def why_frame(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Per row, the labels of the `TOP_FRAME` features with the largest positive pull
         ("Income; Spending score"): one string per distinct combination, not one per row.
         Rows go through in blocks, feature-major (as `model.serving.compiled.Compiled.run`)."""
@@ -95,10 +98,11 @@ class Explainer:
         if n == 0 or self.c.k < 2:
             return np.full(n, "", dtype=object)
         width = self.p + len(self.blocks)
+        ca, cb = centres or (a, b)  # the pulls compare centres; the texts name segments
         key = np.empty(n, dtype=np.int64)
         for start in range(0, n, BLOCK):
             part = slice(start, min(n, start + BLOCK))
-            key[part] = self._keys(num[part].T, codes[part].T, a[part], b[part], width)
+            key[part] = self._keys(num[part].T, codes[part].T, ca[part], cb[part], width)
         key = np.where(a == b, -1, key)
         rows, distinct = np.unique(key, return_inverse=True)
         texts = np.array([self._combo_text(int(k), width) for k in rows], dtype=object)

@@ -117,7 +117,7 @@ class Predictor:
         vals = checked.values
         num = [vals[c] for c in self._num_names]
         codes = [None if vals[c] is None else m[vals[c]] for c, m in self._coders]
-        label, runner, d1, d2, x, y, z = self.compiled.run_one(num, codes)
+        label, runner, d1, d2, x, y, z, *near = self.compiled.run_one(num, codes, centres=self.compiled.grouped)
         seg, other = self.segments[label], self.segments[runner]
         reasons = [f"{c} is outside the training range" for c in checked.out_of_range]
         if d1 > self._p99[label]:
@@ -127,7 +127,7 @@ class Predictor:
             "cluster": seg.id, "segment_id": seg.id, "segment_name": seg.name, "share": seg.share,
             "margin": m,
             "runner_up": {"segment_id": other.id, "segment_name": other.name},
-            "why": self.explainer.why_one(vals, z, codes, label, runner),
+            "why": self.explainer.why_one(vals, z, codes, label, runner, tuple(near) or None),
             "pca": {"x": round(x, 5), "y": round(y, 5)},
             "offers": self._fitted_offers(label, vals),
             "description": seg.description,
@@ -184,14 +184,14 @@ class Predictor:
         why = np.full(n, "", dtype=object)
         if ok.any():
             num, codes = (check.num, check.codes) if all_ok else (check.num.T[:, ok].T, check.codes.T[:, ok].T)
-            lab, second, two, p = self.compiled.run(num, codes)
+            lab, second, two, p, *near = self.compiled.run(num, codes, centres=self.compiled.grouped)
             if all_ok:
                 seg, run, marg, pts = lab, second, np.round(margin(two[:, 0], two[:, 1]), 4), np.round(p, 5)
             else:
                 seg[ok], run[ok] = lab, second
                 marg[ok], pts[ok] = np.round(margin(two[:, 0], two[:, 1]), 4), np.round(p, 5)
             far[ok] = two[:, 0] > self._p99[lab]
-            why[ok] = self.explainer.why_frame(num, codes, lab, second)
+            why[ok] = self.explainer.why_frame(num, codes, lab, second, tuple(near) or None)
         unlike = ok & (check.outside | far)
         out = pd.DataFrame(index=frame.index)  # column by column: no copying into blocks
         out["segment_id"] = pd.arrays.IntegerArray(np.where(ok, seg, 0), ~ok)

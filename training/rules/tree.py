@@ -81,6 +81,15 @@ class Rules:
         out[bad.any(axis=1) | (codes == UNKNOWN).any(axis=1)] = -1
         return out
 
+    def leaves(self, frame: pd.DataFrame) -> np.ndarray:
+        """Index into `rules` of the rule each row of a validated table falls under (leaves are
+        disjoint); -1 where none does."""
+        num, codes = self.view.filled(*self.view.encode(frame)[:2])
+        out = np.full(len(num), -1, dtype=np.int64)
+        for i, rule in enumerate(self.rules):
+            out[_mask(rule, self.view, num, codes)] = i
+        return out
+
     def predict_arrays(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Segment per row of filled arrays (`FeatureView.filled`); -1 where no rule applies."""
         out = np.full(len(num), -1, dtype=np.int64)
