@@ -9,6 +9,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from model.contract.bundle import TRUSTED_TYPES
 from model.contract.manifest import Manifest
+from model.contract.markdown import md_literal
 from model.contract.schema import param_name
 
 LOCAL_URL = "http://127.0.0.1:7860/"  # what `python app.py` serves
@@ -43,8 +44,19 @@ protected attributes, eligibility). Segments describe groups, not people.
 | id | name | share | what sets it apart | offers |
 |---:|---|---:|---|---|
 {% for s in segments -%}
-| {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ s.description }} | {{ s.offers | map(attribute="title") | join("; ") }} |
-{% endfor %}
+| {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ s.description }} | {{ s.offers }} |
+{% endfor %}{% if edit %}
+## Edited by people
+People changed these segments after the fit (last on {{ edit.edited_at }}); names marked "named by people" are
+their words, the numbers beside them are measured:
+{% for c in edit.changes -%}
+- {{ c }}
+{% endfor -%}
+{% for n in edit.not_remeasured -%}
+- edited, not re-measured: {{ n }}
+{% endfor -%}
+- what serves the edit: {{ edit.served }}
+{% endif %}
 ## Choosing k
 {{ selection_reason }}
 
@@ -119,7 +131,14 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
         verdict=clus.verdict, verdict_summary=clus.summary,
         rows=f"{manifest.training.rows:,}", source=manifest.training.source,
         comparison_note=cmp.why if cmp else "density-based methods were not compared for this bundle.",
-        segments=manifest.segments, selection_reason=manifest.selection.reason,
+        segments=[{"id": seg.id, "share": seg.share, "description": md_literal(seg.description),
+                   "name": md_literal(seg.name) + (" (named by people)" if seg.named_by == "people" else ""),
+                   "offers": md_literal("; ".join(o.title for o in seg.offers))} for seg in manifest.segments],
+        edit=None if manifest.edit is None else {
+            "edited_at": manifest.edit.edited_at, "served": md_literal(manifest.edit.served),
+            "changes": [md_literal(c) for c in manifest.edit.changes],
+            "not_remeasured": [md_literal(n) for n in manifest.edit.not_remeasured]},
+        selection_reason=manifest.selection.reason,
         table=manifest.selection.table, plots=plots, metrics=manifest.metrics.readable(),
         example=repr(example), kwargs=", ".join(f"{param_name(k)}={v!r}" for k, v in example.items()),
         trusted=repr(list(TRUSTED_TYPES)), space_id=manifest.space_id,

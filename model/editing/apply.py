@@ -163,7 +163,7 @@ def apply_edit(bundle: Bundle, stats: SegmentStats | None, spec: EditSpec, *, no
         new_segments.append(seg)
         new_atoms.append(atoms)
     seg_rules.unique_names(new_segments)
-    moved = [f"{i} → {j}" for members in groups if len(members) == 1 for i in members if id_map[i] != i]
+    moved = [f"{i} → {id_map[i]}" for members in groups if len(members) == 1 for i in members if id_map[i] != i]
     if moved:
         changes.append("segment ids renumbered: " + ", ".join(moved))
     if not changes:

@@ -88,8 +88,14 @@ def merged_profile(parts: Sequence[Segment], atoms: Sequence[AtomStats], grid: S
     numeric = {}
     for col, first in parts[0].profile.numeric.items():
         m = merged_numeric(atoms, col, grid)
-        numeric[col] = {"mean": _r(m["mean"]), "median": _r(m["q"](0.5)), "q25": _r(m["q"](0.25)),
-                        "q75": _r(m["q"](0.75)), "overall_mean": first.overall_mean,
+        q = {}
+        for key, p in (("q25", 0.25), ("median", 0.5), ("q75", 0.75)):
+            # a union's p-quantile lies between its parts' (measured exactly at training)
+            known = [getattr(s.profile.numeric[col], key) for s in parts]
+            got = m["q"](p)
+            q[key] = None if got is None or None in known else min(max(got, min(known)), max(known))  # type: ignore[type-var]
+        numeric[col] = {"mean": _r(m["mean"]), "median": _r(q["median"]), "q25": _r(q["q25"]),
+                        "q75": _r(q["q75"]), "overall_mean": first.overall_mean,
                         "overall_median": first.overall_median, "z": round(m["z"], 3)}
     categorical = {}
     for col in parts[0].profile.categorical:
