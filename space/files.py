@@ -58,15 +58,16 @@ class BatchFiles:
         if removed:
             log.info("removed %d batch folder(s) left by stopped servers", removed)
 
-    def write(self, payload: bytes, *, stem: str) -> Path:
-        """Write one call's scored file atomically into a folder of its own; returns its path."""
+    def write(self, payload: bytes, *, stem: str, kind: str = "scored", suffix: str = ".csv") -> Path:
+        """Write one call's file (`<kind>_<stem><suffix>`: a scored CSV, a zip of audiences or of an
+        edited bundle) atomically into a folder of its own; returns its path."""
         for attempt in range(3):
             with self._mutex:
                 self.prune(incoming=len(payload))
                 folder = Path(tempfile.mkdtemp(prefix="call-", dir=self.root))
                 self._writing.add(folder)  # not pruned while being written
             try:
-                return _write_atomically(folder / f"scored_{_safe_stem(stem)}.csv", payload)
+                return _write_atomically(folder / f"{kind}_{_safe_stem(stem)}{suffix}", payload)
             except FileNotFoundError:  # the folder was deleted from outside meanwhile: start again
                 if attempt == 2:
                     raise
@@ -177,7 +178,7 @@ def uploaded_file(value: Any, *, upload_dir: Path | str, uploaded: Collection[st
 
 def _write_atomically(final: Path, payload: bytes) -> Path:
     """Write under a temporary name in the same folder, then rename: readers see all or nothing."""
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".csv", dir=final.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=final.suffix, dir=final.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, TypedDict
 
 from space.render import cards, figures, pages
+from model.tables.audiences import audience_files, zip_files
 from model.tables.batch import score_upload
 from space.files import BatchFiles
 from model.contract.constraints import number_text
@@ -73,6 +74,11 @@ class Handlers:
         payload, result = score_upload(self.predictor, path.read_bytes(), max_bytes=self.settings.max_upload_bytes,
                                        max_rows=self.settings.max_batch_rows)
         return payload, result, str(self.files.write(payload, stem=path.stem))
+
+    def audiences(self, payload: bytes, stem: str) -> str:
+        """A scored file's audiences — one CSV per segment, in one zip — written for download."""
+        files = audience_files(payload, self.predictor.segments)
+        return str(self.files.write(zip_files(files), stem=stem, kind="audiences", suffix=".zip"))
 
     def monitor(self, data: bytes, previous: bytes | None) -> tuple[str, str, str]:
         """The drift report as Markdown, and its two figures (plotly JSON)."""

@@ -130,8 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--data", help="customer CSV (with --engine spark also Parquet or a URI)")
     ss.add_argument("--transactions", metavar="FILE", help="order log (for a bundle trained on one; with "
                                                             "--engine spark also Parquet or a URI)")
-    s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or CSV "
-                                                 "parts when it ends in .csv)")
+    s.add_argument("--out", help="output CSV (with --engine spark: a Parquet folder, or CSV parts when it ends "
+                                 "in .csv); needed unless --by-segment is given")
+    s.add_argument("--by-segment", type=Path, metavar="DIR",
+                   help="also write one CSV per segment into DIR (id, input columns, segment, offers): audiences "
+                        "for campaigns; the files' rows add up to the scored rows")
     _date_format(s)
     _engine_args(s)
     s.set_defaults(func=cmd_score)
