@@ -56,7 +56,8 @@ class Handlers:
             errors = {e.field: e.message for e in exc.errors}
             return FormAnswer(cards.error_card(errors, self.labels), "", self.map.background(), errors)
         seg = result["segment_id"]
-        return FormAnswer(cards.result_card(result, self.manifest), cards.offer_cards(result["offers"], seg),
+        link = pages.deep_link("", {k: v for k, v in result["input"].items() if v is not None}).lstrip("/")
+        return FormAnswer(cards.result_card(result, self.manifest, link=link), cards.offer_cards(result["offers"], seg),
                           self.map.with_point(result["pca"]["x"], result["pca"]["y"], seg), {})
 
     def csv_scores(self, csv_text: str) -> CsvScores:

@@ -51,6 +51,10 @@ class Settings:
     queue_size: int = 64
     gradio_concurrency: int = 4
     mcp_server: bool = True  # serve the MCP server at /gradio_api/mcp/ (MCP_SERVER=0 turns it off)
+    # "Sign in with Hugging Face" on the Edit tab, to publish an edit: on a Space with `hf_oauth: true`
+    # (the Hub sets OAUTH_CLIENT_ID), or locally with HF_OAUTH=1 and a token (gradio mocks the sign-in)
+    oauth: bool = False
+    space_id: str | None = None  # OWNER/NAME when running as a Space (SPACE_ID): the Space to pin
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -80,4 +84,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         queue_size=_int(env, "QUEUE_SIZE", 64),
         gradio_concurrency=_int(env, "GRADIO_CONCURRENCY", 4),
         mcp_server=env.get("MCP_SERVER", "1").strip().lower() not in ("0", "false", "no", "off"),
+        oauth=bool(env.get("OAUTH_CLIENT_ID", "").strip())
+        or env.get("HF_OAUTH", "").strip().lower() in ("1", "true", "yes", "on"),
+        space_id=env.get("SPACE_ID", "").strip() or None,
     )

@@ -12,12 +12,13 @@ from space.tabs.api import api_tab
 from space.tabs.batch import batch_tab
 from space.tabs.common import Context
 from space.tabs.data import data_tab
+from space.tabs.edit import edit_tab
 from space.tabs.model_tab import model_tab
 from space.tabs.monitor import monitor_tab
 from space.tabs.predict import predict_tab
 from space.tabs.segments import segments_tab
 
-TABS = (predict_tab, segments_tab, data_tab, model_tab, monitor_tab, batch_tab, api_tab)
+TABS = (predict_tab, segments_tab, edit_tab, data_tab, model_tab, monitor_tab, batch_tab, api_tab)
 
 
 def build_demo(live: Any, settings: Settings) -> Any:

@@ -17,6 +17,15 @@ SCROLL_TO_RESULT = """(...args) => {
   return args; }"""
 
 
+COPY_LINK = """() => {
+  const card = document.querySelector('#result-block [data-link]');
+  const rel = card && card.dataset.link;
+  if (!rel) return 'Find a segment first: the link opens the app on that customer.';
+  const url = new URL(rel, window.location.href).href;
+  if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {});
+  return url; }"""
+
+
 def predict_tab(ctx: Context) -> None:
     import gradio as gr
 
@@ -28,6 +37,11 @@ def predict_tab(ctx: Context) -> None:
                 go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
             with gr.Column(scale=6, min_width=300):
                 result_html = gr.HTML(cards.empty_result(), label="Segment", elem_id="result-block")
+                with gr.Row():
+                    copy_btn = gr.Button("Copy link to this customer", size="sm", elem_id="copy-link")
+                    link_box = gr.Textbox(label="Link to this customer", interactive=False, elem_id="customer-link",
+                                          buttons=["copy"], max_lines=1,
+                                          placeholder="Press the button: a link that opens the app on this customer")
                 offers_html = gr.HTML("", label="Offers")
                 map_plot = gr.Plot(plot(ui.map.background()), label="Where this customer sits among "
                                    "everyone (the map squeezes all features into two directions; nearby "
@@ -78,6 +92,8 @@ def predict_tab(ctx: Context) -> None:
     events.append(ctx.demo.load(guard(from_link), None, form_out, api_visibility="private", preprocess=False))
     for event in events:
         event.then(show_map, map_json, map_plot, api_visibility="private")
+    # in the browser only: the card carries its deep link; this makes it absolute and copies it
+    copy_btn.click(None, None, link_box, js=COPY_LINK)
 
 
 def field_input(f: Any, info: str) -> Any:
