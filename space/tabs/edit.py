@@ -16,6 +16,7 @@ from typing import Any
 
 from model.contract.errors import EditError
 from model.contract.markdown import md_literal
+from model.editing.spec import segment_id
 from space.editor import Editor, with_words
 from space.hub import _DeadlineExceeded, _run_with_deadline
 from space.publish import PublishRefused, publish, sign_in_available, token_for
@@ -105,14 +106,19 @@ def edit_tab(ctx: Context) -> None:
     def merge(a: Any, b: Any, current: dict[str, Any]) -> list[Any]:
         if a is None or b is None:
             return render(current, "⚠ choose two segments to merge", keep=current)
-        new = {**current, "merges": [*current.get("merges", []), [int(a), int(b)]]}
+        try:
+            pair = [segment_id(a, "the first segment to merge"), segment_id(b, "the second segment to merge")]
+        except EditError as exc:
+            return render(current, f"⚠ {md_literal(str(exc))}", keep=current)
+        new = {**current, "merges": [*current.get("merges", []), pair]}
         return render(new, "Preview: merged. The merged segment's stability is not re-measured.", keep=current)
 
     def words(sid: Any, text: str, table: Any, current: dict[str, Any]) -> list[Any]:
         try:
             if sid is None:
                 raise EditError("choose the segment to rename or re-offer")
-            new = with_words(current, editor.apply(current), live, start_id=int(sid), name=text, offers=table)
+            new = with_words(current, editor.apply(current), live, start_id=segment_id(sid, "the segment"),
+                             name=text, offers=table)
         except (EditError, ValueError) as exc:
             return render(current, f"⚠ {md_literal(str(exc))}", keep=current)
         return render(new, "Preview: name and offers applied.", keep=current)
@@ -125,9 +131,13 @@ def edit_tab(ctx: Context) -> None:
             edited = None
         manifest = edited.manifest if edited else live
         id_map = edited.id_map if edited else {s.id: s.id for s in live.segments}
-        if sid is None or int(sid) not in id_map:
+        try:
+            start = segment_id(sid, "the segment")
+        except EditError:
             return gr.skip(), gr.skip()
-        seg = manifest.segments[id_map[int(sid)]]
+        if start not in id_map:
+            return gr.skip(), gr.skip()
+        seg = manifest.segments[id_map[start]]
         return seg.name, _offer_table(seg)
 
     def reset() -> list[Any]:
