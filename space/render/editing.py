@@ -10,17 +10,16 @@ from model.contract.manifest import Manifest
 from model.contract.markdown import md_literal
 
 
-def _cell(text: Any) -> str:
-    return md_literal(text) if str(text) else "–"
-
-
 def diff_markdown(rows: Sequence[dict[str, str]], *, against: str) -> str:
-    """The diff of an edit (`model.editing.diff`) as a Markdown table."""
+    """The diff of an edit (`model.editing.diff`) as a list (a table is unreadable at 390 px)."""
     if not rows:
         return f"No difference with {md_literal(against)}."
-    lines = [f"**Against {md_literal(against)}:**", "", "| segment | what | before | after |", "|---|---|---|---|"]
-    lines += [f"| {_cell(r['segment'])} | {_cell(r['what'])} | {_cell(r['before'])} | {_cell(r['after'])} |"
-              for r in rows]
+    lines = [f"**Against {md_literal(against)}:**", ""]
+    for r in rows:
+        where = "all segments" if r["segment"] == "all" else f"segment {md_literal(r['segment'])}"
+        before = md_literal(r["before"]) if r["before"] else "–"
+        after = md_literal(r["after"]) if r["after"] else "–"
+        lines.append(f"- **{where}, {md_literal(r['what'])}:** {before} → **{after}**")
     return "\n".join(lines)
 
 

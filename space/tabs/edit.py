@@ -76,22 +76,28 @@ def edit_tab(ctx: Context) -> None:
         publish_btn = gr.Button("Publish as a new commit of the model repo", variant="primary", elem_id="edit-publish")
         published = gr.Markdown(_publish_note(ctx), elem_id="edit-published", label="Publishing")
 
-    outputs = [state, status, diff, sizes, summary, edit_map, preview, segment, merge_a, merge_b]
+    outputs = [state, status, diff, sizes, summary, edit_map, preview, segment, merge_a, merge_b, name, offers]
 
     def render(new_state: dict[str, Any], message: str, *, keep: dict[str, Any] | None = None) -> list[Any]:
         """Every preview output for `new_state`; on bad input, `message` and the previous state."""
         try:
             edited = editor.apply(new_state)
         except EditError as exc:
-            return [keep if keep is not None else new_state, f"⚠ {md_literal(str(exc))}"] + [gr.skip()] * 8
+            return [keep if keep is not None else new_state, f"⚠ {md_literal(str(exc))}"] + [gr.skip()] * 10
         manifest = edited.manifest if edited else live
         segs = manifest.segments
+        bare = [str(s.id) for s in segs if not s.offers]
+        if bare:  # a merged segment keeps only the offers that hold for all its parts
+            message += (f" ⚠ Segment{'s' if len(bare) > 1 else ''} {', '.join(bare)} "
+                        f"{'have' if len(bare) > 1 else 'has'} no offer: write one below.")
         map_json = figures.MapFigure(edited.sample, segs).background() if edited else ctx.handlers.map.background()
         choices = _choices(manifest, edited)
         return [new_state, message, diff_markdown(editor.diff(edited), against="the live bundle") if edited else "",
                 sizes_html(manifest), edit_summary(manifest) if edited else "", plot(map_json),
-                cards.segment_cards(segs, ctx.schema, manifest.rules), gr.update(choices=choices),
-                gr.update(choices=choices, value=None), gr.update(choices=choices, value=None)]
+                cards.segment_cards(segs, ctx.schema, manifest.rules),
+                gr.update(choices=choices, value=choices[0][1]),  # the first segment, its words below
+                gr.update(choices=choices, value=None), gr.update(choices=choices, value=None),
+                segs[0].name, _offer_table(segs[0])]
 
     def choose_k(k: Any, current: dict[str, Any]) -> list[Any]:
         try:
