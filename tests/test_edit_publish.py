@@ -37,6 +37,15 @@ def hub(default_bundle):
     server.stop()
 
 
+def sign_in(page) -> None:
+    """Press "Sign in with Hugging Face": the page goes to /login/huggingface and comes back signed in."""
+    with page.expect_navigation(timeout=60_000):
+        page.locator("#edit-login").click()
+    expect(page.locator("#predict-btn")).to_be_visible(timeout=90_000)
+    page.get_by_role("tab", name="Edit").click()
+    expect(page.locator("#edit-login")).to_contain_text("Logout", timeout=30_000)
+
+
 def _push(hub, bundle) -> str:
     from training.publishing.push import push_bundle
     return push_bundle(bundle, REPO, endpoint=hub.url, token=ADMIN, commit_message="trained").commit_sha
@@ -105,9 +114,7 @@ def test_sign_in_publish_and_history_in_the_browser(hub, default_bundle, predict
         publish = page.locator("#edit-publish")
         publish.click()
         expect(page.locator("#edit-published")).to_contain_text("Sign in with Hugging Face first", timeout=20_000)
-        page.locator("#edit-login").click()  # gradio's local sign-in: the machine's own account
-        expect(page.locator("#edit-login")).to_contain_text("Logout", timeout=60_000)
-        page.get_by_role("tab", name="Edit").click()
+        sign_in(page)  # gradio's local sign-in: the machine's own account
         choose = __import__("tests.test_edit_browser", fromlist=["choose"]).choose
         choose(page, "edit-segment", "2 ·")
         page.locator("#edit-name textarea, #edit-name input").first.fill("Sports fans")
@@ -125,6 +132,7 @@ def test_sign_in_publish_and_history_in_the_browser(hub, default_bundle, predict
         expect(other.locator("body")).to_contain_text(predictor.segments[2].name)
         expect(other.locator("body")).not_to_contain_text("Sports fans")
         page.get_by_role("tab", name="Model").click()
+        page.locator("#model-history").click()  # the page came back from signing in: the accordion is closed
         page.get_by_role("button", name="Show the last commits").click()
         history = page.locator("#model-history-table")
         expect(history).to_contain_text(new[:10], timeout=30_000)
@@ -143,9 +151,7 @@ def test_a_token_without_write_access_publishes_nothing(hub, default_bundle, tmp
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = open_app(browser, url + "/", DESKTOP)
         page.get_by_role("tab", name="Edit").click()
-        page.locator("#edit-login").click()
-        expect(page.locator("#edit-login")).to_contain_text("Logout", timeout=60_000)
-        page.get_by_role("tab", name="Edit").click()
+        sign_in(page)
         choose = __import__("tests.test_edit_browser", fromlist=["choose"]).choose
         choose(page, "edit-merge-a", "1 ·")
         choose(page, "edit-merge-b", "4 ·")
