@@ -1,5 +1,6 @@
 """`python -m benchmarks` (make bench): every performance figure of issue 7 (and figure 8, order logs,
-of issue 12; figure 9, explain and monitor, of issue 13; figure 10, the Spark engine, of issue 15), each
+of issue 12; figure 9, explain and monitor, of issue 13; figure 10, the Spark engine, of issue 15; figure 11,
+what an edit costs, of issue 23), each
 measured against a baseline in the same run, as one table (stdout, plus Markdown and JSON files).
 
     python -m benchmarks                  # full sizes (~10 minutes here for 1-9, most of it figure 7;
@@ -23,7 +24,7 @@ from typing import Any, Callable, Sequence
 from benchmarks.common import ROOT, Result, dump
 
 log = logging.getLogger("benchmarks")
-FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
+FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
 HTTP = {"2", "3"}  # these share one running app
 
 
@@ -44,8 +45,8 @@ def _lines(path: str) -> list[str]:
 
 
 def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
-    from benchmarks import (bench_batch, bench_cold, bench_explain, bench_gradio, bench_json, bench_single,
-                            bench_spark, bench_train, bench_train10m, bench_transactions)
+    from benchmarks import (bench_batch, bench_cold, bench_edit, bench_explain, bench_gradio, bench_json,
+                            bench_single, bench_spark, bench_train, bench_train10m, bench_transactions)
     results: list[Result] = []
     with ExitStack() as stack:
         app_url = None
@@ -63,7 +64,7 @@ def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
             results += _one(fig, plan[fig])
     later = {"5": lambda: bench_train.run(smoke), "6": lambda: bench_cold.run(smoke),
              "7": lambda: bench_train10m.run(smoke), "8": lambda: bench_transactions.run(smoke), "9": lambda: bench_explain.run(smoke),
-             "10": lambda: bench_spark.run(smoke)}
+             "10": lambda: bench_spark.run(smoke), "11": lambda: bench_edit.run(smoke)}
     for fig in [f for f in FIGURES[4:] if f in figures]:  # after the app is stopped: nothing else runs
         results += _one(fig, later[fig])
     return results
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; checks the harness only")
     ap.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES), metavar="FIG",
-                    help="figures to run (1-10)")
+                    help="figures to run (1-11)")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for results.md / results.json (default: benchmarks/, or a temp folder "
                          "with --smoke)")
