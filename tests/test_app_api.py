@@ -107,7 +107,8 @@ def test_http_nan_and_garbage_bodies(app_url, predictor):
 
 def test_http_segments_health_openapi(app_url, predictor):
     seg = httpx.get(app_url + "/segments").json()
-    assert seg == {"k": predictor.k, "segments": predictor.segments_payload()}
+    assert seg == {"k": predictor.k, "segments": predictor.segments_payload(), "value": None}  # no money column
+    assert all(s["value"] is None for s in seg["segments"])
     health = httpx.get(app_url + "/health").json()
     assert health["status"] == "ok" and health["bundle"]["kind"] == "local"
     assert health["bundle"]["fallback_reason"] is None and health["features"] == predictor.schema.names

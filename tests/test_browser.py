@@ -319,3 +319,28 @@ def test_monitor_tab_reports_drift(browser, app_url, predictor, tmp_path):
     expect(report).to_contain_text(f.name)  # the reason names the feature that moved
     expect(page.locator(".tabitem:visible .js-plotly-plot")).to_have_count(2)
     page.close()
+
+
+def test_segments_tab_of_an_order_log_shows_what_each_segment_is_worth(browser, shared_data, tmp_path):
+    """The headline, the concentration chart, a value line on every card, and the cards sorted by
+    share of revenue when the visitor asks."""
+    from tests.server import running_app
+    from training.fit import FitOptions, fit
+
+    m = fit(FitOptions(transactions=shared_data / "online_retail_invoices.csv", out=tmp_path / "b", compare=False,
+                       bootstrap=0)).manifest
+    top = max(m.segments, key=lambda s: s.value.revenue_share)
+    with running_app({"MODEL_DIR": str(tmp_path / "b")}, log_path=tmp_path / "app.log") as url:
+        page = open_app(browser, url + "/", DESKTOP)
+        page.get_by_role("tab", name="Segments").click()
+        expect(page.get_by_text(m.value.headline)).to_be_visible(timeout=15_000)
+        expect(page.locator(".js-plotly-plot:visible").first).to_be_visible(timeout=15_000)
+        expect(page.locator(".segment-value")).to_have_count(m.k)
+        page.get_by_label("share of revenue").check()
+        expect(page.locator(".segment-card").first).to_contain_text(f"Segment {top.id} ·", timeout=15_000)
+        expect(page.locator(".segment-card").first.locator(".rfm-mix")).to_contain_text("RFM mix:")
+        page.locator(".claims summary").first.click()  # the claims behind the name, with their numbers
+        expect(page.locator(".claims li").first).to_be_visible()
+        found = page.evaluate(CONTRAST_JS)
+        assert found["checked"] > 10 and not found["bad"], found["bad"][:5]
+        page.close()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.serving.rfm import (LABEL_GRID, LABELS, OTHERS, RFM_RULES, describe_rfm_segment, rfm_edges, rfm_label,
+from model.serving.rfm import (LABEL_GRID, LABELS, OTHERS, RFM_RULES, rfm_edges, rfm_label,
                           rfm_mix, rfm_scores, score_with_edges)
 
 NAMED = [r[0] for r in RFM_RULES]
@@ -137,37 +137,3 @@ def test_rfm_mix_shares_per_segment():
     assert list(mix[0]) == ["Champions", "At Risk"]
     with pytest.raises(ValueError, match="differ in length"):
         rfm_mix([0, 1], ["Lost"])
-
-
-def _profile(recency, frequency, monetary, mix, tenure=None):
-    stats = {"recency_days": {"mean": recency, "overall_mean": 90.0},
-             "frequency": {"mean": frequency, "overall_mean": 4.0},
-             "monetary": {"mean": monetary, "overall_mean": 2000.0}}
-    if tenure is not None:
-        stats["tenure_days"] = {"mean": tenure, "overall_mean": 220.0}
-    return {"profile": {"numeric": stats}, "rfm_mix": mix}
-
-
-@pytest.mark.parametrize("profile, name", [
-    (_profile(150, 5, 4500, {"At Risk": 0.6, "Loyal Customers": 0.4}), "At risk · big spenders gone quiet 5 months"),
-    (_profile(9, 14, 9000, {"Champions": 0.8}), "Champions · frequent big spenders active in the last 9 days"),
-    (_profile(20, 1.1, 300, {"New Customers": 0.5, "Promising": 0.5}, tenure=25),
-     "New customers · one-off small spenders active in the last 3 weeks"),
-    (_profile(300, 1.2, 250, {"Lost": 0.45, "Hibernating": 0.4}), "Lost · one-off small spenders gone quiet 10 months"),
-    (_profile(95, 4.2, 2100, {"Need Attention": 0.2, "Loyal Customers": 0.2, OTHERS: 0.6}), "Typical customers"),
-])
-def test_segment_names_say_what_members_are(profile, name):
-    assert describe_rfm_segment(profile) == name
-
-
-def test_segment_name_from_flat_stats():
-    flat = {"recency_days": {"mean": 30, "overall_mean": 90}, "frequency": {"mean": 9, "overall_mean": 4},
-            "monetary": {"mean": 2100, "overall_mean": 2000}, "rfm_mix": {"Loyal Customers": 0.55}}
-    assert describe_rfm_segment(flat) == "Loyal customers · frequent buyers active in the last 4 weeks"
-
-
-def test_segment_name_prefers_medians_when_given():
-    skewed = {"recency_days": {"mean": 95, "overall_mean": 90, "median": 200, "overall_median": 50},
-              "frequency": {"mean": 4, "overall_mean": 4, "median": 1, "overall_median": 2},
-              "monetary": {"mean": 2100, "overall_mean": 2000, "median": 150, "overall_median": 670}}
-    assert describe_rfm_segment({"numeric": skewed}) == "One-off small spenders gone quiet 7 months"

@@ -122,44 +122,71 @@ def titles(offers):
     return [o["title"] for o in offers]
 
 
+def claims(*ids):
+    """Claims as training.description.claims makes them (here only their ids matter)."""
+    return [{"id": i, "text": i} for i in ids]
+
+
 def test_churn_risk_segment_gets_retention_not_onboarding(playbook):
-    churn = offers_for_segment([trait("support", "high", 1.6), trait("tenure", "low", 0.9)], None, playbook)
+    churn = offers_for_segment([trait("support", "high", 1.6), trait("tenure", "low", 0.9)], None, playbook,
+                               claims=claims("new"))
     assert titles(churn)[:2] == ["Proactive service review call", "Retention offer with a service credit"]
     assert "New-member onboarding series" not in titles(churn)
-    newcomers = offers_for_segment([trait("tenure", "low", 0.9)], None, playbook)
+    newcomers = offers_for_segment([trait("tenure", "low", 0.9)], None, playbook, claims=claims("new"))
     assert titles(newcomers)[0] == "New-member onboarding series"
 
 
-@pytest.mark.parametrize("mix, first", [
-    ({"Champions": 0.7}, "VIP tier with early access"),
-    ({"At Risk": 0.5, "Can't Lose Them": 0.1}, "Win-back offer on their favourite category"),
-    ({"New Customers": 0.4, "Promising": 0.2}, "New-customer onboarding series"),
-    ({"Lost": 0.8}, "One last reactivation offer, then suppress"),
-    ({"Hibernating": 0.5}, "Low-cost seasonal reactivation campaign"),
+def test_onboarding_needs_a_recent_first_order_not_just_low_tenure(playbook):
+    """CDNOW: everyone joined in one quarter, 16 months ago; a shorter tenure is no new customer."""
+    old_joiners = offers_for_segment([trait("tenure", "low", 0.9)], {"Promising": 0.6}, playbook, claims=claims("lapsed"))
+    assert not {"New-member onboarding series", "New-customer onboarding series"} & set(titles(old_joiners))
+    assert "Win-back campaign" in titles(old_joiners)
+
+
+@pytest.mark.parametrize("mix, said, first", [
+    ({"Champions": 0.7}, ("active", "high_value", "frequency_high"), "VIP tier with early access"),
+    ({"At Risk": 0.5, "Can't Lose Them": 0.1}, ("lapsed", "high_value"), "Win-back offer on their favourite category"),
+    ({"New Customers": 0.4, "Promising": 0.2}, ("new",), "New-customer onboarding series"),
+    ({"Lost": 0.8}, ("lapsed",), "One last reactivation offer, then suppress"),
+    ({"Hibernating": 0.5}, ("lapsed",), "Low-cost seasonal reactivation campaign"),
 ])
-def test_rfm_playbook(playbook, mix, first):
-    offers = offers_for_segment([], mix, playbook)
+def test_rfm_playbook(playbook, mix, said, first):
+    offers = offers_for_segment([], mix, playbook, claims=claims(*said))
     assert offers[0]["title"] == first and offers[0]["source"].startswith("RFM: ")
     assert 2 <= len(offers) <= 4
+    assert all(set(o["requires"]) <= set(said) for o in offers)
+
+
+@pytest.mark.parametrize("mix, said", [
+    ({"Champions": 0.7}, ("lapsed", "high_value")),  # a "champion" label on customers gone for a year
+    ({"At Risk": 0.5}, ("active",)),
+    ({"New Customers": 0.6}, ("lapsed",)),
+])
+def test_an_rfm_label_alone_earns_no_offer_the_numbers_contradict(playbook, mix, said):
+    offers = offers_for_segment([], mix, playbook, claims=claims(*said))
+    assert all(set(o["requires"]) <= set(said) for o in offers)
+    assert not {"VIP tier with early access", "Win-back offer on their favourite category",
+                "New-customer onboarding series"} & set(titles(offers)), titles(offers)
 
 
 def test_strongest_evidence_comes_first(playbook):
     offers = offers_for_segment([trait("monetary", "high", 0.6), trait("recency", "high", 1.8)],
-                                {"At Risk": 0.35}, playbook)
-    assert titles(offers)[0] == "Win-back campaign"  # recency 1.8 SD outweighs RFM 2 × 35 % and spend 0.6
-    assert "Premium tier benefits" in titles(offers)
+                                {"At Risk": 0.35}, playbook, claims=claims("lapsed", "high_value"))
+    assert titles(offers)[0] == "Win-back campaign"  # lapsed (1) outweighs RFM 2 × 35 % and spend 0.6
+    assert "Premium tier benefits" not in titles(offers)  # it says "still buying"
 
 
 def test_segments_the_catalogue_can_tell_apart_get_different_lists(playbook):
     champions = [trait("frequency", "high", 1.3), trait("monetary", "high", 1.1)]
-    segments = [{"id": i, "traits": t, "rfm_mix": m} for i, (t, m) in enumerate([
-        (champions, {"Champions": 0.6}),
-        (champions + [trait("tenure", "high", 0.55)], {"Champions": 0.6}),  # one more, weaker trait
-        ([trait("recency", "high", 1.5)], {"At Risk": 0.6}),
-        ([trait("recency", "high", 1.4)], {"At Risk": 0.5, "Can't Lose Them": 0.2}),
-        ([trait("income", "high")], None), ([trait("income", "low")], None),
+    active, lapsed = claims("active", "high_value"), claims("lapsed", "high_value")
+    segments = [{"id": i, "traits": t, "rfm_mix": m, "claims": c} for i, (t, m, c) in enumerate([
+        (champions, {"Champions": 0.6}, active),
+        (champions + [trait("tenure", "high", 0.55)], {"Champions": 0.6}, active),  # one more, weaker trait
+        ([trait("recency", "high", 1.5)], {"At Risk": 0.6}, lapsed),
+        ([trait("recency", "high", 1.4)], {"At Risk": 0.5, "Can't Lose Them": 0.2}, lapsed),
+        ([trait("income", "high")], None, ()), ([trait("income", "low")], None, ()),
     ])]
-    plain = [titles(offers_for_segment(s["traits"], s["rfm_mix"], playbook)) for s in segments]
+    plain = [titles(offers_for_segment(s["traits"], s["rfm_mix"], playbook, claims=s["claims"])) for s in segments]
     assert plain[0] == plain[1]  # on their own, the two champion segments would look the same
     got = assign_offers(segments, playbook)
     lists = [tuple(titles(g["offers"])) for g in got]

@@ -72,6 +72,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(format_report(m.cleaning))
     roles = {f.name: f.role for f in m.schema.features if f.role}
     print("roles: " + (", ".join(f"{c} → {r}" for c, r in roles.items()) or "none recognised (set them with --role)"))
+    if m.selection.weights:
+        print("weights in the distance: " + ", ".join(f"{c} {w:g}" for c, w in m.selection.weights.items())
+              + f" ({m.selection.weight_rule})")
     print(f"\nk = {m.k}: {m.selection.reason}")
     print(f"cluster structure: {m.clusterability.verdict} — {m.clusterability.summary}")
     print(f"silhouette {m.metrics.silhouette}, Calinski–Harabasz {m.metrics.calinski_harabasz}, "
@@ -81,9 +84,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"Spark {m.engine.version} ({m.engine.master}): silhouette on all {m.metrics.silhouette_full_rows:,} "
               f"rows {m.metrics.silhouette_full_spark} (squared Euclidean); Spark and the bundle agree on "
               f"{agree.same:,} of {agree.rows:,} rows ({agree.ties} ties)")
+    if m.value is not None:
+        print(m.value.headline)
     for s in m.segments:
         stab = "" if s.stability is None else f" — stability {s.stability:.2f} ({s.stability_reading})"
-        print(f"  [{s.id}] {s.name} — {s.share:.1%}{stab} — offers: " + "; ".join(o.title for o in s.offers))
+        worth = "" if s.value is None else f" of customers, {s.value.revenue_share:.1%} of revenue"
+        print(f"  [{s.id}] {s.name} — {s.share:.1%}{worth}{stab} — offers: " + "; ".join(o.title for o in s.offers))
         if s.offer_note:
             print(f"       note: {s.offer_note}")
     if m.rules is not None:
@@ -118,8 +124,13 @@ def cmd_score(args: argparse.Namespace) -> int:
               + (f"; set aside: {', '.join(f'{k} {v:,}' for k, v in log['dropped'].items())}" if log["dropped"] else ""))
     print(f"scored {summary['scored']:,} rows, rejected {summary['rejected']:,}"
           + (f"; wrote {args.out}" if args.out else ""))
+    value = summary.get("value")
+    if value:
+        print(value["headline"])
     for name, n in summary["per_segment"].items():
-        print(f"  {name}: {n:,}")
+        v = (value or {}).get("per_segment", {}).get(name)
+        worth = f" ({v['customer_share']:.1%} of customers, {v['revenue_share']:.1%} of revenue)" if v else ""
+        print(f"  {name}: {n:,}{worth}")
     if summary.get("audiences"):
         print(f"audiences in {args.by_segment} (one file per segment, {sum(summary['audiences'].values()):,} rows):")
         for name, n in summary["audiences"].items():

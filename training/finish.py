@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from model.contract.bundle import CONFIG, RULES_SQL, dumps_json, library_versions, write_bundle
 from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
@@ -25,7 +26,9 @@ from training.publishing.plots import render_selection_plots
 from training.rules.tree import fit_rules
 from model.derived.sql import rules_sql
 from training.description.alternatives import segment_stats
-from training.description.segments import describe_segments
+from training.description.segments import describe_segments, name_split
+from training.selection.select_k import make_kmeans
+from training.selection.verdict import alternative_text
 from training.description.summary import data_summary, pca_sample
 
 RFM_ROLES = ("recency", "frequency", "monetary")
@@ -55,9 +58,12 @@ def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue:
     frame, labels, k = data.frame, fitted.labels, int(fitted.selection["k"])
     rfm = _has_rfm(schema)
     step("profiling segments")
-    segments = describe_segments(frame, labels, fitted.dist, schema=schema, k=k, catalogue=catalogue,
-                                 z_fit=fitted.z_fit, fit_labels=fitted.fit_labels, seed=provenance.seed, rfm=rfm,
-                                 bootstrap=bootstrap, profiles=profiles, distance_p99=distance_p99)
+    _describe_alternative(frame, schema, fitted, seed=provenance.seed, rfm=rfm,
+                          order_log=data.transactions is not None)
+    segments, value = describe_segments(frame, labels, fitted.dist, schema=schema, k=k, catalogue=catalogue,
+                                        z_fit=fitted.z_fit, fit_labels=fitted.fit_labels, seed=provenance.seed,
+                                        rfm=rfm, bootstrap=bootstrap, order_log=data.transactions is not None,
+                                        profiles=profiles, distance_p99=distance_p99)
     step("segments as rules")
     fills = _fills(fitted.pipeline, schema)
     rules = fit_rules(frame, labels, schema, seed=provenance.seed, fills=fills, k=k)
@@ -77,7 +83,7 @@ def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue:
         "comparison": fitted.comparison, "metrics": fitted.metrics, "cleaning": data.cleaning,
         "segments": segments, "library_versions": library_versions(),
         "rules": rules.as_dict(), "drift_reference": drift_reference(frame, labels, schema, unlike=unlike, k=k),
-        "transactions": data.transactions, "rfm": _rfm_model(frame, schema) if rfm else None,
+        "transactions": data.transactions, "rfm": _rfm_model(frame, schema) if rfm else None, "value": value,
     })
     step("writing bundle")
     sample = pca_sample(fitted.points, labels, seed=provenance.seed)
@@ -87,7 +93,8 @@ def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue:
     edits: dict[str, bytes] = {}
     if provenance.engine.get("name", "local") == "local":  # the Spark engine's frame is its driver sample
         stats = segment_stats(frame, schema, fitted, segments=segments, rules=rules, by_segment=summary["by_segment"],
-                              catalogue=catalogue, seed=provenance.seed, rfm=rfm, fills=fills)
+                              catalogue=catalogue, seed=provenance.seed, rfm=rfm, fills=fills, value=value,
+                              order_log=data.transactions is not None)
         edits[STATS] = dumps_stats(SegmentStats.from_dict(stats))
     summary = Summary.from_dict(summary)
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,6 +107,28 @@ def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue:
     card = render_card(manifest, plots=sorted(plots))
     return write_bundle(out, manifest=manifest, compiled=compile_pipeline(fitted.pipeline, fitted.pca, schema),
                         pipeline=fitted.pipeline, sample=sample, summary=summary, card=card, extra_files=extra)
+
+
+def _describe_alternative(frame: pd.DataFrame, schema: Schema, fitted: Fitted, *, seed: int, rfm: bool,
+                          order_log: bool) -> None:
+    """When the evidence prefers a smaller k (`select_k.smaller_k`), fit it on the same rows, name
+    its segments from their claims and say so in the reason and the verdict (in place)."""
+    sel = fitted.selection
+    alt = sel.get("alternative")
+    if not alt:
+        return
+    with threadpool_limits(1):
+        km = make_kmeans(int(alt["k"]), len(fitted.z_fit), seed=seed).fit(fitted.z_fit)
+    sizes = np.bincount(km.labels_, minlength=int(alt["k"]))
+    rank = np.empty_like(sizes)
+    rank[np.lexsort((np.arange(len(sizes)), -sizes))] = np.arange(len(sizes))
+    rows = frame if fitted.fit_rows is None else frame.iloc[fitted.fit_rows]
+    named = name_split(rows.reset_index(drop=True), rank[km.labels_], schema, int(alt["k"]), rfm=rfm,
+                       order_log=order_log)
+    alt["segments"], alt["shares"] = [n for n, _ in named], [s for _, s in named]
+    text = alternative_text(int(sel["k"]), alt)
+    sel["reason"] += " " + text
+    sel["clusterability"]["summary"] += " " + text
 
 
 def _has_rfm(schema: Schema) -> bool:

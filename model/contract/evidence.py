@@ -42,6 +42,17 @@ class Clusterability(Record):
 
 
 @dataclass(frozen=True)
+class Alternative(Record):
+    """A smaller k the evidence prefers to the chosen one (prediction strength and split-half
+    stability at or above the published ~0.8 where the chosen k falls short), and what it is."""
+    k: int
+    prediction_strength: float | None
+    stability: float
+    segments: list[str]  # the names its segments would get, largest first
+    shares: list[float]  # their shares of the customers
+
+
+@dataclass(frozen=True)
 class Selection(Record):
     table: list[EvidenceRow]
     k: int
@@ -51,6 +62,10 @@ class Selection(Record):
     sample_sizes: dict[str, int]
     seconds: float
     clusterability: Clusterability | None = None  # the same as Manifest.clusterability (kept for readers)
+    weights: dict[str, float] | None = None  # feature → weight in the distance (None: all 1)
+    weight_rule: str | None = None  # why those weights
+    merged_from: int | None = None  # the k of the evidence, when segments alike in R/F/M made it smaller
+    alternative: Alternative | None = None  # a smaller k the evidence prefers (see Alternative)
 
 
 @dataclass(frozen=True)

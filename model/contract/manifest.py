@@ -14,8 +14,8 @@ from typing import Any, Literal
 from model.contract.aggregates import (Box, CategoricalDrift, Correlation, DriftReference, FeatureSummary,  # noqa: F401
                               Histogram, NumericDrift, SegmentSummary, Summary)
 from model.contract.errors import REBUILD, ManifestError  # noqa: F401  (re-exported)
-from model.contract.evidence import (AlgorithmResult, Clusterability, Comparison, EvidenceRow, KDistance,  # noqa: F401
-                            Metrics, Rules, Selection, Verdict)
+from model.contract.evidence import (AlgorithmResult, Alternative, Clusterability, Comparison,  # noqa: F401
+                                     EvidenceRow, KDistance, Metrics, Rules, Selection, Verdict)
 from model.contract.records import Record, RecordError
 from model.contract.schema import Schema
 
@@ -37,6 +37,42 @@ class Offer(Record):
     rationale: str
     source: str = ""
     basis: list[OfferBasis] = field(default_factory=list)  # the traits that earned it, to check a customer against
+    requires: list[str] = field(default_factory=list)  # the claims (ids) its words make about the segment
+
+
+@dataclass(frozen=True)
+class Claim(Record):
+    """Something the product says about a segment, with the numbers that make it true
+    (training.description.claims): "gone quiet 16 months" — median 494 days since the last order >
+    2 × the 82-day buying cycle."""
+    id: str  # "lapsed", "monetary_high", "rfm_label", "archetype", "median:frequency", …
+    text: str  # the words shown
+    rule: str  # the rule with the numbers
+    feature: str | None = None  # the column it is about
+    value: float | None = None  # the segment's number (a median, or a share)
+    reference: float | None = None  # what it was compared with
+
+
+@dataclass(frozen=True)
+class SegmentValue(Record):
+    """A segment's worth: its customers against its revenue (the money column's sum)."""
+    customers: int
+    customer_share: float
+    revenue: float
+    revenue_share: float
+    revenue_per_customer: float
+    orders: float | None = None  # order logs: the segment's orders
+    orders_per_customer: float | None = None
+
+
+@dataclass(frozen=True)
+class ValueSummary(Record):
+    """The whole base's revenue, and the sentence a marketer reads first."""
+    feature: str  # the money column (monetary role)
+    revenue: float
+    customers: int
+    headline: str  # "13.6 % of customers (segment 4, …) hold 56 % of the revenue."
+    orders: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,8 +121,17 @@ class Segment(Record):
     stability_reading: str | None = None  # the published reading of that number
     rfm_mix: dict[str, float] | None = None  # share of each RFM label among members (order logs)
     offer_note: str | None = None  # why this segment shares its offer list with another one
+    claims: list[Claim] = field(default_factory=list)  # everything said about it, with its numbers
+    name_claims: list[str] = field(default_factory=list)  # the claims (ids) its name is made of
+    value: SegmentValue | None = None  # None without a money column
     named_by: Literal["model", "people"] = "model"  # "people": the name is a marketer's words (model.editing)
     parts: list[int] | None = None  # the clusters of the edit's k it merges (`Edit.groups`), when merged
+
+    def rfm_top(self, shown: int = 3) -> list[tuple[str, float]]:
+        """The RFM mix, largest labels first (ties by name), the rest summed as "other labels"."""
+        mix = sorted((self.rfm_mix or {}).items(), key=lambda t: (-t[1], t[0]))
+        rest = round(sum(v for _, v in mix[shown:]), 4)
+        return mix[:shown] + ([("other labels", rest)] if rest > 0 else [])
 
     def as_dict(self) -> dict[str, Any]:
         """The edit fields are left out when unset: a fitted bundle's manifest is unchanged."""
@@ -225,6 +270,7 @@ class Manifest(Record):
     drift_reference: DriftReference | None = None  # what `monitor` compares new data with
     transactions: TransactionSource | None = None  # set when trained on an order log
     rfm: RfmModel | None = None  # set when the features are recency / frequency / monetary
+    value: ValueSummary | None = None  # set when a column has the monetary role
     edit: Edit | None = None  # set when people edited the segments after the fit
 
     def as_dict(self) -> dict[str, Any]:

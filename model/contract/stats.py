@@ -30,7 +30,7 @@ from typing import Any
 from model.contract.aggregates import SegmentSummary
 from model.contract.errors import REBUILD, BundleError, ManifestError
 from model.contract.evidence import Clusterability, Metrics, Rules
-from model.contract.manifest import Segment
+from model.contract.manifest import Segment, ValueSummary
 from model.contract.records import Record, RecordError
 
 STATS = "segment_stats.json"
@@ -75,6 +75,7 @@ class Candidate(Record):
     rules: Rules | None = None
     rule_atoms: list[list[int]] | None = None  # per rule of `rules`: training customers of each atom it selects
     unlike_training: float | None = None
+    value: ValueSummary | None = None  # the revenue headline at this k (a money column)
 
     def __post_init__(self) -> None:
         if not (len(self.centres) == len(self.atoms) == len(self.segments) == len(self.drift_segments) == self.k):

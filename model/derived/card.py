@@ -41,11 +41,20 @@ protected attributes, eligibility). Segments describe groups, not people.
 - Categories unseen in training are rejected, not guessed.
 
 ## Segments
-| id | name | share | what sets it apart | offers |
+{% if value %}**{{ value.headline }}**
+
+| id | name | customers | revenue | revenue per customer | what sets it apart | offers |
+|---:|---|---:|---:|---:|---|---|
+{% for s in segments -%}
+| {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ "%.1f" | format(100 * s.value.revenue_share) if s.value else "–" }} % | {{ "{:,.2f}".format(s.value.revenue_per_customer) if s.value else "–" }} | {{ s.description }} | {{ s.offers }} |
+{% endfor %}{% else %}| id | name | share | what sets it apart | offers |
 |---:|---|---:|---|---|
 {% for s in segments -%}
 | {{ s.id }} | {{ s.name }} | {{ "%.1f" | format(100 * s.share) }} % | {{ s.description }} | {{ s.offers }} |
-{% endfor %}{% if edit %}
+{% endfor %}{% endif %}
+Every name, trait and offer is a claim checked against the segment's numbers before the bundle
+was written (`claims` in manifest.json lists each with its numbers).
+{% if edit %}
 ## Edited by people
 People changed these segments after the fit (last on {{ edit.edited_at }}); names marked "named by people" are
 their words, the numbers beside them are measured:
@@ -59,7 +68,9 @@ their words, the numbers beside them are measured:
 {% endif %}
 ## Choosing k
 {{ selection_reason }}
-
+{% if weights %}
+Weights in the distance ({{ weight_rule }}): {{ weights }}.
+{% endif %}
 | k | inertia | silhouette | Calinski–Harabasz | Davies–Bouldin |
 |---:|---:|---:|---:|---:|
 {% for r in table -%}
@@ -133,7 +144,8 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
         comparison_note=cmp.why if cmp else "density-based methods were not compared for this bundle.",
         segments=[{"id": seg.id, "share": seg.share, "description": md_literal(seg.description),
                    "name": md_literal(seg.name) + (" (named by people)" if seg.named_by == "people" else ""),
-                   "offers": md_literal("; ".join(o.title for o in seg.offers))} for seg in manifest.segments],
+                   "offers": md_literal("; ".join(o.title for o in seg.offers)), "value": seg.value}
+                  for seg in manifest.segments],
         edit=None if manifest.edit is None else {
             "edited_at": manifest.edit.edited_at, "served": md_literal(manifest.edit.served),
             "changes": [md_literal(c) for c in manifest.edit.changes],
@@ -146,7 +158,9 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
         fingerprint=manifest.training.data_fingerprint,
         cleaning="; ".join(f"{a}: {b}" for a, b in c.rows()),
         versions=manifest.library_versions, algorithms=cmp.algorithms if cmp else {},
-        comparison_why=cmp.why if cmp else "", engine=manifest.engine,
+        comparison_why=cmp.why if cmp else "", engine=manifest.engine, value=manifest.value,
+        weights=", ".join(f"{c} {w:g}" for c, w in (manifest.selection.weights or {}).items()),
+        weight_rule=manifest.selection.weight_rule or "",
     )
     return str(card).rstrip() + "\n"
 

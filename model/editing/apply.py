@@ -143,15 +143,16 @@ def apply_edit(bundle: Bundle, stats: SegmentStats | None, spec: EditSpec, *, no
             seg = seg_rules.merged_segment(parts, [cand.atoms[a] for a in atoms],  # type: ignore[union-attr]
                                            [cand.segments[a].distance_p99 for a in atoms],  # type: ignore[union-attr]
                                            grid=grid, rows=rows, max_offers=MAX_OFFERS)
-            name = seg_rules.dedupe_default(seg_rules.default_name(seg["traits"], members), taken)
+            name, made_of = seg_rules.default_name(seg, members)
+            name = seg_rules.dedupe_default(name, taken)
             taken.add(name.casefold())
-            seg |= {"id": new_id, "name": name, "named_by": "model", "parts": atoms,
+            seg |= {"id": new_id, "name": name, "named_by": "model", "parts": atoms, "name_claims": made_of,
                     "description": seg_rules.merged_description(members, seg["traits"], start.k)}
             changes.append(f"merged segments {', '.join(f'{i} (“{start.segments[i].name}”)' for i in members)} "
                            f"into segment {new_id} “{name}”")
         if new_id in names and names[new_id] != seg["name"]:
             changes.append(f"renamed segment {new_id}: “{seg['name']}” → “{names[new_id]}”")
-            seg |= {"name": names[new_id], "named_by": "people"}
+            seg |= {"name": names[new_id], "named_by": "people", "name_claims": []}
         if new_id in offers:
             record = Segment.from_dict(seg)
             new = seg_rules.people_offers(record, offers[new_id])
@@ -200,6 +201,7 @@ def _assemble(bundle: Bundle, stats: SegmentStats | None, cand: Candidate | None
             shares = [round(sum(cand.drift_segments[a] for a in g), 6) for g in groups]
             data["drift_reference"] = m.drift_reference.as_dict() | {
                 "segments": shares, "unlike_training": cand.unlike_training}
+    _value(data, cand, groups, segments)
     not_remeasured = []
     if merged:
         not_remeasured = [
@@ -264,3 +266,27 @@ def _metrics(cand: Candidate, merged: bool) -> dict[str, Any]:
     if merged:  # every customer keeps its centre, so the inertia stands; the indices change
         out.update(silhouette=None, calinski_harabasz=None, davies_bouldin=None)
     return out
+
+
+def _value(data: dict[str, Any], cand: Candidate | None, groups: list[list[int]],
+           segments: list[dict[str, Any]]) -> None:
+    """Each merged segment's value, and the revenue headline of the edited segments (in place)."""
+    from model.derived.value import headline
+    summary = cand.value.as_dict() if cand is not None and cand.value is not None else data.get("value")
+    if summary is None:
+        return
+    orders = _orders_column(data) if summary.get("orders") is not None else None
+    for seg, g in zip(segments, groups):
+        if len(g) > 1 and cand is not None:
+            seg["value"] = seg_rules.segment_value([cand.atoms[a] for a in g], money=summary["feature"], orders=orders,
+                                                   customers=summary["customers"], revenue=summary["revenue"])
+    values = [s.get("value") for s in segments]
+    if any(values):
+        summary = {**summary, "headline": headline(segments, values)}
+    data["value"] = summary
+
+
+def _orders_column(data: dict[str, Any]) -> str | None:
+    """The order count's column (the frequency role) of a bundle trained on an order log."""
+    feats = data["schema"]["features"] if isinstance(data.get("schema"), dict) else []
+    return next((f["name"] for f in feats if f.get("role") == "frequency"), None)

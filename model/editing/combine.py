@@ -184,18 +184,45 @@ def merged_traits(parts: Sequence[Segment], profile: dict[str, Any]) -> list[dic
     return out
 
 
-def merged_offers(parts: Sequence[Segment], traits: Sequence[dict[str, Any]], *, limit: int) -> list[dict[str, Any]]:
-    """The parts' offers that still hold for the union, the largest part's first: an offer earned by
-    traits (its `basis`) stays when the union keeps those traits; one earned otherwise (an RFM mix,
-    the catalogue's default) stays when every part has it."""
+# claims that bound a number from above (the rest bound it from below, or name a label)
+_UPPER = ("active", "recent", "one_off", "new")
+_SAME_TEXT = ("rfm_label", "archetype")  # the same id may name another label: the words must agree
+
+
+def merged_claims(parts: Sequence[Segment]) -> list[dict[str, Any]]:
+    """The claims every part makes (same id; same words for a label), each as the part where it
+    holds least states it (the smallest median of a "high" claim, the largest of a "low" one): a
+    claim on a median or a share that holds for every part holds for the union. Plain facts
+    ("median orders 3") are not carried over: they would need re-measuring."""
+    def key(c: Any) -> tuple[str, str]:
+        return (c.id, c.text if c.id in _SAME_TEXT or c.id.startswith("level:") else "")
+    shared = set.intersection(*({key(c) for c in p.claims} for p in parts))
+    out = []
+    for c in parts[0].claims:
+        if key(c) not in shared or c.id.startswith("median:"):
+            continue
+        same = [d for p in parts for d in p.claims if key(d) == key(c)]
+        upper = c.id in _UPPER or c.id.endswith(("_low", ":low"))
+        known = [d for d in same if d.value is not None]
+        weakest = (max if upper else min)(known, key=lambda d: d.value) if known else c  # type: ignore[arg-type, return-value]
+        out.append(weakest.as_dict() | {"rule": f"in every merged part; where it holds least: {weakest.rule}"})
+    return out
+
+
+def merged_offers(parts: Sequence[Segment], traits: Sequence[dict[str, Any]], claims: Sequence[dict[str, Any]],
+                  *, limit: int) -> list[dict[str, Any]]:
+    """The parts' offers that still hold for the union, the largest part's first: an offer stays
+    when the union keeps what earned it (its `basis` traits) and what its words say (its `requires`
+    claims); one earned otherwise (an RFM mix, the catalogue's default) when every part has it."""
     kept = {(t["feature"], t.get("direction"), t.get("level")) for t in traits}
+    held = {c["id"] for c in claims} | {f"{t['role']}_{t['direction']}" for t in traits if t.get("role")}
     everywhere = set.intersection(*({o.title for o in p.offers} for p in parts))
     out: list[dict[str, Any]] = []
     for p in sorted(parts, key=lambda s: -s.size):
         for o in p.offers:
             basis = {(b.feature, b.direction, b.level) for b in o.basis}
             holds = basis <= kept if basis else o.title in everywhere or o.source == "default"
-            if holds and all(x["title"] != o.title for x in out):
+            if holds and set(getattr(o, "requires", None) or ()) <= held and all(x["title"] != o.title for x in out):
                 out.append(o.as_dict())
     return out[:limit]
 

@@ -38,10 +38,12 @@ def merged_segment(parts: Sequence[Segment], atoms: Sequence[AtomStats], p99s: S
     size = sum(a.size for a in atoms)
     profile = combine.merged_profile(parts, atoms, grid)
     traits = combine.merged_traits(parts, profile)
+    claims = combine.merged_claims(parts)
     archetypes = {p.archetype for p in parts}
     return {
         "size": size, "share": round(size / rows, 4) if rows else 0.0, "profile": profile, "traits": traits,
-        "offers": combine.merged_offers(parts, traits, limit=max_offers),
+        "claims": claims, "name_claims": [],
+        "offers": combine.merged_offers(parts, traits, claims, limit=max_offers),
         "archetype": archetypes.pop() if len(archetypes) == 1 else None,
         "distance_p99": combine.merged_p99(atoms, p99s, grid),
         "stability": None, "stability_reading": combine.NOT_REMEASURED,
@@ -49,13 +51,18 @@ def merged_segment(parts: Sequence[Segment], atoms: Sequence[AtomStats], p99s: S
     }
 
 
-def default_name(traits: Sequence[Mapping[str, Any]], ids: Sequence[int]) -> str:
-    """A merged segment's name until people give one: what all its parts had in common."""
-    texts = [str(t["text"]) for t in traits][:2]
+def default_name(seg: Mapping[str, Any], ids: Sequence[int]) -> tuple[str, list[str]]:
+    """A merged segment's name until people give one — what all its parts had in common (its
+    claims, else its traits) — and the claims (ids) it is made of."""
+    said = [c for c in seg.get("claims") or [] if c["id"] not in ("rfm_label", "archetype")][:2]
+    if said:
+        body = ", ".join(str(c["text"]) for c in said)
+        return body[:1].upper() + body[1:], [str(c["id"]) for c in said]
+    texts = [str(t["text"]) for t in seg.get("traits") or []][:2]
     if texts:
         body = ", ".join(texts)
-        return body[:1].upper() + body[1:]
-    return "Segments " + " + ".join(str(i) for i in ids)
+        return body[:1].upper() + body[1:], []
+    return "Segments " + " + ".join(str(i) for i in ids), []
 
 
 def merged_description(ids: Sequence[int], traits: Sequence[Mapping[str, Any]], k: int) -> str:
@@ -74,7 +81,7 @@ def people_offers(seg: Segment, offers: Sequence[OfferText]) -> list[dict[str, A
             raise EditError(f"segment {seg.id}: the offer “{o.title}” requires {', '.join(missing)}, which the "
                             f"segment's numbers do not support (they support: {', '.join(sorted(held)) or 'no claim'}); "
                             "remove the requirement or the offer")
-        out.append({"title": o.title, "rationale": o.rationale, "source": PEOPLE, "basis": []})
+        out.append({"title": o.title, "rationale": o.rationale, "source": PEOPLE, "basis": [], "requires": list(o.requires)})
     return out
 
 
@@ -94,4 +101,22 @@ def dedupe_default(name: str, taken: set[str]) -> str:
     out, i = name, 2
     while out.casefold() in taken:
         out, i = f"{name} ({i})", i + 1
+    return out
+
+
+def segment_value(atoms: Sequence[AtomStats], *, money: str, orders: str | None, customers: int,
+                  revenue: float) -> dict[str, Any]:
+    """A merged segment's `SegmentValue`, exact from its clusters' sums (as training: the mean of the
+    money column times the members), against the whole base's `customers` and `revenue`."""
+    size = sum(a.size for a in atoms)
+    m = combine.merged_numeric(atoms, money, [])
+    rev = (m["mean"] or 0.0) * size
+    out: dict[str, Any] = {"customers": size, "customer_share": round(size / customers, 4) if customers else 0.0,
+                           "revenue": round(rev, 2), "revenue_share": round(rev / revenue, 4) if revenue else 0.0,
+                           "revenue_per_customer": round(m["mean"] or 0.0, 2), "orders": None,
+                           "orders_per_customer": None}
+    if orders is not None:
+        per = combine.merged_numeric(atoms, orders, [])["mean"]
+        if per is not None:
+            out.update(orders=round(per * size, 1), orders_per_customer=round(per, 2))
     return out

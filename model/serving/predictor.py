@@ -60,6 +60,15 @@ class Prediction(TypedDict, total=False):
     rfm: dict[str, Any]
 
 
+class SegmentValueInfo(TypedDict):
+    """What a segment is worth (training.description.value): its customers against its revenue."""
+    customer_share: float
+    revenue: float
+    revenue_share: float
+    revenue_per_customer: float
+    orders_per_customer: float | None
+
+
 class SegmentInfo(TypedDict):
     id: int
     name: str
@@ -69,6 +78,7 @@ class SegmentInfo(TypedDict):
     description: str
     traits: list[str]
     offers: list[dict[str, str]]
+    value: SegmentValueInfo | None
 
 
 class Predictor:
@@ -239,7 +249,11 @@ class Predictor:
         """All segments with offers, for the /segments endpoints."""
         return [{"id": s.id, "name": s.name, "size": s.size, "share": s.share, "archetype": s.archetype,
                  "description": s.description, "traits": [t.text for t in s.traits],
-                 "offers": [{"title": o.title, "rationale": o.rationale} for o in s.offers]}
+                 "offers": [{"title": o.title, "rationale": o.rationale} for o in s.offers],
+                 "value": None if s.value is None else {
+                     "customer_share": s.value.customer_share, "revenue": s.value.revenue,
+                     "revenue_share": s.value.revenue_share, "revenue_per_customer": s.value.revenue_per_customer,
+                     "orders_per_customer": s.value.orders_per_customer}}
                 for s in self.segments]
 
 

@@ -86,9 +86,12 @@ def add_routes(app: FastAPI, live: Live, settings: Settings) -> None:
         finally:
             slots.give_back()
 
-    @app.get("/segments", tags=["segments"], summary="All segments with their offers")
+    @app.get("/segments", tags=["segments"], summary="All segments with their offers and value")
     def segments() -> Any:
-        return {"k": predictor.k, "segments": predictor.segments_payload()}
+        value = predictor.manifest.value
+        return {"k": predictor.k, "segments": predictor.segments_payload(),
+                "value": None if value is None else {"headline": value.headline, "revenue": value.revenue,
+                                                     "customers": value.customers}}
 
     @app.get("/health", tags=["health"], summary="Liveness and which bundle is live")
     def health() -> Any:

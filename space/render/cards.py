@@ -152,32 +152,71 @@ def example_rows(segments: Sequence[Segment], schema: Schema) -> list[list[Any]]
 
 
 # -- Segments ----------------------------------------------------------------------------------------
-def segment_cards(segments: Sequence[Segment], schema: Schema, rules: Rules | None) -> str:
+SORTS = {"segment": "segment number", "customers": "share of customers", "revenue": "share of revenue",
+         "per_customer": "revenue per customer"}
+
+
+def sort_segments(segments: Sequence[Segment], by: str = "segment") -> list[Segment]:
+    """The segments in the order a visitor picked (`SORTS`): by id, or largest first; segments
+    without a value (no money column) keep their order after those with one."""
+    if by not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {by!r}")
+    key = {"segment": lambda s: (0, s.id), "customers": lambda s: (0, -s.share, s.id),
+           "revenue": lambda s: (s.value is None, -(s.value.revenue_share if s.value else 0), s.id),
+           "per_customer": lambda s: (s.value is None, -(s.value.revenue_per_customer if s.value else 0), s.id)}[by]
+    return sorted(segments, key=key)
+
+
+def value_line(s: Segment) -> str:
+    """'13.6 % of customers · 56.4 % of revenue · 305 per customer · 8.1 orders per customer'."""
+    v = s.value
+    if v is None:
+        return ""
+    orders = "" if v.orders_per_customer is None else f" · {v.orders_per_customer:,.1f} orders per customer"
+    return (f'<div class="segment-value" data-testid="segment-value"><b>{100 * v.customer_share:.1f} %</b> of '
+            f'customers · <b>{100 * v.revenue_share:.1f} %</b> of revenue · {display_number(v.revenue_per_customer)} per '
+            f'customer{orders}</div>')
+
+
+def rfm_mix_text(s: Segment) -> str:
+    """The RFM mix, largest labels first, the rest summed."""
+    return ", ".join(f"{k} {v:.0%}" for k, v in s.rfm_top())
+
+
+def claims_html(s: Segment) -> str:
+    """What the name and the offers say, each with the numbers that make it true."""
+    if not s.claims:
+        return ""
+    items = "".join(f"<li><b>{_e(c.text)}</b>: {_e(c.rule)}</li>" for c in s.claims if not c.id.startswith("median:")
+                    or c.id in s.name_claims)
+    return (f'<details class="claims"><summary>Why this name and these offers</summary><ul>{items}</ul>'
+            f'</details>')
+
+
+def segment_cards(segments: Sequence[Segment], schema: Schema, rules: Rules | None, *, sort: str = "segment") -> str:
     labels = {f.name: f.label for f in schema.features}
     by_segment = {r.id: r.rules for r in rules.segments} if rules else {}
     cards = []
-    for s in segments:
-        nums = "".join(f"<tr><td>{_e(labels.get(c, c))}</td><td>{display_number(p.mean)}</td>"
-                       f"<td>{display_number(p.overall_mean)}</td></tr>" for c, p in s.profile.numeric.items())
+    for s in sort_segments(segments, sort):
+        nums = "".join(f"<tr><td>{_e(labels.get(c, c))}</td><td>{display_number(p.median)}</td>"
+                       f"<td>{display_number(p.overall_median if p.overall_median is not None else p.overall_mean)}"
+                       f"</td></tr>" for c, p in s.profile.numeric.items())
         cats = "".join(
             f"<tr><td>{_e(labels.get(c, c))}</td><td colspan=2>"
             + ", ".join(f"{_e(lv)} {v:.0%}" for lv, v in sorted(shares.items(), key=lambda t: -t[1])[:3])
             + "</td></tr>" for c, shares in s.profile.categorical.items())
         offers = "".join(f"<li><b>{_e(o.title)}</b> — {_e(o.rationale)}</li>" for o in s.offers)
         note = f'<p class="help">{_e(s.offer_note)}</p>' if s.offer_note else ""
-        rfm = ""
-        if s.rfm_mix:
-            rfm = ('<div class="rfm-mix"><b>RFM mix:</b> '
-                   + ", ".join(f"{_e(k)} {v:.0%}" for k, v in list(s.rfm_mix.items())[:4]) + "</div>")
+        rfm = f'<div class="rfm-mix"><b>RFM mix:</b> {_e(rfm_mix_text(s))}</div>' if s.rfm_mix else ""
         mine = by_segment.get(s.id) or []
         rule_html = ("<div class=\"rules\"><b>As rules:</b><ul>" + "".join(f"<li><code>{_e(r)}</code></li>" for r in mine)
                      + "</ul></div>") if mine else ""
         cards.append(
             f'<div class="segment-card" style="border-top-color:{colour(s.id)}">'
             f'<div class="result-kicker">Segment {s.id} · {s.size:,} customers · {s.share:.0%} {stability_badge(s)}</div>'
-            f'<div class="segment-name">{_e(s.name)}{_named_by(s)}</div><p>{_e(s.description)}</p>{rfm}'
-            f'<table class="profile"><tr><th>feature</th><th>segment</th><th>overall</th></tr>{nums}{cats}</table>'
-            f'<ul class="offer-list">{offers}</ul>{note}{rule_html}</div>')
+            f'<div class="segment-name">{_e(s.name)}{_named_by(s)}</div>{value_line(s)}<p>{_e(s.description)}</p>{rfm}'
+            f'<table class="profile"><tr><th>feature</th><th>segment median</th><th>all customers</th></tr>{nums}{cats}'
+            f'</table><ul class="offer-list">{offers}</ul>{note}{claims_html(s)}{rule_html}</div>')
     return f'<div class="segment-grid">{"".join(cards)}</div>'
 
 

@@ -24,6 +24,10 @@ GLOSSARY = """#### What the numbers mean
   models label the same customers; 1 means the same segments, 0 means chance.
 - **Prediction strength (per k):** a model fitted on one half assigns the other half; the share of
   pairs of customers it keeps together in the weakest segment. About 0.8 or more supports that k.
+- **Reproducible:** prediction strength and split-half stability of about 0.8 or more. When the chosen
+  k falls short and a smaller k does not, the reason above names that smaller split.
+- **Weights in the distance** (order logs): recency, frequency and money weigh 1, other features
+  0.5, so segments differ in what people act on; segments still alike in all three are merged.
 - **Stability of a segment** (on the segment cards): refit on 50 bootstrap resamples; for each
   segment, the average best overlap (Jaccard) with a segment of the refit. ≥ 0.85 highly stable,
   ≥ 0.75 stable, 0.6–0.75 a pattern with doubtful membership, < 0.6 dissolved.
@@ -43,6 +47,12 @@ def model_overview(manifest: Manifest, source: LiveSource) -> str:
              "", f"### k = {manifest.k:d}", _md(sel.reason), ""]
     if sel.rule:
         lines += [f"*Rule:* {_md(sel.rule)}", ""]
+    if sel.weights:
+        labels = {f.name: f.label for f in manifest.schema.features}
+        lines += ["**Weights in the distance** (" + _md(sel.weight_rule or "") + "): "
+                  + ", ".join(f"{_md(labels.get(c, c))} {w:g}" for c, w in sel.weights.items()), ""]
+    if manifest.value is not None:
+        lines += [f"**Value:** {_md(manifest.value.headline)}", ""]
     if manifest.rules is not None:
         lines += [f"**Segments as rules:** a decision tree of depth {manifest.rules.depth} on the original columns "
                   f"puts {manifest.rules.fidelity:.1%} of training customers in the model's segment (the Segments "

@@ -116,6 +116,31 @@ def kdistance_figure(comparison: Comparison | None) -> go.Figure | None:
     return fig
 
 
+def concentration_figure(segments: Sequence[Segment]) -> go.Figure | None:
+    """Cumulative share of revenue against cumulative share of customers, segments taken from the
+    most valuable per customer down (a Lorenz curve by segment); None without a money column."""
+    ranked = sorted((s for s in segments if s.value is not None),
+                    key=lambda s: (-s.value.revenue_per_customer, s.id))  # type: ignore[union-attr]
+    if not ranked:
+        return None
+    xs, ys, text = [0.0], [0.0], [""]
+    for s in ranked:
+        xs.append(xs[-1] + s.value.customer_share)  # type: ignore[union-attr]
+        ys.append(ys[-1] + s.value.revenue_share)  # type: ignore[union-attr]
+        text.append(_esc(f"{legend_name(s)}: {xs[-1]:.1%} of customers hold {ys[-1]:.1%} of revenue"))
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="every customer worth the same",
+                                line=dict(color=PALETTE[9], dash="dash"), hoverinfo="skip"),
+                     go.Scatter(x=xs, y=ys, mode="lines+markers", name="segments, most valuable first",
+                                line=dict(color=PALETTE[0]), marker=dict(size=9, color=[PALETTE[9]] +
+                                                                         [colour(s.id) for s in ranked]),
+                                text=text, hovertemplate="%{text}<extra></extra>")])
+    fig.update_layout(**_LAYOUT, xaxis=dict(title="share of customers (cumulative)", tickformat=".0%",
+                                            range=[0, 1], fixedrange=True),
+                      yaxis=dict(title="share of revenue (cumulative)", tickformat=".0%", range=[0, 1.02],
+                                 fixedrange=True), dragmode=False)
+    return fig
+
+
 def segment_feature_figure(summary: Summary, feature: Feature, segments: Sequence[Segment]) -> go.Figure:
     """Box plots by segment for a number; shares by segment for a category."""
     fig = go.Figure()

@@ -106,7 +106,8 @@ segments = client.predict(api_name="/segments")
 curl -s -X POST {base_url.rstrip("/")}/predict -H 'Content-Type: application/json' \\
   -d '{json.dumps(example)}'
 ```
-`GET /segments` lists every segment with its offers; `GET /health` says which bundle is live;
+`GET /segments` lists every segment with its offers and, for a bundle with a money column, what it
+is worth (share of customers and of revenue, revenue and orders per customer); `GET /health` says which bundle is live;
 `GET /openapi.json` (and `/docs`) describe the JSON routes. Errors are `422` with one entry per field.
 
 ### AI agents (MCP)

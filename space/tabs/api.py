@@ -20,7 +20,9 @@ def api_tab(ctx: Context) -> None:
     segment_customer = typed_predict(lambda record: predictor.predict_one(record), schema)
 
     def list_segments() -> list[SegmentInfo]:
-        """Every segment: id, name, size, share, what sets it apart and its offers with their rationale."""
+        """Every segment: id, name, size, share, what sets it apart, its offers with their rationale, and
+        what it is worth (share of customers and of revenue, revenue and orders per customer; null
+        when the bundle has no money column)."""
         return predictor.segments_payload()
 
     def score_csv(csv_text: str) -> CsvScores:

@@ -1,8 +1,10 @@
-"""The Segments tab: the segment cards, the segments as rules and SQL, a feature by segment."""
+"""The Segments tab: what each segment is worth (the headline, the concentration chart), the segment
+cards (sortable by value), the segments as rules and SQL, a feature by segment."""
 from __future__ import annotations
 
+from model.contract.markdown import md_literal
 from space.handlers import bundle_text
-from space.render import cards
+from space.render import cards, figures
 from space.tabs.common import Context, guard, plot
 
 
@@ -11,7 +13,13 @@ def segments_tab(ctx: Context) -> None:
 
     predictor, schema, manifest = ctx.predictor, ctx.schema, ctx.manifest
     with gr.Tab("Segments", id="segments"):
-        gr.HTML(cards.segment_cards(predictor.segments, schema, manifest.rules), label="Segment cards")
+        if manifest.value is not None:
+            gr.Markdown(f"### {md_literal(manifest.value.headline)}", elem_id="value-headline")
+            gr.Plot(plot(figures.concentration_figure(predictor.segments)), label="Revenue concentration by segment")
+        sorts = list(cards.SORTS) if manifest.value is not None else ["segment", "customers"]
+        order = gr.Radio([(cards.SORTS[k], k) for k in sorts], value="segment", label="Sort the cards by",
+                         elem_id="segment-sort")
+        grid = gr.HTML(cards.segment_cards(predictor.segments, schema, manifest.rules), label="Segment cards")
         if manifest.rules is not None:
             with gr.Accordion(f"Segments as rules for a CRM or a database ({manifest.rules.fidelity:.1%} "
                               "agree with the model)", open=False):
@@ -26,4 +34,8 @@ def segments_tab(ctx: Context) -> None:
     def segment_plot(feature: str) -> object:
         return plot(ctx.handlers.segment_plot(feature))
 
+    def sorted_cards(sort: str) -> str:
+        return cards.segment_cards(predictor.segments, schema, manifest.rules, sort=sort)
+
     feature.change(guard(segment_plot), feature, figure, api_name="segment_plot", api_visibility="undocumented")
+    order.change(guard(sorted_cards), order, grid, api_name="segment_cards", api_visibility="undocumented")

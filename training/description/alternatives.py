@@ -35,7 +35,8 @@ ALT_FIT_ROWS = 20_000  # rows each alternative KMeans is fitted on (fixed seed);
 
 def segment_stats(frame: pd.DataFrame, schema: Schema, fitted: Fitted, *, segments: list[dict[str, Any]],
                   rules: Rules, by_segment: Mapping[str, Any], catalogue: Mapping[str, Any], seed: int, rfm: bool,
-                  fills: Mapping[str, Any]) -> dict[str, Any]:
+                  fills: Mapping[str, Any], value: Mapping[str, Any] | None = None,
+                  order_log: bool = False) -> dict[str, Any]:
     """segment_stats.json's content (`model.contract.stats.SegmentStats` fields) for the fitted
     bundle: the fitted k as described (`segments`, `rules`, `by_segment`), and every other k of the
     evidence table fitted and described here."""
@@ -50,15 +51,16 @@ def segment_stats(frame: pd.DataFrame, schema: Schema, fitted: Fitted, *, segmen
         k = int(row["k"])
         if k == trained_k:
             km = fitted.pipeline.named_steps["cluster"]
-            labels, dist, segs, k_rules = fitted.labels, fitted.dist, segments, rules
+            labels, dist, segs, k_rules, k_value = fitted.labels, fitted.dist, segments, rules, value
             verdict, metrics = fitted.selection["clusterability"], fitted.metrics
             fit = "the fitted KMeans (the bundle as trained)"
             boxes = dict(by_segment)
         else:
             log.info("describing the alternative k=%d", k)
             km, labels, dist = _fit_alternative(fitted.z_fit, z, frame, prep, k, seed=seed)
-            segs = describe_segments(frame, labels, dist, schema=schema, k=k, catalogue=catalogue,
-                                     z_fit=fitted.z_fit, fit_labels=labels, seed=seed, rfm=rfm, bootstrap=0)
+            segs, k_value = describe_segments(frame, labels, dist, schema=schema, k=k, catalogue=catalogue,
+                                              z_fit=fitted.z_fit, fit_labels=labels, seed=seed, rfm=rfm, bootstrap=0,
+                                              order_log=order_log)
             k_rules = fit_rules(frame, labels, schema, seed=seed, fills=fills, k=k)
             verdict = clusterability(table, k)
             metrics = {"silhouette": row["silhouette"], "calinski_harabasz": row["calinski_harabasz"],
@@ -82,7 +84,7 @@ def segment_stats(frame: pd.DataFrame, schema: Schema, fitted: Fitted, *, segmen
             "segments": segs, "clusterability": verdict, "metrics": metrics, "by_segment": boxes,
             "drift_segments": [round(float(c) / n, 6) for c in np.bincount(labels, minlength=k)],
             "rules": k_rules.as_dict(), "rule_atoms": rule_atoms.reshape(len(k_rules.rules), k).tolist(),
-            "unlike_training": round(float((dist > p99[labels]).mean()), 6),
+            "unlike_training": round(float((dist > p99[labels]).mean()), 6), "value": k_value,
         })
     return {"format": FORMAT, "quantiles": list(QUANTILES), "trained_k": trained_k, "rows": int(len(frame)),
             "candidates": candidates}

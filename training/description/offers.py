@@ -5,10 +5,13 @@ lists whenever the catalogue can tell them apart — when it cannot, a note says
 A segment is given as its traits — ``{"role": "support" | None, "direction": "high" | "low",
 "z": 1.3, "feature": "CustServ Calls", "text": "many support calls"}`` (the strength is ``|z|``),
 or for a category ``{"kind": "categorical", "feature": ..., "level": "Sports", "share": 0.6}`` —
-its archetype (income × spending, `training.description.profile`) and its RFM mix ``{"At Risk": 0.62, ...}``.
-Every offer carries its `basis`: the traits that earned it, so that serving can tell when a
-customer's own values contradict an offer of their segment. The rule format is described at the
-top of the YAML. Never regular expressions on column names: roles say what a column means.
+its archetype (income × spending), its RFM mix ``{"At Risk": 0.62, ...}`` and its claims (the ids
+of what its numbers support, `training.description.claims`). Every offer states what it says
+about the customers it goes to (`requires`: claim ids such as ``lapsed`` or ``high_value``) and is
+attached only to segments that carry all of them. Every offer carries its `basis`: the traits that
+earned it, so that serving can tell when a customer's own values contradict an offer of their
+segment. The rule format is described at the top of the YAML. Never regular expressions on column
+names: roles say what a column means.
 """
 from __future__ import annotations
 
@@ -19,13 +22,15 @@ import yaml
 
 from model.contract.constraints import category_key
 from model.serving.rfm import LABELS
+from training.description.claims import ARCHETYPES as CLAIM_ARCHETYPES, vocabulary
 from training.reading.roles import ROLES
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "offers.yaml"
-ARCHETYPES = ("premium", "potential", "deal_seekers", "low_value", "average")
+ARCHETYPES = tuple(key for key, _ in CLAIM_ARCHETYPES.values())  # premium, potential, deal_seekers, …
 ARCHETYPE_WEIGHT = 3.0  # an archetype names the segment: its offers come first
 RFM_WEIGHT = 2.0  # an RFM label's share × this = its weight, comparable to a trait's |z|
 MIN_SHARE = 0.25
+CLAIM_WEIGHT = 1.0  # a state such as "lapsed" weighs like a trait 1 SD from the mean
 
 
 class CatalogueError(ValueError):
@@ -66,18 +71,21 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> dict[str, Any]:
     return data
 
 
-_KINDS = {"rfm", "role", "archetype", "level", "all", "any"}
+_KINDS = {"rfm", "role", "archetype", "level", "claim", "all", "any"}
 
 
 def _check(cond: Any, where: str) -> None:
     if not isinstance(cond, dict) or len(set(cond) & _KINDS) != 1:
         raise CatalogueError(f"{where}: a condition is one of {{rfm: LABEL}}, {{role: ROLE, direction: "
-                             f"high|low}}, {{archetype: NAME}}, {{level: TEXT}}, {{all: [...]}}, {{any: [...]}}; "
+                             f"high|low}}, {{archetype: NAME}}, {{level: TEXT}}, {{claim: ID}}, {{all: [...]}}, "
+                             f"{{any: [...]}}; "
                              f"got {cond!r}"[:300])
     if "archetype" in cond:
         if cond["archetype"] not in ARCHETYPES:
             raise CatalogueError(f"{where}: unknown archetype {cond['archetype']!r}; archetypes are: "
                                  f"{', '.join(ARCHETYPES)}")
+    elif "claim" in cond:
+        _check_ids([cond["claim"]], where)
     elif "level" in cond:
         if not isinstance(cond["level"], str) or not cond["level"].strip():
             raise CatalogueError(f"{where}: level must be the text of a category level, got {cond['level']!r}")
@@ -108,6 +116,17 @@ def _check_offers(offers: Any, where: str) -> None:
     for o in offers:
         if not isinstance(o, dict) or not o.get("title") or not o.get("rationale"):
             raise CatalogueError(f"{where}: every offer needs a title and a rationale, got {o!r}"[:300])
+        requires = o.get("requires", [])
+        if not isinstance(requires, list):
+            raise CatalogueError(f"{where}: offer {o['title']!r}: requires must be a list of claims, got {requires!r}"[:300])
+        _check_ids(requires, f"{where}: offer {o['title']!r}")
+
+
+def _check_ids(ids: list[Any], where: str) -> None:
+    known = vocabulary()
+    bad = [x for x in ids if x not in known]
+    if bad:
+        raise CatalogueError(f"{where}: unknown claim {bad[0]!r}; claims are: {', '.join(known)}"[:600])
 
 
 Basis = tuple[tuple[str, str | None, str | None], ...]  # (feature, direction, level) that earned an offer
@@ -127,6 +146,8 @@ def _holds(cond: Mapping[str, Any], seg: "_Facts") -> tuple[float, str, Basis] |
         return ARCHETYPE_WEIGHT, f"archetype: {seg.archetype}", seg.archetype_basis
     if "role" in cond:
         return seg.traits.get((cond["role"], cond["direction"]))
+    if "claim" in cond:
+        return (CLAIM_WEIGHT, f"claim: {seg.claims[cond['claim']]}", ()) if cond["claim"] in seg.claims else None
     if "level" in cond:
         want = category_key(cond["level"])
         hits = [v for (feature, level), v in seg.levels.items() if want in category_key(level)]
@@ -145,7 +166,7 @@ class _Facts:
     """What the rules look at in one segment."""
 
     def __init__(self, segment_traits: Sequence[Mapping[str, Any]], rfm_mix: Mapping[str, float] | None,
-                 archetype: str | None = None):
+                 archetype: str | None = None, claims: Sequence[Mapping[str, Any]] = ()):
         self.traits: dict[tuple[str, str], tuple[float, str, Basis]] = {}
         self.levels: dict[tuple[str, str], tuple[float, str, Basis]] = {}
         self.archetype = archetype
@@ -165,12 +186,21 @@ class _Facts:
                     basis.append((str(t.get("feature", t["role"])), t["direction"], None))
         self.archetype_basis: Basis = tuple(basis)
         self.mix = rfm_mix or {}
+        # a role trait is the claim `<role>_<direction>` (training.description.claims names them so)
+        self.claims = {f"{role}_{d}": why for (role, d), (_, why, _) in self.traits.items()}
+        self.claims.update({str(c["id"]): str(c.get("text", c["id"])) for c in claims})
+
+    def allows(self, offer: Mapping[str, Any]) -> bool:
+        """Whether the segment carries every claim the offer requires."""
+        return all(r in self.claims for r in offer.get("requires") or [])
 
 
 def ranked_offers(segment_traits: Sequence[Mapping[str, Any]], rfm_mix: Mapping[str, float] | None,
-                  catalogue: Mapping[str, Any], *, archetype: str | None = None) -> list[dict[str, Any]]:
-    """Every offer of every rule that holds, heaviest rule first, each title once."""
-    seg = _Facts(segment_traits, rfm_mix, archetype)
+                  catalogue: Mapping[str, Any], *, archetype: str | None = None,
+                  claims: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Every offer of every rule that holds whose requirements the segment's claims meet,
+    heaviest rule first, each title once."""
+    seg = _Facts(segment_traits, rfm_mix, archetype, claims)
     hits = []
     for order, rule in enumerate(catalogue.get("rules") or []):
         got = _holds(rule["match"], seg)
@@ -180,29 +210,31 @@ def ranked_offers(segment_traits: Sequence[Mapping[str, Any]], rfm_mix: Mapping[
     out: list[dict[str, Any]] = []
     for _, _, why, basis, rule in sorted(hits, key=lambda h: h[:2]):
         for o in rule["offers"]:
-            if all(p["title"] != o["title"] for p in out):
+            if seg.allows(o) and all(p["title"] != o["title"] for p in out):
                 out.append({"title": str(o["title"]), "rationale": str(o["rationale"]),
-                            "source": f"{why} (rule {rule.get('id', '?')})",
+                            "source": f"{why} (rule {rule.get('id', '?')})", "requires": list(o.get("requires") or []),
                             "basis": [{"feature": f, "direction": d, "level": lv} for f, d, lv in basis]})
     return out
 
 
 def offers_for_segment(segment_traits: Sequence[Mapping[str, Any]], rfm_mix: Mapping[str, float] | None,
-                       catalogue: Mapping[str, Any], *, archetype: str | None = None) -> list[dict[str, Any]]:
+                       catalogue: Mapping[str, Any], *, archetype: str | None = None,
+                       claims: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """min_offers..max_offers offers for one segment: its heaviest rules' offers, then defaults."""
     hi = int(catalogue.get("max_offers", 4))
-    return _fill(ranked_offers(segment_traits, rfm_mix, catalogue, archetype=archetype)[:hi], catalogue)
+    return _fill(ranked_offers(segment_traits, rfm_mix, catalogue, archetype=archetype, claims=claims)[:hi],
+                 catalogue, _Facts((), None, None, claims))
 
 
-def _fill(picked: list[dict[str, str]], catalogue: Mapping[str, Any]) -> list[dict[str, str]]:
-    """`picked` topped up with default offers to min_offers."""
+def _fill(picked: list[dict[str, Any]], catalogue: Mapping[str, Any], seg: "_Facts") -> list[dict[str, Any]]:
+    """`picked` topped up with default offers (those the segment's claims allow) to min_offers."""
     out = list(picked)
     for o in catalogue["default"]:
         if len(out) >= int(catalogue.get("min_offers", 2)):
             break
-        if all(p["title"] != o["title"] for p in out):
+        if seg.allows(o) and all(p["title"] != o["title"] for p in out):
             out.append({"title": str(o["title"]), "rationale": str(o["rationale"]), "source": "default",
-                        "basis": []})
+                        "requires": list(o.get("requires") or []), "basis": []})
     return out
 
 
@@ -213,9 +245,10 @@ def assign_offers(segments: Sequence[Mapping[str, Any]], catalogue: Mapping[str,
     offer: its weakest offer gives way to the next one it matches. Segments left identical get a
     `note` naming what would tell them apart. Returns [{"offers": [...], "note": str | None}]."""
     hi = int(catalogue.get("max_offers", 4))
-    ranked = [ranked_offers(s.get("traits") or [], s.get("rfm_mix"), catalogue, archetype=s.get("archetype"))
-              for s in segments]
-    picks = [_fill(r[:hi], catalogue) for r in ranked]
+    ranked = [ranked_offers(s.get("traits") or [], s.get("rfm_mix"), catalogue, archetype=s.get("archetype"),
+                            claims=s.get("claims") or ()) for s in segments]
+    facts = [_Facts((), None, None, s.get("claims") or ()) for s in segments]
+    picks = [_fill(r[:hi], catalogue, f) for r, f in zip(ranked, facts)]
     titles = lambda p: tuple(o["title"] for o in p)  # noqa: E731
     changed = True
     while changed:  # every change leaves one fewer clashing segment, so this ends
@@ -228,7 +261,7 @@ def assign_offers(segments: Sequence[Mapping[str, Any]], catalogue: Mapping[str,
             for cand in ranked[i]:
                 if any(cand["title"] == o["title"] for o in keep):
                     continue
-                new = _fill(keep + [cand] if len(keep) < hi else keep[:-1] + [cand], catalogue)
+                new = _fill(keep + [cand] if len(keep) < hi else keep[:-1] + [cand], catalogue, facts[i])
                 if titles(new) not in taken:
                     picks[i], changed = new, True
                     break

@@ -20,12 +20,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
-from threadpoolctl import threadpool_limits
 
 from model.contract.manifest import Manifest
 from training.selection import compare
 from training.synthetic import customers as synthetic
-from training.selection.clustering import Fitted, choose_k, final_metrics
+from training.selection.clustering import Fitted, choose_k, distinct_fit, final_metrics
 from training.engines import spark_model as M
 from training.engines import spark_stats as S
 from training.engines import spark_views as V
@@ -38,7 +37,8 @@ from training.reading.inputs import Input, log_roles
 from training.description.offers import load_catalogue
 from training.reading.roles import infer_roles, parse_role_flags
 from training.reading.schema import build_schema
-from training.selection.select_k import SAMPLE_ROWS, make_kmeans
+from training.selection.select_k import SAMPLE_ROWS
+from training.selection.weights import RULE as WEIGHT_RULE, role_weights
 
 log = logging.getLogger(__name__)
 AGREEMENT_ROWS = 100_000
@@ -97,18 +97,23 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
         raise ValueError(f"only {n} customers after cleaning the order log; at least 10 are needed")
     cols = [cleaned.safe[c] for c in cleaned.features]
     step("preprocessing (Spark ML)")
+    numeric_roles = {c: roles.get(c) for c in numeric}
+    weights = role_weights(numeric_roles)
     prep = M.fit_preprocess(cleaned.frame, numeric=numeric, categorical=categorical,
-                            safe=cleaned.safe, n_rows=n, log=logged)
+                            safe=cleaned.safe, n_rows=n, log=logged, weights=weights)
     features = (prep.model.transform(cleaned.frame).select("_row", *cols, "features")
                 .persist(StorageLevel.MEMORY_AND_DISK))
     step("choosing k" if opts.k == "auto" else f"scoring k (forced k={opts.k})")
     raw, z = V.working_sample(features, cols, rows=n, size=SAMPLE_ROWS, seed=opts.seed)
     sample = as_frame(raw, cleaned, cols)
     selection = choose_k(z, k=opts.k, seed=opts.seed, n_numeric=len(numeric))
+    if weights is not None:
+        selection.update(weights=weights, weight_rule=WEIGHT_RULE)
+    # k-means++ with scikit-learn's restarts on the driver sample: a warm start, and the check that
+    # no two segments are alike in recency, frequency and money (training.selection.clustering)
+    warm = distinct_fit(sample, z, numeric_roles, selection, seed=opts.seed).cluster_centers_
     k = int(selection["k"])
     step(f"fitting KMeans on all {n:,} rows (Spark MLlib, k={k})")
-    with threadpool_limits(1):  # k-means++ with scikit-learn's restarts on the driver sample: a warm start
-        warm = make_kmeans(k, len(z), seed=opts.seed).fit(z).cluster_centers_
     km = M.fit_kmeans(features.select("features"), k, seed=opts.seed, warm=warm)
     pipeline = M.sklearn_pipeline(prep, km, seed=opts.seed)
     pca = PCA(n_components=2, random_state=opts.seed).fit(z)

@@ -84,15 +84,20 @@ class SparkKMeans:
 
 
 def fit_preprocess(frame: Any, *, numeric: Sequence[str], categorical: Sequence[str],
-                   safe: dict[str, str], n_rows: int, log: Sequence[str] = ()) -> SparkPrep:
+                   safe: dict[str, str], n_rows: int, log: Sequence[str] = (),
+                   weights: dict[str, float] | None = None) -> SparkPrep:
     """Fit the Spark stages of the module docstring on `frame` (columns `safe[name]`); columns in
-    `log` go through log1p between imputation and scaling. The branches are fitted concurrently."""
+    `log` go through log1p between imputation and scaling; `weights` (numeric column → weight,
+    `training.selection.weights`) multiply the scaled columns, and divide the scale the bundle
+    stores. The branches are fitted concurrently."""
     from pyspark.ml import PipelineModel
     from pyspark.ml.feature import VectorAssembler
     parts = {"num": [c for c in numeric if c not in set(log)], "log": [c for c in numeric if c in set(log)]}
     parts = {tag: cols for tag, cols in parts.items() if cols}
     cat = [safe[n] for n in categorical]
-    fitted = concurrently(*[lambda tag=tag, cols=cols: _numeric_branch(frame, [safe[c] for c in cols], n_rows, tag)
+    w = {tag: np.array([(weights or {}).get(c, 1.0) for c in cols], dtype=float) for tag, cols in parts.items()}
+    fitted = concurrently(*[lambda tag=tag, cols=cols: _numeric_branch(frame, [safe[c] for c in cols], n_rows, tag,
+                                                                       w[tag])
                             for tag, cols in parts.items()], lambda: _categorical_branch(frame, cat))
     *num_fits, (cat_stages, levels, cat_fill) = fitted
     branches = {tag: NumericBranch(columns=cols, fill=f[1], mean=f[2], var=f[3], scale=f[4])
@@ -105,9 +110,10 @@ def fit_preprocess(frame: Any, *, numeric: Sequence[str], categorical: Sequence[
                      n_rows=int(n_rows))
 
 
-def _numeric_branch(frame: Any, num: list[str], n_rows: int, tag: str) -> tuple[list[Any], np.ndarray, ...]:
-    """Imputer(median) → [log1p] → VectorAssembler → StandardScaler → ElementwiseProduct(√(n/(n-1)));
-    and the imputation values, mean, population variance and scale."""
+def _numeric_branch(frame: Any, num: list[str], n_rows: int, tag: str,
+                    weights: np.ndarray) -> tuple[list[Any], np.ndarray, ...]:
+    """Imputer(median) → [log1p] → VectorAssembler → StandardScaler → ElementwiseProduct(√(n/(n-1)) ×
+    weight); and the imputation values, mean, population variance and scale (÷ weight)."""
     from pyspark.ml import Pipeline
     from pyspark.ml.feature import ElementwiseProduct, Imputer, SQLTransformer, StandardScaler, VectorAssembler
     from pyspark.ml.linalg import Vectors
@@ -125,8 +131,8 @@ def _numeric_branch(frame: Any, num: list[str], n_rows: int, tag: str) -> tuple[
     mean = np.asarray(scaler.mean.toArray(), dtype=float)
     sample_std = np.asarray(scaler.std.toArray(), dtype=float)
     var = sample_std ** 2 * (n_rows - 1) / n_rows
-    scale = np.where(var > 0, np.sqrt(var), 1.0)
-    rescale = ElementwiseProduct(scalingVec=Vectors.dense([math.sqrt(n_rows / (n_rows - 1))] * len(num)),
+    scale = np.where(var > 0, np.sqrt(var), 1.0) / weights
+    rescale = ElementwiseProduct(scalingVec=Vectors.dense((math.sqrt(n_rows / (n_rows - 1)) * weights).tolist()),
                                  inputCol=f"_{tag}_s", outputCol=f"_{tag}_z")
     return [*fitted, rescale], fill, mean, var, scale
 

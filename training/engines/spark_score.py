@@ -30,7 +30,8 @@ from model.serving.predictor import Predictor
 from model.orders.customers import FEATURES, ID_COLUMN
 from training.engines.spark_read import as_uri, line_of, read_table, scan_lines
 from training.engines.spark_tx import SparkTx, customer_features
-from training.score import check_log_bundle
+from training.description.value import scored_value as value_of
+from training.score import check_log_bundle, money_column
 
 log = logging.getLogger(__name__)
 SHOW_ERRORS = 20  # rejected rows listed in the summary, as model.tables.batch
@@ -84,8 +85,13 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
                F.count_if(F.col("unlike_training")).alias("unlike"),
                F.min_by(F.struct("_line", "error", F.col("c0").cast("string").alias("id")),
                         F.when(error, F.col("_line")), SHOW_ERRORS).alias("errors")]
+    money = money_column(predictor)
+    key = " ".join((money or "").split()).casefold()
+    money_slot = next((slot for slot, name in keep if money and " ".join(name.split()).casefold() == key), None)
     for j in range(predictor.k):
         metrics += [F.count_if(seg == j).alias(f"n{j}"), F.min(F.when(seg == j, F.col("_line"))).alias(f"first{j}")]
+        if money_slot is not None:  # what the scored customers are worth (training.description.value)
+            metrics.append(F.sum(F.when(seg == j, F.col(money_slot).cast("double"))).alias(f"rev{j}"))
     written = scored.observe(observation, *metrics).drop("_line")
     named = written.select(*[F.col(s).alias(_header(n, csv_out)) for s, n in keep],
                            *[F.col(c).alias(c) for c in outputs])
@@ -102,7 +108,7 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     finally:
         if cached is not None:
             cached.cleaned.frame.unpersist()
-    summary = _summary(observation.get, predictor, by_customer=log)
+    summary = _summary(observation.get, predictor, by_customer=log, money=money if money_slot else None)
     return summary if log_summary is None else {**summary, "log": log_summary}
 
 
@@ -185,16 +191,21 @@ def _cell(value: Any, csv_out: bool) -> str | None:
     return "'" + value if csv_out and value.startswith(FORMULA_PREFIXES) else value
 
 
-def _summary(get: Any, predictor: Predictor, *, by_customer: bool = False) -> dict[str, Any]:
-    """`model.tables.batch.summarise` from the observed metrics."""
+def _summary(get: Any, predictor: Predictor, *, by_customer: bool = False,
+             money: str | None = None) -> dict[str, Any]:
+    """`model.tables.batch.summarise` from the observed metrics (and, with a money column, the
+    local scorer's `value`)."""
     m = get if isinstance(get, dict) else get()
     names = [s.name for s in predictor.segments]
     present = [j for j in range(predictor.k) if m[f"n{j}"]]
     order = sorted(present, key=lambda j: (-m[f"n{j}"], m[f"first{j}"]))
     errors = sorted((e["_line"], e["error"], e["id"]) for e in (m["errors"] or []) if e and e["error"])
     rows, rejected = int(m["rows"]), int(m["rejected"])
-    return {"rows": rows, "scored": rows - rejected, "rejected": rejected,
-            "per_segment": {names[j]: int(m[f"n{j}"]) for j in order},
-            "errors": [({"customer": ident} if by_customer else {"line": int(line)}) | {"error": text}
-                       for line, text, ident in errors[:SHOW_ERRORS]],
-            "unlike_training": int(m["unlike"])}
+    out = {"rows": rows, "scored": rows - rejected, "rejected": rejected,
+           "per_segment": {names[j]: int(m[f"n{j}"]) for j in order},
+           "errors": [({"customer": ident} if by_customer else {"line": int(line)}) | {"error": text}
+                      for line, text, ident in errors[:SHOW_ERRORS]],
+           "unlike_training": int(m["unlike"])}
+    value = None if money is None else value_of(names, {j: int(m[f"n{j}"]) for j in present},
+                                                {j: float(m[f"rev{j}"] or 0.0) for j in present}, feature=money)
+    return out if value is None else {**out, "value": value}

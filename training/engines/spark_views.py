@@ -14,7 +14,7 @@ import pandas as pd
 from model.contract.schema import CategoricalFeature, NumericFeature, Schema
 from training.engines import spark_rules as R
 from training.engines.spark_stats import QUANTILES
-from training.description.profile import category_traits, numeric_traits
+from training.description.profile import category_traits, numeric_profile
 from training.reading.schema import hard_limits
 from training.description.summary import _f
 
@@ -72,14 +72,13 @@ def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[s
             mean = p["mean"] if size else float("nan")
             own = p["log_mean"] if c in logged else mean
             z = float((own - centre[c]) / spread[c]) if size else 0.0
-            num_prof[c] = numeric_traits(c, z, (mean, p["median"], p["q25"], p["q75"]),
-                                         (stats[c]["mean"], stats[c]["quantiles"][0.5]), role=roles.get(c),
-                                         name=names.get(c, c), traits=traits)
+            num_prof[c] = numeric_profile(z, (mean, p["median"], p["q25"], p["q75"]),
+                                          (stats[c]["mean"], stats[c]["quantiles"][0.5]))
         cat_prof = {}
         for c in categorical:
             cat_prof[c] = category_traits(c, _shares(seg_levels.get(seg, {}).get(c, {})), pop_share[c],
                                           role=roles.get(c), name=names.get(c, c), traits=traits)
-        traits.sort(key=lambda t: (0, -abs(t["z"])) if t["kind"] == "numeric" else (1, -t["lift"]))
+        traits.sort(key=lambda t: -t["lift"])
         out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
                     "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
     return out

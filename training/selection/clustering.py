@@ -15,9 +15,12 @@ from threadpoolctl import threadpool_limits
 
 from model.contract.schema import Schema
 from training.selection import compare
+from training.selection.distinct import distinct_fit
 from training.selection.preprocess import make_pipeline, make_preprocessor
-from training.selection.select_k import make_kmeans, select_k
+from training.selection.select_k import select_k
+from training.selection.verdict import clusterability, smaller_k
 from training.selection.stability import prediction_strength
+from training.selection.weights import RULE as WEIGHT_RULE, apply_weights, role_weights
 
 METRIC_SAMPLE = 10_000
 FIT_ROWS = 1_000_000
@@ -37,6 +40,7 @@ class Fitted:
     selection: dict[str, Any]
     metrics: dict[str, Any]
     comparison: dict[str, Any] | None
+    fit_rows: np.ndarray | None = None  # the rows of the frame z_fit holds (None: every row, in order)
 
 
 def fit_local(frame: pd.DataFrame, schema: Schema, *, k: int | str, seed: int, compare_algorithms: bool,
@@ -45,19 +49,23 @@ def fit_local(frame: pd.DataFrame, schema: Schema, *, k: int | str, seed: int, c
     prep = make_preprocessor(numeric, categorical, [list(f.levels) for f in schema.categorical],
                              log=[f.name for f in schema.numeric if f.transform == "log1p"])
     step("preprocessing")
+    roles = {f.name: f.role for f in schema.numeric}
+    weights = role_weights(roles)
     if len(frame) <= FIT_ROWS:
-        z = prep.fit_transform(frame).astype(np.float64)
+        z = (prep.fit_transform(frame) if weights is None
+             else apply_weights(prep.fit(frame), weights).transform(frame)).astype(np.float64)
         z_fit, fit_rows = z, None
     else:
-        prep.fit(frame)
+        apply_weights(prep.fit(frame), weights)
         fit_rows = np.sort(np.random.default_rng(seed).choice(len(frame), FIT_ROWS, replace=False))
         z_fit = prep.transform(frame.iloc[fit_rows]).astype(np.float64)
     step("choosing k" if k == "auto" else f"scoring k (forced k={k})")
     selection = choose_k(z_fit, k=k, seed=seed, n_numeric=len(numeric))
+    if weights is not None:
+        selection.update(weights=weights, weight_rule=WEIGHT_RULE)
+    step(f"fitting KMeans (k={selection['k']})")
+    kmeans = distinct_fit(frame if fit_rows is None else frame.iloc[fit_rows], z_fit, roles, selection, seed=seed)
     k = int(selection["k"])
-    step(f"fitting KMeans (k={k})")
-    with threadpool_limits(1):  # measured: small BLAS calls run faster single-threaded here
-        kmeans = make_kmeans(k, len(z_fit), seed=seed).fit(z_fit)
     pca = PCA(n_components=2, random_state=seed).fit(z_fit)
     pipeline = make_pipeline(prep, kmeans)  # the same objects: _order_by_size below reaches it too
     if fit_rows is None:
@@ -77,7 +85,8 @@ def fit_local(frame: pd.DataFrame, schema: Schema, *, k: int | str, seed: int, c
         step("comparing clustering algorithms")
         comparison = compare.compare_algorithms(z_fit, kmeans_labels=fit_labels, seed=seed)
     return Fitted(pipeline=pipeline, pca=pca, labels=labels, dist=dist, points=points, z_fit=z_fit,
-                  fit_labels=fit_labels, selection=selection, metrics=metrics, comparison=comparison)
+                  fit_labels=fit_labels, selection=selection, metrics=metrics, comparison=comparison,
+                  fit_rows=fit_rows)
 
 
 def choose_k(z_fit: np.ndarray, *, k: int | str, seed: int, n_numeric: int) -> dict[str, Any]:
@@ -86,6 +95,11 @@ def choose_k(z_fit: np.ndarray, *, k: int | str, seed: int, n_numeric: int) -> d
     strength = prediction_strength(z_fit, [r["k"] for r in selection["table"]], seed=seed)
     for row in selection["table"]:
         row["prediction_strength"] = None if strength.get(row["k"]) is None else round(float(strength[row["k"]]), 4)
+    # the verdict and the reason read the prediction strength too (verdict.clusterability, smaller_k)
+    selection["clusterability"] = clusterability(selection["table"], selection["k"])
+    alt = smaller_k(selection["table"], selection["k"])
+    if alt is not None:
+        selection["alternative"] = alt
     return selection
 
 

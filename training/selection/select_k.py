@@ -15,15 +15,8 @@ separated when customers form no groups - the reference has the same marginals, 
 that - and silhouette prefers merging nearby groups, while the gap keeps rising until they are
 separated.
 
-Rule of `choose_k` (a pure function of the table):
-1. *eligible* ks: stability >= ``STABLE`` and no empty segment (if none is, all are);
-2. if no eligible k beats the reference by ``NOISE_EXCESS`` in silhouette, the data has no natural
-   clusters: k = the knee of the inertia curve over the eligible ks (a practical grid);
-3. otherwise k = the smallest eligible k, with a silhouette excess of at least ``NOISE_EXCESS``,
-   after which the gap curve levels off: going to the next k gains less than ``GAP_STEP`` (10 %)
-   of the largest gap. If it never levels off, the largest such k (widen the range).
-
-`clusterability` grades the silhouette excess and the stability at the chosen k (`VERDICTS`).
+The rule over the table (`choose_k`), the verdict (`clusterability`) and the honest words
+about a smaller k live in `training.selection.verdict`.
 
 Cost is set by the sample sizes, not the row count: at most 10,000 rows are fitted (single-threaded,
 see ``ONE_THREAD``) and silhouettes use one 2,500-row distance matrix per reference, reused for all
@@ -46,6 +39,8 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies
 from sklearn.metrics.pairwise import euclidean_distances
 from threadpoolctl import threadpool_limits
 
+from training.selection.verdict import RULE, _sig, choose_k, clusterability
+
 log = logging.getLogger(__name__)
 
 DEFAULT_KS = range(2, 11)
@@ -58,38 +53,12 @@ N_SPLITS = 2              # split-half stability repeats (two fits each)
 N_INIT_SMALL, N_INIT_LARGE, SMALL_ROWS = 10, 3, 3_000
 # Structure-free data makes Lloyd creep for 100+ iterations; the table needs inertia to ~0.1 %.
 FIT_OPTS = {"tol": 1e-3, "max_iter": 100}
-STABLE = 0.6              # split-half ARI a k needs to be eligible
-NOISE_EXCESS = 0.03       # silhouette gain over the reference that counts as structure
-GAP_STEP = 0.10           # a next-k gap gain below this share of the largest gap = levelled off
-VERDICTS = (("strong", 0.15, 0.8), ("moderate", 0.08, 0.6))  # (verdict, min excess, min stability)
-RULE = ("among stable ks (split-half ARI >= 0.6): if none beats shuffled-columns data by 0.03 "
-        "in silhouette, the knee of inertia; else the first k after which the gap curve levels "
-        "off (next k adds < 10% of the largest gap)")
 # ONE_THREAD: select_k runs ~100 small fits; on a shared 2-core machine OpenMP/BLAS threads
 # spin-waiting for a descheduled sibling made them 10-15x slower than one thread (measured).
 ROW_ITER_BUDGET = 20_000_000  # make_kmeans: rows x restarts x Lloyd iterations for the served fit
-SUMMARIES = {
-    "strong": "Customers fall into {k} clearly distinct groups: the segments are well separated "
-              "and come out the same when the data is resampled. They can be treated as personas.",
-    "moderate": "There is real group structure: the {k} segments are more distinct than chance "
-                "and mostly reproducible, but their borders overlap. Treat borderline customers "
-                "with care.",
-    "weak": "There is only faint group structure: the {k} segments are a little more distinct "
-            "than chance, but borders are blurred or shift when the data is resampled. Use them "
-            "as a rough guide, not as personas.",
-    "none": "These segments split customers into groups of similar size, but the data has no "
-            "natural clusters: treat them as a grid, not as personas.",
-}
-
-
 def _seeds(key: Sequence[int], n: int) -> list[int]:
     """n independent child seeds derived from a key such as (seed, k); order-stable."""
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(list(key)).spawn(n)]
-
-
-def _sig(x: float, digits: int = 7) -> float:
-    """Round to significant digits: a short, stable table in JSON."""
-    return float(f"{float(x):.{digits}g}")
 
 
 def column_blocks(X: np.ndarray, n_numeric: int | None = None) -> list[list[int]]:
@@ -208,80 +177,6 @@ def score_k(X: np.ndarray, ks: Iterable[int] = DEFAULT_KS, *, seed: int,
             "n_references": n_references, "n_splits": n_splits,
         })
     return rows
-
-
-def _knee(xs: Sequence[float], ys: Sequence[float]) -> int:
-    """Index of the knee of a decreasing curve: farthest point below the chord (Kneedle)."""
-    if len(xs) < 3:
-        return 0
-    x = (np.asarray(xs, float) - xs[0]) / (xs[-1] - xs[0])
-    y_span = max(ys) - min(ys)
-    y = (np.asarray(ys, float) - min(ys)) / (y_span if y_span > 0 else 1.0)
-    return int(np.argmax((1 - x) - y))
-
-
-def choose_k(table: Sequence[dict[str, Any]]) -> tuple[int, str]:
-    """Chosen k and a plain-English reason; pure (see the module docstring for the rule)."""
-    rows = sorted(table, key=lambda r: r["k"])
-    if not rows:
-        raise ValueError("the evidence table is empty")
-    eligible = [r for r in rows if r["stability"] >= STABLE and r.get("smallest_share", 1) > 0]
-    stable_note = "" if eligible else " (no k was stable, so all were considered)"
-    eligible = eligible or rows
-    best = max(eligible, key=lambda r: (r["silhouette_excess"], -r["k"]))
-    if best["silhouette_excess"] < NOISE_EXCESS:
-        r = eligible[_knee([e["k"] for e in eligible], [e["inertia"] for e in eligible])]
-        return r["k"], (
-            f"No number of segments separates customers better than the same data with its "
-            f"columns shuffled (best silhouette gain {best['silhouette_excess']:.3f} < "
-            f"{NOISE_EXCESS}), so there are no natural clusters{stable_note}. k={r['k']} is the "
-            f"elbow of the inertia curve: a practical grid, after which extra segments reduce "
-            f"spread less.")
-    gap = {r["k"]: r["gap"] for r in rows}
-    step = GAP_STEP * max(gap.values())
-    candidates = [r for r in eligible if r["silhouette_excess"] >= NOISE_EXCESS]
-    r, gain, nxt = candidates[-1], None, None
-    for c in candidates:
-        nxt = next((kk for kk in sorted(gap) if kk > c["k"]), None)
-        if nxt is None or gap[nxt] - c["gap"] < step:
-            r, gain = c, (None if nxt is None else gap[nxt] - c["gap"])
-            break
-    level = (f"levels off at {r['k']} segments (k={nxt} adds {gain:.3f}, under {step:.3f})"
-             if gain is not None else f"still rises up to k={r['k']}, the end of the range "
-             f"(consider trying larger k)")
-    return r["k"], (
-        f"The gap statistic (how much tighter segments are than in the same data with its "
-        f"columns shuffled) {level}; the segments beat the shuffled data by "
-        f"{r['silhouette_excess']:.2f} in silhouette and split-half stability is "
-        f"{r['stability']:.2f}{stable_note}.")
-
-
-def clusterability(table: Sequence[dict[str, Any]], k: int | None = None) -> dict[str, Any]:
-    """Verdict strong / moderate / weak / none for segments at k (default: choose_k's k).
-
-    none: no k beats the shuffled-columns reference by max(NOISE_EXCESS, 3 sd of the reference);
-    strong / moderate: the silhouette excess and the stability at k reach `VERDICTS`; else weak.
-    """
-    rows = sorted(table, key=lambda r: r["k"])
-    k = choose_k(rows)[0] if k is None else int(k)
-    at = next((r for r in rows if r["k"] == k), None)
-    if at is None:
-        raise ValueError(f"k={k} is not in the evidence table (ks {[r['k'] for r in rows]})")
-    best = max(rows, key=lambda r: (r["silhouette_excess"], -r["k"]))
-    floor = max(NOISE_EXCESS, 3 * best["ref_silhouette_sd"])
-    exc, stab = at["silhouette_excess"], at["stability"]
-    verdict = "none" if best["silhouette_excess"] < floor else next(
-        (v for v, e_min, s_min in VERDICTS if exc >= e_min and stab >= s_min), "weak")
-    evidence = {"k": k, "silhouette": at["silhouette"], "silhouette_excess": exc,
-                "reference_silhouette": at["ref_silhouette"], "gap": at["gap"], "stability": stab,
-                "best_silhouette_excess": best["silhouette_excess"], "best_excess_k": best["k"],
-                "noise_floor": _sig(floor, 3), "smallest_share": at["smallest_share"]}
-    summary = SUMMARIES[verdict].format(k=k)
-    if at.get("n_variables", 2) < 2:
-        evidence["reference_informative"] = False
-        summary += (" Note: with a single variable, shuffling columns changes nothing, so this "
-                    "check cannot see groups; look at the variable's histogram instead.")
-    return {"verdict": verdict, "evidence": evidence, "summary": summary}
 
 
 def select_k(X: np.ndarray, *, seed: int, k: int | str = "auto", ks: Iterable[int] = DEFAULT_KS,

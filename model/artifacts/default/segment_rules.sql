@@ -2,8 +2,8 @@
 -- Input: a table named customers with the CSV's own columns (text or numbers). Output: every column plus segment_id.
 -- Runs unchanged in SQLite, DuckDB and PostgreSQL. Normalisation as the model: cells trimmed, empty = missing, missing numbers = training median, missing categories = most frequent level, categories case-insensitive with 'and' = '&'.
 -- segment_id is NULL where the model rejects the row (not a number, outside the limits, unknown category).
--- segment 0 (Deal seekers · younger, newer customers): [income < 41,120 and spending score ≥ 47] OR [41,120 ≤ income < 62,800 and spending score ≥ 53 and membership years < 4]
--- segment 1 (Low spending · infrequent buyers): [income < 41,120 and spending score < 47] OR [41,120 ≤ income < 62,800 and spending score < 53] OR [62,800 ≤ income < 101,000 and spending score < 44]
+-- segment 0 (Younger · newer customers): [income < 41,120 and spending score ≥ 47] OR [41,120 ≤ income < 62,800 and spending score ≥ 53 and membership years < 4]
+-- segment 1 (Prefers Groceries): [income < 41,120 and spending score < 47] OR [41,120 ≤ income < 62,800 and spending score < 53] OR [62,800 ≤ income < 101,000 and spending score < 44]
 -- segment 2 (Average · long-standing customers, prefers Sports): [41,120 ≤ income < 62,800 and spending score ≥ 53 and membership years ≥ 4] OR [62,800 ≤ income < 101,000 and spending score ≥ 44]
 -- segment 3 (Premium · large baskets, long-standing customers): [income ≥ 101,000 and purchase frequency ≥ 17]
 -- segment 4 (Potential · infrequent buyers, older): [income ≥ 101,000 and purchase frequency < 17]
