@@ -223,3 +223,42 @@ def test_grouped_serving_matches_brute_force(fitted):
         nums = [None if np.isnan(x) else float(x) for x in num[i]]
         one = g.run_one(nums, [None if x < 0 else int(x) for x in codes[i]], centres=True)
         assert (one[0], one[1], one[7], one[8]) == (lab[i], run[i], ca[i], cb[i])
+
+
+@pytest.fixture(scope="module")
+def order_log(tmp_path_factory):
+    """A bundle fitted on a synthetic order log: segments with claims, offers with preconditions, value."""
+    from training.fit import FitOptions, fit
+    from training.synthetic.orders import generate_transactions
+    folder = tmp_path_factory.mktemp("log")
+    log, _ = generate_transactions(1500, seed=4)
+    log.to_csv(folder / "orders.csv", index=False)
+    fit(FitOptions(transactions=folder / "orders.csv", out=folder / "b", seed=3, bootstrap=0, compare=False))
+    bundle = read_bundle(folder / "b")
+    return bundle, read_stats(folder / "b" / STATS)
+
+
+def test_a_merge_keeps_only_claims_every_part_makes_and_recomputes_the_value(order_log):
+    bundle, stats = order_log
+    m = bundle.manifest
+    assert m.value is not None and m.k >= 3
+    a, b = 1, 2
+    edited = apply_edit(bundle, stats, build_spec(merges=[f"{a},{b}"]))
+    merged = edited.manifest.segments[edited.id_map[a]]
+    parts = [m.segments[a], m.segments[b]]
+    ids = {c.id for c in merged.claims}
+    for part in parts:  # a claim of the union is one every part makes
+        assert ids <= {c.id for c in part.claims}
+    for c in merged.claims:  # as the part where it holds least states it: the union's median lies between
+        values = [d.value for p in parts for d in p.claims if d.id == c.id and d.value is not None]
+        if values and c.value is not None:
+            assert c.value in (min(values), max(values))
+    for o in merged.offers:
+        assert set(o.requires) <= ids | {f"{t.role}_{t.direction}" for t in merged.traits if t.role}
+    assert merged.name_claims == [] or set(merged.name_claims) <= ids
+    assert merged.value.revenue == pytest.approx(parts[0].value.revenue + parts[1].value.revenue, abs=0.05)
+    assert merged.value.customers == parts[0].value.customers + parts[1].value.customers
+    shares = [s.value.revenue_share for s in edited.manifest.segments]
+    assert sum(shares) == pytest.approx(1.0, abs=0.001)
+    top = max(edited.manifest.segments, key=lambda s: s.value.revenue_per_customer)
+    assert f"segment {top.id}, “{top.name}”" in edited.manifest.value.headline
