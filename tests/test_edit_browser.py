@@ -8,19 +8,12 @@ import zipfile
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser import ARGS, CHROMIUM, CONTRAST_JS, DESKTOP, PHONE, fill_and_predict, open_app
+from tests.browser import CONTRAST_JS, DESKTOP, PHONE, fill_and_predict, open_app
+from tests.test_browser import browser  # noqa: F401  (the module-scoped Chromium of the browser tests)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def choose(page, box: str, text: str) -> None:

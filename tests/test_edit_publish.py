@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser import ARGS, CHROMIUM, DESKTOP, open_app
+from tests.test_edit_browser import choose
 from tests.hub_server import HubServer, allow_loopback_calls
 from tests.server import running_app
 
@@ -44,6 +45,12 @@ def sign_in(page) -> None:
     expect(page.locator("#predict-btn")).to_be_visible(timeout=90_000)
     page.get_by_role("tab", name="Edit").click()
     expect(page.locator("#edit-login")).to_contain_text("Logout", timeout=30_000)
+
+
+def _app_env(hub, sha, tmp_path, token) -> dict[str, str]:
+    """The app serving `sha` of the repo, sign-in on (gradio's mock: `token`'s account behind it)."""
+    return {"MODEL_REPO": REPO, "MODEL_REVISION": sha, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0",
+            "HF_TOKEN": token, "HF_OAUTH": "1", "HUB_CACHE_DIR": str(tmp_path / "cache"), "HUB_TIMEOUT_S": "10"}
 
 
 def _push(hub, bundle) -> str:
@@ -100,9 +107,8 @@ def test_publish_commits_keeps_the_model_files_and_pins_the_space(hub, default_b
 @pytest.mark.browser
 def test_sign_in_publish_and_history_in_the_browser(hub, default_bundle, predictor, tmp_path, artifacts_dir):
     sha = _push(hub, default_bundle)
-    env = {"MODEL_REPO": REPO, "MODEL_REVISION": sha, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0",
-           "HF_TOKEN": OWNER, "HF_OAUTH": "1", "HUB_CACHE_DIR": str(tmp_path / "cache"), "HUB_TIMEOUT_S": "10"}
-    with running_app(env, log_path=artifacts_dir / "app-publish.log") as url, sync_playwright() as pw:
+    with running_app(_app_env(hub, sha, tmp_path, OWNER), log_path=artifacts_dir / "app-publish.log") as url, \
+            sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = open_app(browser, url + "/", DESKTOP)
         page.get_by_role("tab", name="Model").click()
@@ -115,7 +121,6 @@ def test_sign_in_publish_and_history_in_the_browser(hub, default_bundle, predict
         publish.click()
         expect(page.locator("#edit-published")).to_contain_text("Sign in with Hugging Face first", timeout=20_000)
         sign_in(page)  # gradio's local sign-in: the machine's own account
-        choose = __import__("tests.test_edit_browser", fromlist=["choose"]).choose
         choose(page, "edit-segment", "2 ·")
         page.locator("#edit-name textarea, #edit-name input").first.fill("Sports fans")
         page.locator("#edit-apply").click()
@@ -145,14 +150,12 @@ def test_sign_in_publish_and_history_in_the_browser(hub, default_bundle, predict
 @pytest.mark.browser
 def test_a_token_without_write_access_publishes_nothing(hub, default_bundle, tmp_path, artifacts_dir):
     sha = _push(hub, default_bundle)
-    env = {"MODEL_REPO": REPO, "MODEL_REVISION": sha, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0",
-           "HF_TOKEN": READER, "HF_OAUTH": "1", "HUB_CACHE_DIR": str(tmp_path / "cache"), "HUB_TIMEOUT_S": "10"}
-    with running_app(env, log_path=artifacts_dir / "app-publish-reader.log") as url, sync_playwright() as pw:
+    with running_app(_app_env(hub, sha, tmp_path, READER), log_path=artifacts_dir / "app-publish-reader.log") as url, \
+            sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = open_app(browser, url + "/", DESKTOP)
         page.get_by_role("tab", name="Edit").click()
         sign_in(page)
-        choose = __import__("tests.test_edit_browser", fromlist=["choose"]).choose
         choose(page, "edit-merge-a", "1 ·")
         choose(page, "edit-merge-b", "4 ·")
         page.locator("#edit-merge").click()

@@ -11,10 +11,8 @@ holds only what serving reads) stays listed with its sha256: it is still in the 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 from model.contract.bundle import (CARD, MANIFEST, RULES_SQL, SAMPLE, SERVING, SUMMARY, dumps_json)
@@ -24,9 +22,9 @@ from model.derived.card import render_card
 from model.derived.sql import rules_sql
 from model.editing.apply import Edited
 from model.serving.compiled import save_arrays
+from model.tables.audiences import zip_files
 
 REWRITTEN = (MANIFEST, SERVING, SAMPLE, SUMMARY, CARD, RULES_SQL)
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def edited_files(edited: Edited) -> dict[str, bytes]:
@@ -81,11 +79,5 @@ def zip_folder(folder: Path | str, *, top: str = "bundle") -> bytes:
     entries in name order with a fixed timestamp: the same bundle gives the same bytes."""
     folder = Path(folder)
     top = re.sub(r"[^A-Za-z0-9._-]+", "_", top).strip("._") or "bundle"
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-            info = zipfile.ZipInfo(f"{top}/{path.relative_to(folder).as_posix()}", date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, path.read_bytes())
-    return out.getvalue()
+    return zip_files({f"{top}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+                      for p in folder.rglob("*") if p.is_file() and not p.is_symlink()})
