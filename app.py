@@ -8,6 +8,7 @@ from the Hub when MODEL_REPO (+ MODEL_REVISION) is set. The app is built from `s
 """
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,14 @@ def create_app(settings: Any = None) -> Any:
     from fastapi.middleware.cors import CORSMiddleware
 
     from space.http.routes import add_routes, add_embed_route
-    from space.http.endpoints import server_components_of
+    from space.http.endpoints import rendered_endpoints, server_components_of
     from space.http.gate import GradioGate, endpoints_of
     from space.mcp import json_tool_results
-    from space.ui import build_demo
-    demo = build_demo(live, settings)
-    demo.queue(api_open=False, max_size=settings.queue_size,
-               default_concurrency_limit=settings.gradio_concurrency)
+    from space.ui import adopt_served_app, build_demo, one_gradio_app
+    with one_gradio_app():  # Gradio's own app is built once, by mount_gradio_app below
+        demo = build_demo(live, settings)
+        demo.queue(api_open=False, max_size=settings.queue_size,
+                   default_concurrency_limit=settings.gradio_concurrency)
     app = FastAPI(title="Customer segments API", version=live.predictor.manifest.created_at,
                   description="Segment and offers for a customer. The Gradio UI is served at /.",
                   lifespan=demo.batch_files.lifespan)
@@ -44,7 +46,7 @@ def create_app(settings: Any = None) -> Any:
     app.add_middleware(GradioGate, endpoints=endpoints_of(demo, live.predictor.schema),
                        max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE,
                        max_upload=settings.max_upload_request_bytes, body_timeout_s=settings.body_timeout_s,
-                       server_components=server_components_of(demo))
+                       server_components=server_components_of(demo), resolve=rendered_endpoints(demo))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["*"])  # no credentials: any header is harmless
     app = gr.mount_gradio_app(
@@ -54,6 +56,7 @@ def create_app(settings: Any = None) -> Any:
         # Gradio's page has no viewport tag: phones would lay it out 980 px wide and zoom out.
         head='<meta name="viewport" content="width=device-width, initial-scale=1">'
              f'<script>{(ASSETS / "a11y.js").read_text(encoding="utf-8")}</script>')
+    adopt_served_app(demo, app)
     json_tool_results(demo)
     app.state.live = live
     return app
@@ -66,6 +69,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     app = create_app(settings)
+    gc.freeze()  # what start-up built lives as long as the process: the collector need not walk it again
     uvicorn.run(app, host=settings.server_name, port=settings.server_port, log_level="warning")
 
 

@@ -1,6 +1,7 @@
 """`python -m benchmarks` (make bench): every performance figure of issue 7 (and figure 8, order logs,
-of issue 12; figure 9, explain and monitor, of issue 13; figure 10, the Spark engine, of issue 15; figure 11,
-what an edit costs, of issue 23), each
+of issue 12; figure 9, explain and monitor, of issue 13; figure 10, the Spark engine, of issue 15;
+figure 11, training in the Space against the CLI, of issue 24; figure 12, what an edit costs, of issue 23),
+each
 measured against a baseline in the same run, as one table (stdout, plus Markdown and JSON files).
 
     python -m benchmarks                  # full sizes (~10 minutes here for 1-9, most of it figure 7;
@@ -8,10 +9,17 @@ measured against a baseline in the same run, as one table (stdout, plus Markdown
     python -m benchmarks --smoke          # tiny sizes: checks the harness, asserts nothing
     python -m benchmarks --only 1 4       # some figures
     python -m benchmarks --load [ARGS]    # the bounded load test instead (benchmarks.load)
+    python -m benchmarks --space          # the serving figures only (1, 2, 3, 6): what runs with the
+                                          # Space's own requirements.txt (no scikit-learn, no pyarrow);
+                                          # the default where scikit-learn is not installed
+
+Every run says which environment it ran in (BENCH_ENV=NAME labels it; otherwise "dev" or "space",
+detected from scikit-learn): on stderr, in results.md and in results.json.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import platform
@@ -21,11 +29,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from benchmarks.common import ROOT, Result, dump
+from benchmarks.common import ROOT, Result, describe, dump, environment
 
 log = logging.getLogger("benchmarks")
-FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
+FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
 HTTP = {"2", "3"}  # these share one running app
+SERVING = ("1", "2", "3", "6")  # need only the Space's requirements (figure 1's baseline needs scikit-learn)
 
 
 def machine() -> dict[str, Any]:
@@ -44,9 +53,17 @@ def _lines(path: str) -> list[str]:
         return []
 
 
+MODULES = {"1": "bench_single", "2": "bench_json", "3": "bench_gradio", "4": "bench_batch", "5": "bench_train",
+           "6": "bench_cold", "7": "bench_train10m", "8": "bench_transactions", "9": "bench_explain", "10": "bench_spark",
+           "11": "bench_space_train", "12": "bench_edit"}
+
+
+def _figure(fig: str) -> Any:
+    """A figure's module, imported when it runs: some need the training requirements."""
+    return importlib.import_module(f"benchmarks.{MODULES[fig]}")
+
+
 def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
-    from benchmarks import (bench_batch, bench_cold, bench_edit, bench_explain, bench_gradio, bench_json,
-                            bench_single, bench_spark, bench_train, bench_train10m, bench_transactions)
     results: list[Result] = []
     with ExitStack() as stack:
         app_url = None
@@ -54,19 +71,11 @@ def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
             from benchmarks.servers import app_cmd, free_port, serve
             port = free_port()
             app_url, _ = stack.enter_context(serve(app_cmd(), port))
-        plan: dict[str, Callable[[], list[Result]]] = {
-            "1": lambda: bench_single.run(smoke),
-            "2": lambda: bench_json.run(smoke, app_url),
-            "3": lambda: bench_gradio.run(smoke, app_url),
-            "4": lambda: bench_batch.run(smoke),
-        }
-        for fig in [f for f in FIGURES[:4] if f in figures]:
-            results += _one(fig, plan[fig])
-    later = {"5": lambda: bench_train.run(smoke), "6": lambda: bench_cold.run(smoke),
-             "7": lambda: bench_train10m.run(smoke), "8": lambda: bench_transactions.run(smoke), "9": lambda: bench_explain.run(smoke),
-             "10": lambda: bench_spark.run(smoke), "11": lambda: bench_edit.run(smoke)}
+        for fig in [f for f in FIGURES[:4] if f in figures]:  # the HTTP ones share the running app
+            results += _one(fig, lambda fig=fig: (_figure(fig).run(smoke, app_url) if fig in HTTP
+                                                  else _figure(fig).run(smoke)))
     for fig in [f for f in FIGURES[4:] if f in figures]:  # after the app is stopped: nothing else runs
-        results += _one(fig, later[fig])
+        results += _one(fig, lambda fig=fig: _figure(fig).run(smoke))
     return results
 
 
@@ -99,6 +108,7 @@ def write(results: Sequence[Result], out: Path, info: dict[str, Any], smoke: boo
             f"Run {info['finished']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
             f"Python {info['python']}; load average at start {info['load_average']}, at end "
             f"{info['load_average_end']} (a shared machine: every ratio is measured in this run).\n\n"
+            f"Environment: {describe(info['environment'])}.\n\n"
             f"{table(results)}\n")
     (out / "results.md").write_text(text, encoding="utf-8")
 
@@ -111,8 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       "--target", "json", "gradio"])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; checks the harness only")
-    ap.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES), metavar="FIG",
-                    help="figures to run (1-11)")
+    ap.add_argument("--only", nargs="+", choices=FIGURES, default=None, metavar="FIG",
+                    help="figures to run (1-12)")
+    ap.add_argument("--space", action="store_true",
+                    help="the serving figures only (1, 2, 3, 6), as in the Space's own environment")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for results.md / results.json (default: benchmarks/, or a temp folder "
                          "with --smoke)")
@@ -121,11 +133,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("httpx", "model"):  # one line per request / per bundle load otherwise
         logging.getLogger(noisy).setLevel(logging.WARNING)
     info = machine()
-    results = run_figures(args.only, smoke=args.smoke)
+    info["environment"] = env = environment()
+    log.info("running in the %s", describe(env))
+    serving_only = args.space or env["detected"] == "space"
+    figures = args.only or list(SERVING if serving_only else FIGURES)
+    if serving_only and set(figures) - set(SERVING):
+        ap.error(f"figures {', '.join(sorted(set(figures) - set(SERVING)))} need the training requirements "
+                 "(requirements-training.txt); in the Space's environment run 1, 2, 3 and 6")
+    results = run_figures(figures, smoke=args.smoke)
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     info["finished"] = time.strftime("%Y-%m-%d %H:%M")
     out = args.out or (ROOT / "benchmarks" if not args.smoke else Path(os.environ.get("TMPDIR", "/tmp")) / "bench-smoke")
     write(results, out, info, args.smoke)
+    print(f"environment: {describe(env)}\n")
     print(table(results))
     print(f"\nwritten to {out / 'results.md'} and {out / 'results.json'}")
     return 1 if any(r.passed is False for r in results) else 0

@@ -23,7 +23,7 @@ from benchmarks.common import PYTHON, ROOT, Result, fmt_s
 from benchmarks.servers import app_cmd, free_port
 from tests.server import app_env, serving
 
-TARGET_READ_S, TARGET_EXTRA_S = 0.100, 1.0
+TARGET_READ_S, TARGET_EXTRA_S = 0.100, 0.8
 READ = """
 import json, time
 import numpy, pandas  # libraries first: their import is not reading the bundle
@@ -111,7 +111,7 @@ def _rss_of_port(port: int) -> float:
 def run(smoke: bool = False) -> list[Result]:
     from benchmarks.servers import example
     record = example()[0]
-    rounds = 1 if smoke else 3
+    rounds = 1 if smoke else 5  # start-up times on a shared machine vary by seconds: medians of several
     reads, predictors, apps, gradios, rss, bare = [], [], [], [], [], []
     for _ in range(rounds):
         out = subprocess.run([PYTHON, "-c", READ], cwd=ROOT, env=app_env(free_port()), capture_output=True,
@@ -128,13 +128,15 @@ def run(smoke: bool = False) -> list[Result]:
         rss.append(mb)
         bare.append(_bare_rss())
     read, app, grad = statistics.median(reads), statistics.median(apps), statistics.median(gradios)
+    extra = statistics.median(a - g for a, g in zip(apps, gradios))  # each app beside the import run just before it
     mem, base = statistics.median(rss), statistics.median(bare)
     return [
         Result("6a read_bundle (committed bundle)", fmt_s(read), f"Predictor build +{fmt_s(statistics.median(predictors))}",
                "", "<= 100 ms", None if smoke else read <= TARGET_READ_S, {"samples": reads}),
-        Result("6b python app.py -> first answer", fmt_s(app), f"import gradio {fmt_s(grad)}", f"+{app - grad:.2f} s",
-               f"<= import gradio + {TARGET_EXTRA_S} s", None if smoke else app <= grad + TARGET_EXTRA_S,
-               {"app_samples": apps, "gradio_samples": gradios}),
+        Result("6b python app.py -> first answer", fmt_s(app), f"import gradio {fmt_s(grad)}", f"{extra:+.2f} s",
+               f"<= import gradio + {TARGET_EXTRA_S} s", None if smoke else extra <= TARGET_EXTRA_S,
+               {"app_samples": apps, "gradio_samples": gradios, "extra_median_of_pairs_s": extra,
+                "extra_of_medians_s": app - grad}),
         Result("6c serving process RSS", f"{mem:.0f} MB", f"bare Gradio app {base:.0f} MB", f"+{mem - base:.0f} MB",
                "reported", None, {"app_mb": rss, "bare_mb": bare}),
     ]

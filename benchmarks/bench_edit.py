@@ -1,4 +1,4 @@
-"""Figure 11: what an edit costs. (a) One edit in the Space — a merge and a rename, applied to a fitted
+"""Figure 12: what an edit costs. (a) One edit in the Space — a merge and a rename, applied to a fitted
 bundle (the preview) and written as a verified bundle (the zip, publishing) — against a refit of the
 same data, the only way to change segments before edits existed. (b) What keeping every k of the
 evidence table costs a fit: the time of `segment_stats` (alternative fits, descriptions, rules,
@@ -58,11 +58,11 @@ def run(smoke: bool = False) -> list[Result]:
     apply_s, write_s = statistics.median(applies), statistics.median(writes)
     keep_s = spent[0] if spent else float("nan")
     return [
-        Result(f"11a one edit (merge + rename), {rows:,} rows: preview / written bundle p50",
+        Result(f"12a one edit (merge + rename), {rows:,} rows: preview / written bundle p50",
                f"{fmt_s(apply_s)} / {fmt_s(apply_s + write_s)}", f"refit {fmt_s(fit_s)}",
                f"{fit_s / (apply_s + write_s):,.0f}x faster", "reported", None,
                {"apply_s": applies, "write_s": writes, "fit_s": fit_s}),
-        Result(f"11b keeping every k for edits, {rows:,} rows", fmt_s(keep_s), f"whole fit {fmt_s(fit_s)}",
+        Result(f"12b keeping every k for edits, {rows:,} rows", fmt_s(keep_s), f"whole fit {fmt_s(fit_s)}",
                f"{keep_s / fit_s:.0%} of the fit", "reported", None, {"segment_stats_s": keep_s, "fit_s": fit_s}),
     ]
 

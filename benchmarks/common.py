@@ -118,6 +118,32 @@ def run_measured(args: Sequence[str], *, timeout: float, env: dict[str, str] | N
             "peak_bytes": peak, "stderr": proc.stderr[-2000:], "stdout": proc.stdout[-2000:]}
 
 
+SERVING_PACKAGES = ("gradio", "fastapi", "uvicorn", "orjson", "numpy", "pandas")
+TRAINING_PACKAGES = ("scikit-learn", "pyarrow", "pyspark")
+
+
+def environment() -> dict[str, Any]:
+    """Which Python environment the figures run in: "space" (the Space's own requirements: no
+    scikit-learn, no pyarrow) or "dev" (with the training side), as BENCH_ENV names it or as
+    detected; the interpreter, its prefix and the versions that matter (None: not installed)."""
+    from importlib import metadata
+    versions: dict[str, str | None] = {}
+    for name in (*SERVING_PACKAGES, *TRAINING_PACKAGES):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    detected = "dev" if versions["scikit-learn"] else "space"
+    return {"name": os.environ.get("BENCH_ENV", "").strip() or detected, "detected": detected,
+            "python": sys.executable, "prefix": sys.prefix, "packages": versions}
+
+
+def describe(env: dict[str, Any]) -> str:
+    """One line for people: 'space environment (/path/venv): gradio 6.31.0, …, pyarrow absent'."""
+    parts = [f"{k} {v}" if v else f"{k} absent" for k, v in env["packages"].items()]
+    return f"{env['name']} environment ({env['prefix']}): " + ", ".join(parts)
+
+
 def dump(results: list[Result], path: Path, *, machine: dict[str, Any]) -> None:
     data = {"machine": machine, "results": [r.as_dict() for r in results]}
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")

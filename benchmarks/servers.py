@@ -57,6 +57,22 @@ def example() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     return rec, p.predict_one(rec), p.schema.names
 
 
+def customers(n: int, *, seed: int) -> list[dict[str, Any]]:
+    """`n` distinct valid customers of the default bundle: numbers uniform over each feature's
+    training range, levels at random (numpy only: runs in the Space's own environment)."""
+    import numpy as np
+
+    from model.contract.bundle import DEFAULT_BUNDLE_DIR
+    from model.contract.schema import NumericFeature
+    from model.serving.predictor import Predictor
+    schema = Predictor.from_dir(DEFAULT_BUNDLE_DIR).schema
+    rng = np.random.default_rng(seed)
+    columns = {f.name: (np.round(rng.uniform(f.min, f.max, n), 0 if f.integer else 2).tolist()
+                        if isinstance(f, NumericFeature) else rng.choice(list(f.levels), n).tolist())
+               for f in schema.features}
+    return [{name: columns[name][i] for name in schema.names} for i in range(n)]
+
+
 def gradio_call(client: httpx.Client, base: str, name: str, data: list[Any]) -> Any:
     """One call through the Gradio queue: POST /gradio_api/call/<name>, then read the SSE stream
     until `complete` (returns its data) or `error` (raises)."""

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Collection
+from typing import Any, AsyncIterator, Collection, Iterator
 
 try:
     import fcntl
@@ -76,6 +76,20 @@ class BatchFiles:
                     self._writing.discard(folder)
         raise AssertionError("unreachable")
 
+    @contextlib.contextmanager
+    def reserve(self, *, incoming: int) -> Iterator[Path]:
+        """A fresh call folder for several files (a trained bundle and its zip), counted in the same
+        budget and age limit; not pruned while the caller fills it."""
+        with self._mutex:
+            self.prune(incoming=incoming)
+            folder = Path(tempfile.mkdtemp(prefix="call-", dir=self.root))
+            self._writing.add(folder)
+        try:
+            yield folder
+        finally:
+            with self._mutex:
+                self._writing.discard(folder)
+
     def prune(self, *, incoming: int = 0) -> None:
         """Delete calls older than `max_age_s`, then the oldest until `incoming` more bytes fit in
         the budget. Safe against concurrent deletion of anything under the root."""
@@ -122,9 +136,10 @@ class BatchFiles:
                 continue
             try:
                 mtime, size = entry.stat().st_mtime, 0
-                for f in os.scandir(entry.path):
-                    st = f.stat()
-                    mtime, size = max(mtime, st.st_mtime), size + st.st_size
+                for top, _, names in os.walk(entry.path):  # a trained bundle has a plots/ folder
+                    for name in names:
+                        st = os.stat(os.path.join(top, name))
+                        mtime, size = max(mtime, st.st_mtime), size + st.st_size
             except FileNotFoundError:
                 continue
             out.append((Path(entry.path), mtime, size))

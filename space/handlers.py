@@ -86,14 +86,14 @@ class Handlers:
         report = monitor_upload(self.predictor, data, previous=previous, max_bytes=self.settings.max_upload_bytes,
                                 max_rows=self.settings.max_batch_rows)
         psi, shares = figures.drift_figures(report, self.predictor.segments)
-        return render_markdown(report), psi.to_json(), shares.to_json()
+        return render_markdown(report), psi, shares
 
     def segment_plot(self, feature: str) -> str:
         return figures.segment_feature_figure(self.predictor.bundle.summary, self.schema.feature(feature),
-                                              self.predictor.segments).to_json()
+                                              self.predictor.segments)
 
     def data_plot(self, feature: str) -> str:
-        return figures.distribution_figure(self.predictor.bundle.summary, self.schema.feature(feature)).to_json()
+        return figures.distribution_figure(self.predictor.bundle.summary, self.schema.feature(feature))
 
 
 def field_info(f: Any) -> str:

@@ -45,9 +45,11 @@ def load_live(settings: Settings) -> Live:
             path = fetch_bundle(settings.model_repo, revision, endpoint=settings.hf_endpoint,
                                 token=settings.hf_token, cache_dir=settings.hub_cache_dir,
                                 timeout_s=settings.hub_timeout_s)
-            predictor = Predictor.from_dir(path)
+            commit = path.name if is_pinned(path.name) else None  # the snapshot folder is named by its commit
+            # every answer names the Hub commit it came from (else the manifest's sha256)
+            predictor = Predictor.from_dir(path, bundle_id=f"{settings.model_repo}@{commit}" if commit else None)
             source = LiveSource(kind="hub", repo=settings.model_repo, revision=revision,
-                                commit=path.name if is_pinned(path.name) else None, pinned=is_pinned(revision),
+                                commit=commit, pinned=is_pinned(revision),
                                 path=f"hub cache/{path.name}", load_seconds=round(time.perf_counter() - t0, 3))
             log.info("serving %s@%s", settings.model_repo, revision)
             return Live(predictor, source)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.contract.bundle import DEFAULT_BUNDLE_DIR
+from space.train.limits import TrainLimits, train_limits
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -45,12 +46,15 @@ class Settings:
     max_batch_rows: int = 200_000
     max_upload_request_bytes: int = 20 * 1024 * 1024 + 64 * 1024  # all files of one upload request
     max_batch_disk_bytes: int = 512 * 1024 * 1024  # scored files kept for download, all calls together
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = 64 * 1024  # one customer (POST /predict), any Gradio API call
+    max_batch_instances: int = 10_000  # customers in one POST /predict {"instances": [...]}
+    max_batch_body_bytes: int = 6 * 1024 * 1024  # its body: 10,000 customers of ~600 bytes
     body_timeout_s: float = 10.0  # a JSON body slower than this gets 408
     json_concurrency: int = 32
     queue_size: int = 64
     gradio_concurrency: int = 4
     mcp_server: bool = True  # serve the MCP server at /gradio_api/mcp/ (MCP_SERVER=0 turns it off)
+    train: TrainLimits = field(default_factory=TrainLimits)  # the Train tab's caps (TRAIN_*)
     # "Sign in with Hugging Face" on the Edit tab, to publish an edit: on a Space with `hf_oauth: true`
     # (the Hub sets OAUTH_CLIENT_ID), or locally with HF_OAUTH=1 and a token (gradio mocks the sign-in)
     oauth: bool = False
@@ -79,11 +83,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_upload_request_bytes=_int(env, "MAX_UPLOAD_REQUEST_BYTES", upload + 64 * 1024),
         max_batch_disk_bytes=_int(env, "MAX_BATCH_DISK_BYTES", 512 * 1024 * 1024),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+        max_batch_instances=_int(env, "MAX_BATCH_INSTANCES", 10_000),
+        max_batch_body_bytes=_int(env, "MAX_BATCH_BODY_BYTES", 6 * 1024 * 1024),
         body_timeout_s=_float(env, "BODY_TIMEOUT_S", 10.0),
         json_concurrency=_int(env, "JSON_CONCURRENCY", 32),
         queue_size=_int(env, "QUEUE_SIZE", 64),
         gradio_concurrency=_int(env, "GRADIO_CONCURRENCY", 4),
         mcp_server=env.get("MCP_SERVER", "1").strip().lower() not in ("0", "false", "no", "off"),
+        train=train_limits(env),
         oauth=bool(env.get("OAUTH_CLIENT_ID", "").strip())
         or env.get("HF_OAUTH", "").strip().lower() in ("1", "true", "yes", "on"),
         space_id=env.get("SPACE_ID", "").strip() or None,

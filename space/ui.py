@@ -1,9 +1,13 @@
-"""The Blocks UI for one live bundle: the header, the fallback banner, then one function per tab
-(`space.tabs`), each building its components and wiring its own events. Launches nothing."""
+"""The Blocks UI: the header, the fallback banner, the banner of a session's own bundle, then one
+function per tab (`space.tabs`), each building its components and wiring its own events. The
+bundle-dependent tabs are built once for the live bundle and, per session, for a bundle of that
+session's own (`space.active`). Launches nothing."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
+from space.active import ActiveBundle
 from space.files import BatchFiles
 from space.handlers import Handlers
 from space.render import cards
@@ -17,8 +21,10 @@ from space.tabs.model_tab import model_tab
 from space.tabs.monitor import monitor_tab
 from space.tabs.predict import predict_tab
 from space.tabs.segments import segments_tab
+from space.tabs.train import train_tab
 
-TABS = (predict_tab, segments_tab, edit_tab, data_tab, model_tab, monitor_tab, batch_tab, api_tab)
+BUNDLE_TABS = (predict_tab, segments_tab, data_tab, model_tab, monitor_tab, batch_tab)  # per session too
+TABS = (*BUNDLE_TABS, edit_tab, train_tab, api_tab)  # Edit: the live bundle, not a session's
 
 
 def build_demo(live: Any, settings: Settings) -> Any:
@@ -32,11 +38,40 @@ def build_demo(live: Any, settings: Settings) -> Any:
     manifest = predictor.manifest
     with gr.Blocks(title=manifest.title, delete_cache=(1800, 3600), analytics_enabled=False) as demo:
         ctx.demo = demo
-        gr.HTML(cards.header(manifest, manifest.training.rows))
+        header = gr.HTML(cards.header(manifest, manifest.training.rows))
         if live.source.fallback_reason:
             gr.HTML(cards.fallback_banner(live.source))
-        with gr.Tabs(elem_id="tabs"):
-            for tab in TABS:
+        active = ActiveBundle(ctx, ttl_s=min(settings.train.bundle_ttl_s, files.max_age_s),
+                              max_bundles=settings.train.max_session_bundles)
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):  # every tab in the bar, none in a "…" menu
+            for tab in BUNDLE_TABS:
                 tab(ctx)
+            edit_tab(ctx)
+            train_tab(ctx, active)
+            api_tab(ctx)
+            active.wire(BUNDLE_TABS, header)  # inside the Tabs: it re-enters each tab
     demo.batch_files = files  # create_app deletes them at shutdown
+    demo.session_bundles = active.bundles
     return demo
+
+
+@contextlib.contextmanager
+def one_gradio_app() -> Iterator[None]:
+    """Gradio 6.31 builds a whole FastAPI app (~80 routes) in `Blocks.__init__` (through `queue()`),
+    in `Blocks.__exit__` and in `queue()`, and `mount_gradio_app` builds the one that is served:
+    three are thrown away (~0.5 s of start-up). Inside this context none is built (`blocks.app` stays
+    None until `adopt_served_app`); building the Blocks and setting up its queue need none."""
+    from gradio.routes import App
+    build = App.__dict__["create_app"]
+    App.create_app = staticmethod(lambda *args, **kwargs: None)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        App.create_app = build  # type: ignore[method-assign]
+
+
+def adopt_served_app(demo: Any, app: Any) -> None:
+    """Point `demo.app` at the Gradio app mounted in `app` (as `launch()` does for the app it serves):
+    the queue reads it for the few events it runs itself (validators, cached functions)."""
+    from starlette.routing import Mount
+    demo.app = next(r.app for r in reversed(app.routes) if isinstance(r, Mount))

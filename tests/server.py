@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,3 +77,23 @@ def running_app(env: dict[str, str] | None = None, *, log_path: Path | None = No
     with serving([sys.executable, str(ROOT / "app.py")], port, env=app_env(port, env),
                  log_path=log_path, timeout=timeout) as (url, _):
         yield url
+
+
+@contextmanager
+def peak_rss(pid: int, *, every_s: float = 0.05) -> Iterator[list[float]]:
+    """Sample process `pid`'s resident memory while the block runs; the yielded list holds the
+    peak in MB when the block ends."""
+    from tests.test_redteam import rss_mb
+    peak, stop = [0.0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mb(pid))
+            time.sleep(every_s)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 
 import httpx
@@ -15,10 +17,16 @@ def kwargs_for(record):
     return {param_name(k): v for k, v in record.items()}
 
 
-def test_gradio_predict_returns_the_full_payload(gradio, predictor):
+def manifest_id(bundle_dir) -> str:
+    """What names a local bundle: the sha256 of its manifest.json (which lists every other file's)."""
+    return "sha256:" + hashlib.sha256((bundle_dir / "manifest.json").read_bytes()).hexdigest()
+
+
+def test_gradio_predict_returns_the_full_payload(gradio, predictor, default_bundle):
     rec = predictor.schema.example()
     got = gradio.predict(**kwargs_for(rec), api_name="/predict")
     assert got == json.loads(json.dumps(predictor.predict_one(rec)))
+    assert got["bundle"] == manifest_id(default_bundle)
 
 
 def test_gradio_predict_normalises_spelling(gradio, predictor):
@@ -62,6 +70,25 @@ def test_gradio_batch_file_to_file(gradio, predictor, tmp_path):
     assert "must be one of" in scored[1]["error"] and scored[1]["segment_id"] == ""
     assert "missing: filled" in scored[2]["notes"] and scored[2]["segment_id"] != ""
     assert "**2** rows scored, **1** rejected" in summary and "line 3" in summary
+    bundle = manifest_id(predictor.bundle.path)
+    assert [r["bundle"] for r in scored] == [bundle] * 3  # every row names the model that scored it
+    assert bundle.replace(":", "\\:") in summary  # the summary too (Markdown-escaped)
+
+
+def test_the_scored_csv_reads_back_as_a_table(gradio, app_url, predictor, tmp_path):
+    """The `bundle` column keeps the scored file a plain table: our own reader scores it again
+    (its scored columns are not taken for input) and Excel's dialect reads one header row."""
+    from model.tables.batch import score_table
+    src = tmp_path / "in.csv"
+    src.write_text(httpx.get(app_url + "/example.csv").text)
+    out_path, _ = gradio.predict(handle_file(str(src)), api_name="/predict_batch")
+    data = open(out_path, "rb").read()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), dialect="excel"))
+    assert rows[0][-1] == "bundle" and len({len(r) for r in rows}) == 1
+    again, summary = score_table(predictor, data, max_bytes=10**6, max_rows=100, keep_columns="all")
+    header = next(csv.reader(io.StringIO(again.decode("utf-8"))))
+    assert header.count("bundle") == 1 and header.count("segment_id") == 1
+    assert summary["rejected"] == 0 and summary["bundle"] == predictor.bundle_id
 
 
 def test_gradio_batch_unusable_file_is_a_clear_error(gradio, tmp_path):
@@ -72,13 +99,48 @@ def test_gradio_batch_unusable_file_is_a_clear_error(gradio, tmp_path):
     assert type(info.value).__name__ == "AppError" and "missing required column(s): 'age'" in str(info.value)
 
 
-def test_http_predict_matches_the_original_contract(app_url, predictor):
+def test_http_predict_matches_the_original_contract(app_url, predictor, default_bundle):
     rec = predictor.schema.example()
     r = httpx.post(app_url + "/predict", json=rec)
     assert r.status_code == 200
     body = r.json()
     assert body == json.loads(json.dumps(predictor.predict_one(rec)))
     assert isinstance(body["cluster"], int) and body["cluster"] == body["segment_id"]
+    assert body["bundle"] == manifest_id(default_bundle) == httpx.get(app_url + "/health").json()["bundle"]["id"]
+
+
+def test_http_batch_answers_each_instance_in_order(app_url, predictor):
+    """KServe / TF Serving v1: {"instances": [...]} → {"predictions": [...]}, in order, each
+    customer its own answer or its own error envelope; one bad row never fails the rest."""
+    from tests.test_predictor import random_records
+    good = random_records(predictor.schema, 3, seed=8).to_dict("records")
+    n = predictor.schema.numeric[0].name
+    bad = [{**good[0], n: -5}, "not a customer", {**good[1], "extra": 1}]
+    instances = [good[0], bad[0], good[1], bad[1], bad[2], good[2]]
+    r = httpx.post(app_url + "/predict", json={"instances": instances})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["bundle"] == predictor.bundle_id and len(body["predictions"]) == len(instances)
+    got = body["predictions"]
+    for i in (0, 2, 5):
+        assert got[i] == json.loads(json.dumps(predictor.predict_one(instances[i])))
+    assert got[1] == {"error": f"{n} must be {predictor.schema.feature(n).constraint}; got -5",
+                      "detail": [{"field": n, "message": f"{n} must be {predictor.schema.feature(n).constraint}; got -5"}]}
+    assert got[3]["detail"][0]["field"] == "body" and "expected an object" in got[3]["error"]
+    assert got[4]["detail"][0]["field"] == "extra"
+    empty = httpx.post(app_url + "/predict", json={"instances": []}).json()
+    assert empty == {"predictions": [], "bundle": predictor.bundle_id}
+
+
+@pytest.mark.parametrize("body, field, status", [
+    ({"instances": "x"}, "instances", 422),
+    ({"instances": [], "signature_name": "serving_default"}, "signature_name", 422),
+    ({"instances": [{}] * 10_001}, "instances", 413),
+])
+def test_http_batch_refused_as_a_whole_names_why(app_url, body, field, status):
+    r = httpx.post(app_url + "/predict", json=body)
+    assert r.status_code == status and r.json()["detail"][0]["field"] == field
+    assert ("10,000" in r.json()["error"]) == (status == 413)
 
 
 @pytest.mark.parametrize("mutate, field, status", [
@@ -113,9 +175,11 @@ def test_http_segments_health_openapi(app_url, predictor):
     assert health["status"] == "ok" and health["bundle"]["kind"] == "local"
     assert health["bundle"]["fallback_reason"] is None and health["features"] == predictor.schema.names
     spec = httpx.get(app_url + "/openapi.json").json()
-    body_schema = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert body_schema["required"] == predictor.schema.names
-    assert body_schema["additionalProperties"] is False
+    post = spec["paths"]["/predict"]["post"]
+    one, batch = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert one["required"] == predictor.schema.names and one["additionalProperties"] is False
+    assert batch["properties"]["instances"]["items"] == one and batch["properties"]["instances"]["maxItems"] == 10_000
+    assert "10,000 customers" in post["description"] and "413" in post["responses"]
 
 
 def test_example_csv_scores_cleanly(app_url, predictor):

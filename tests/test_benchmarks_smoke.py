@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-HALVES = {("1", "2", "3", "4", "6", "9"): {"1", "2", "3a", "3b", "4a", "4b", "6a", "6b", "6c", "9"},
-          ("5", "7", "8"): {"5a", "5b", "7", "8"}}
+HALVES = {("1", "2", "3", "4", "6", "9"): {"1", "2a", "2b", "3a", "3b", "4a", "4b", "6a", "6b", "6c", "9"},
+          ("5", "7", "8", "11"): {"5a", "5b", "7", "8", "11a", "11b"}}
 
 
 def test_every_figure_but_spark_is_in_the_smoke_run():
@@ -37,9 +37,10 @@ def test_every_figure_runs_at_smoke_sizes(tmp_path):
         assert "| figure" in out
         data = json.loads((tmp_path / figs[0] / "results.json").read_text())
         rows = data["results"]
-        assert data["machine"]["cores"] >= 1
+        assert data["machine"]["cores"] >= 1 and data["machine"]["environment"]["name"] == "dev"
+        assert data["machine"]["environment"]["packages"]["gradio"]
         assert {r["figure"].split()[0] for r in rows} == HALVES[figs], [r["figure"] for r in rows]
         for r in rows:
             assert r["value"] and r["target"] and r["passed"] is None, r  # smoke: no verdicts
         table = (tmp_path / figs[0] / "results.md").read_text()
-        assert "| figure" in table and "load average" in table
+        assert "| figure" in table and "load average" in table and "Environment: dev environment" in table

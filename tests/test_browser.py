@@ -10,7 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from tests.browser import ARGS, CHROMIUM, CONTRAST_JS, DESKTOP, PHONE, fill, fill_and_predict, open_app, slug
 
 pytestmark = pytest.mark.browser
-TABS = ("Predict", "Segments", "Edit", "Data", "Model", "Monitor", "Batch", "API")
+TABS = ("Predict", "Segments", "Data", "Model", "Monitor", "Batch", "Edit", "Train", "API")
 
 
 @pytest.fixture(scope="module")

@@ -288,3 +288,14 @@ def test_a_column_without_a_role_still_names_a_segment_by_its_trait():
     assert segs[0]["name"] == "High column t_x" and segs[1]["name"] == "Younger"
     assert [t["direction"] for t in segs[0]["traits"]] == ["high"]
     verify(segs, base)
+
+
+def test_a_column_named_without_an_underscore_gets_its_trait_direction():
+    """`column:<name>:<high|low>` claim ids: a name like 'Alter' has no '_' to split on."""
+    base = Base(features={"Alter": fb(10, 2, 30), "age": fb(40, 25, 60)}, roles={"Alter": None, "age": "age"},
+                labels={"Alter": "Alter", "age": "Age"})
+    segs = [_seg(0, 60, None, Alter=45, age=41), _seg(1, 40, None, Alter=1, age=41)]
+    assign_names(segs, base, rfm=False)
+    assert [t["direction"] for t in segs[0]["traits"]] == ["high"]
+    assert [t["direction"] for t in segs[1]["traits"]] == ["low"]
+    verify(segs, base)

@@ -123,7 +123,7 @@ def test_api_tab_snippets_run(app_url, predictor, tmp_path):
     ctx = Context(cwd=tmp_path, env=_env())
     outputs = [run_block(b, ctx) for b in found]
     assert predictor.predict_one(predictor.schema.example())["segment_name"] in outputs[0].stdout
-    assert '"segment_id"' in outputs[1].stdout
+    assert '"segment_id"' in outputs[1].stdout and '"predictions"' in outputs[1].stdout
     assert app_url + "/gradio_api/mcp/" in outputs[2].stdout
     assert "segment_customer" in outputs[3].stdout and "cluster" in outputs[3].stdout
 

@@ -76,6 +76,9 @@ def test_a_merged_segment_serves_exactly_its_parts_customers(fitted, tmp_path):
     assert [o["runner_up"]["segment_id"] for o in one] == b["runner_up"].head(200).tolist()
     assert np.allclose([o["margin"] for o in one], b["margin"].head(200))
     assert all(o["why"] for o in one if o["margin"] > 0.05)
+    many = served.predict_many(records.to_dict("records"))  # the batch of JSON records: the same answers
+    assert [m["segment_id"] for m in many] == [o["segment_id"] for o in one]
+    assert [m["why"] for m in many] == [o["why"] for o in one]
 
 
 def test_a_merged_segment_is_re_derived_from_its_parts(fitted):
@@ -219,10 +222,13 @@ def test_grouped_serving_matches_brute_force(fitted):
     assert np.array_equal(lab, seg_d.argmin(axis=1))
     assert np.allclose(two[:, 0], np.sort(seg_d, axis=1)[:, 0]) and np.allclose(two[:, 1], np.sort(seg_d, axis=1)[:, 1])
     assert (owner[ca] == lab).all() and (owner[cb] == run).all() and (run != lab).all()
+    from model.serving.single import OneCustomer
+    single = OneCustomer(schema, bundle.manifest.segments[: owner.max() + 1], g)
     for i in range(0, 500, 37):
         nums = [None if np.isnan(x) else float(x) for x in num[i]]
-        one = g.run_one(nums, [None if x < 0 else int(x) for x in codes[i]], centres=True)
-        assert (one[0], one[1], one[7], one[8]) == (lab[i], run[i], ca[i], cb[i])
+        one = single.score(nums, [None if x < 0 else int(x) for x in codes[i]], centres=True)
+        assert (one[0], one[1], one[8], one[9]) == (lab[i], run[i], ca[i], cb[i])
+        assert one[2] == pytest.approx(two[i, 0]) and one[3] == pytest.approx(two[i, 1])
 
 
 @pytest.fixture(scope="module")

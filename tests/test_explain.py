@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 from sklearn.datasets import make_blobs
 
 from model.contract.schema import CategoricalFeature, NumericFeature, Schema
@@ -168,6 +169,18 @@ def test_number_text():
     assert number_text(162.6) == "162.6"
     assert number_text(0.05) == "0.05"
     assert number_text(-1234567.5) == "-1,234,567.5"
+    assert number_text(1e-05) == "0.00001" and number_text(-0.0) == "0" and number_text(58730) == "58,730"
+
+
+@settings(max_examples=3_000, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.floats(-1e16, 1e16).map(lambda v: round(v, 2))
+       | st.integers(-10**15, 10**15).map(float))
+def test_number_text_is_the_shortest_exact_decimal(x):
+    """The served shortcut (no Decimal on the hot path) writes what the definition writes."""
+    from decimal import Decimal
+    expected = (f"{x:g}" if not np.isfinite(x) or abs(x) >= 1e15 else
+                f"{int(d):,}" if (d := Decimal(repr(x))) == d.to_integral_value() else f"{d:,f}")
+    assert number_text(x) == expected
 
 
 @pytest.mark.parametrize("name", CASES)

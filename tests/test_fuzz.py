@@ -60,6 +60,23 @@ def test_valid_records_get_a_segment_deterministically(record):
         assert out["input"][f.name] in (*f.levels, None)
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(VALID, st.sampled_from(SCHEMA.names), JUNK | st.sampled_from([math.nan, math.inf, 10**400, True, 0, -1]))
+def test_the_quick_check_of_one_record_is_the_schema_check(record, field, junk):
+    """`predict_one` takes a shortcut for plainly valid records: whatever it accepts, Schema.check
+    accepts alike (same values, imputed and out-of-range fields); everything else goes to it."""
+    for rec in (record, {**record, field: junk}):
+        quick = PREDICTOR.one.quick_check(rec)
+        try:
+            checked = SCHEMA.check(rec)
+        except SchemaError:
+            assert quick is None
+            continue
+        if quick is not None:
+            assert quick == PREDICTOR.one.from_checked(checked)
+            assert list(quick[0]) == SCHEMA.names  # the answer's "input" in schema order
+
+
 @FUZZ
 @given(VALID, st.sampled_from(SCHEMA.names), JUNK)
 def test_junk_in_any_field_is_a_schema_error_or_a_valid_answer(record, field, junk):

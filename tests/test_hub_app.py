@@ -57,11 +57,12 @@ def hub_env(hub, revision, cache, **extra) -> dict[str, str]:
             "HUB_CACHE_DIR": str(cache), "HUB_TIMEOUT_S": "4", **extra}
 
 
-def same_predictions(url, predictor, n=5):
+def same_predictions(url, predictor, bundle, n=5):
+    """The served answers are the local bundle's, each naming the Hub commit it came from."""
     from tests.test_predictor import random_records
     for rec in random_records(predictor.schema, n, seed=9).to_dict("records"):
         got = httpx.post(url + "/predict", json=rec).json()
-        assert got == json.loads(json.dumps(predictor.predict_one(rec)))
+        assert got == json.loads(json.dumps({**predictor.predict_one(rec), "bundle": bundle}))
 
 
 def test_push_then_serve_pinned_revision(hub, default_bundle, predictor, second_bundle, tmp_path, artifacts_dir):
@@ -79,7 +80,8 @@ def test_push_then_serve_pinned_revision(hub, default_bundle, predictor, second_
         assert health["bundle"]["kind"] == "hub" and health["bundle"]["commit"] == first
         assert health["bundle"]["pinned"] is True and health["bundle"]["fallback_reason"] is None
         assert health["k"] == predictor.k  # still the first bundle, though main moved on
-        same_predictions(url, predictor)
+        assert health["bundle"]["id"] == f"{REPO}@{first}"
+        same_predictions(url, predictor, f"{REPO}@{first}")
     fetched = [r.path for r in hub.requests if not r.is_write]
     assert not any(p.endswith(".joblib") for p in fetched), "the app must never download a pickle"
     assert not any(p.endswith(".skops") for p in fetched), "serving needs no model file"

@@ -278,6 +278,35 @@ def test_push_app_space_generates_a_valid_space_readme(hub, tmp_path):
     assert result.repo_id == "acme/app" and is_pinned(result.commit_sha)
 
 
+def test_push_app_space_with_train_adds_the_training_code_and_requirements(hub, tmp_path):
+    from training.publishing.push import push_app_space
+    root = tmp_path / "project"
+    for name, text in {"app.py": "demo = None\n", "requirements.txt": "gradio==6.31.0\nnumpy==2.4.6\n",
+                       "requirements-training.txt": "# build side\n-r requirements.txt\nnumpy==2.4.6\n"
+                                                    "scikit-learn==1.9.1\nskops==0.16.0\n",
+                       "model/__init__.py": "", "training/worker.py": "x = 1\n"}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    push_app_space("acme/serve", model_repo=REPO, endpoint=hub.url, token=TOKEN, root=root)
+    served = hub.files("acme/serve", repo_type="space")
+    assert "training/worker.py" not in served and served["requirements.txt"] == b"gradio==6.31.0\nnumpy==2.4.6\n"
+    push_app_space("acme/train", model_repo=REPO, endpoint=hub.url, token=TOKEN, root=root, train=True)
+    trains = hub.files("acme/train", repo_type="space")
+    assert trains["training/worker.py"] == b"x = 1\n" and "requirements-training.txt" not in trains
+    lines = trains["requirements.txt"].decode().splitlines()
+    assert [x for x in lines if not x.startswith("#")] == ["gradio==6.31.0", "numpy==2.4.6", "scikit-learn==1.9.1",
+                                                           "skops==0.16.0"]
+    (root / "requirements-training.txt").unlink()
+    with pytest.raises(PublishError, match="--train needs requirements-training.txt"):
+        push_app_space("acme/train", model_repo=REPO, endpoint=hub.url, token=TOKEN, root=root, train=True)
+
+
+def test_push_train_needs_a_space():
+    out = subprocess.run([sys.executable, "-m", "training", "push", "--repo", REPO, "--train"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--train applies to the Space: give --space OWNER/NAME too" in out.stderr
+
+
 def test_offline_mode_gives_a_clear_error(hub, tmp_path, monkeypatch):
     import huggingface_hub.constants as hf_constants
     sha = push_bundle(write_bundle_dir(tmp_path / "b"), REPO, endpoint=hub.url, token=TOKEN).commit_sha

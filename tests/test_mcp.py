@@ -55,7 +55,7 @@ def test_segment_tool_answers_like_the_json_route(app_url, predictor):
     assert not result.isError
     via_mcp = json.loads(result.content[0].text)
     via_json = httpx.post(app_url + "/predict", json=record).json()
-    assert via_mcp == via_json
+    assert via_mcp == via_json and via_mcp["bundle"] == predictor.bundle_id
 
 
 def test_a_bad_value_is_a_tool_error_naming_the_field(app_url, predictor):
@@ -82,7 +82,7 @@ def test_list_and_score_tools(app_url, predictor):
     scored = _session(app_url, lambda s: s.call_tool("score_csv", {"csv_text": buf.getvalue()}))
     body = json.loads(scored.content[0].text)
     assert body["summary"]["scored"] == 1 and body["summary"]["rejected"] == 1
-    assert body["summary"]["errors"][0]["line"] == 3
+    assert body["summary"]["errors"][0]["line"] == 3 and body["summary"]["bundle"] == predictor.bundle_id
     row = dict(zip(body["columns"], body["rows"][0]))
     assert row["segment_name"] == predictor.predict_one(ex)["segment_name"]
 

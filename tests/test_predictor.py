@@ -126,3 +126,25 @@ def test_margin_is_zero_on_the_border_and_grows_towards_the_centre(predictor):
     assert near["margin"] < 1e-3 and other["margin"] < 1e-3
     assert near["runner_up"]["segment_id"] == other["segment_id"]
     assert inside["margin"] > 0.2 and inside["margin"] > 100 * near["margin"]
+
+
+def test_many_customers_at_once_answer_as_one_at_a_time(predictor):
+    """predict_many (numpy over all rows) gives each customer predict_one's answer, and each bad
+    record its own error envelope, in order."""
+    frame = random_records(predictor.schema, 500, seed=13, missing=0.05)
+    rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in frame.to_dict("records")]
+    num, cat = predictor.schema.numeric[0].name, predictor.schema.categorical[0].name
+    rows[7] = {**rows[7], num: -5}
+    rows[8] = {**rows[8], cat: "  " + predictor.schema.categorical[0].levels[0].upper()}  # another spelling
+    rows[9] = "not a customer"
+    many = predictor.predict_many(rows)
+    assert len(many) == len(rows)
+    for record, got in zip(rows, many):
+        try:
+            expected = predictor.predict_one(record)
+        except SchemaError as exc:
+            expected = exc.envelope()
+        assert got == expected
+    assert "error" in many[7] and "error" in many[9] and many[8]["input"][cat] == predictor.schema.categorical[0].levels[0]
+    assert predictor.predict_many([]) == []

@@ -16,9 +16,9 @@ from sklearn.decomposition import PCA
 
 from model.contract.bundle import SERVING, load_pipeline, read_bundle
 from model.contract.errors import BundleError
-from model.serving.explain import Explainer
 from model.contract.schema import CategoricalFeature, NumericFeature, Schema
 from model.serving.compiled import ARRAYS, Compiled, load_arrays, save_arrays
+from model.serving.single import OneCustomer
 from tests.test_predictor import random_records
 from training.compile import compile_pipeline
 from training.selection.preprocess import make_pipeline, make_preprocessor
@@ -90,22 +90,22 @@ def test_compiled_equals_pipeline_with_log_branches(log):
     for i in range(0, 2_000, 97):  # one record in plain Python = the block path
         rec_num = [None if np.isnan(v) else float(v) for v in num[i]]
         code = _codes(schema, frame.iloc[[i]])[0, 0]
-        one = compiled.run_one(rec_num, [None if code < 0 else int(code)])
+        one = OneCustomer(schema, [], compiled).score(rec_num, [None if code < 0 else int(code)])
         assert one[0] == labels[i]
         assert one[4:6] == pytest.approx(tuple(pts[i]), abs=1e-9)
 
 
 def test_why_pulls_sum_to_the_distance_gap(default_bundle, predictor):
     pipe = load_pipeline(default_bundle)
-    schema, explainer = predictor.schema, predictor.explainer
+    schema = predictor.schema
     frame = random_records(schema, 300, seed=9)
     d = pipe.named_steps["cluster"].transform(pipe.named_steps["prep"].transform(_pipeline_input(schema, frame)))
     for i, rec in enumerate(frame.to_dict("records")):
         checked = schema.check(rec).values
         num = [checked[f.name] for f in schema.numeric]
         codes = [f.levels.index(checked[f.name]) for f in schema.categorical]
-        a, b, *_, z = predictor.compiled.run_one(num, codes)
-        pulls = explainer.pulls_one(z, codes, a, b)
+        a, b, *_, z, cs = predictor.one.score(num, codes)
+        pulls = predictor.one.pulls(z, cs, a, b)
         assert sum(pulls) == pytest.approx(d[i, b] ** 2 - d[i, a] ** 2, abs=1e-8)
         why = predictor.predict_one(rec)["why"]
         assert why and all(w["pull"] > 0 for w in why)
@@ -193,6 +193,5 @@ def test_serving_imports_neither_sklearn_nor_skops(default_bundle):
 
 
 def test_explainer_handles_a_single_segment_pair(predictor):
-    e = Explainer(predictor.schema, predictor.segments, predictor.compiled)
     z = [0.0] * len(predictor.schema.numeric)
-    assert e.why_one({}, z, [None] * len(predictor.schema.categorical), 1, 1) == []
+    assert predictor.one.why({}, z, [0] * len(predictor.schema.categorical), 1, 1) == []

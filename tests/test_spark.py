@@ -365,11 +365,15 @@ def test_masters_that_cannot_work_fail_fast_and_clearly(silent_master):
     assert "did not accept the application within 15 s" in out, out
 
 
-def test_the_app_serves_a_spark_bundle_unchanged(fitted, artifacts_dir):
+def test_the_app_serves_a_spark_bundle_unchanged(fitted, messy_csv, artifacts_dir):
     from tests.server import running_app
+    from training.engines.spark_partitions import shuffle_partitions
     fit_, bundle = fitted
     manifest = fit_.manifest
     assert manifest.engine.name == "spark" and manifest.engine.master == MASTER
+    size = messy_csv.stat().st_size  # the shuffle partitions were chosen from the file's size, and recorded
+    assert manifest.engine.shuffle_partitions == shuffle_partitions(size, 8) == 8
+    assert manifest.engine.shuffle_basis.startswith(f"{size / 2**20:,.1f} MiB of input")
     assert manifest.engine.version.startswith("4.")
     card = (bundle / "README.md").read_text()
     assert f"Spark {manifest.engine.version} on `{MASTER}`" in card

@@ -15,7 +15,8 @@ from tests.surfaces import ROOT, assert_no_leak, gradio_call, raw_get
 
 ALLOWED = "https://app.example.com"
 CAPPED_ENV = {"CORS_ORIGINS": ALLOWED, "JSON_CONCURRENCY": "1", "QUEUE_SIZE": "1", "GRADIO_CONCURRENCY": "1",
-              "MAX_UPLOAD_BYTES": "300000", "MAX_BATCH_ROWS": "2000", "MAX_BODY_BYTES": "8192"}
+              "MAX_UPLOAD_BYTES": "300000", "MAX_BATCH_ROWS": "2000", "MAX_BODY_BYTES": "8192",
+              "MAX_BATCH_INSTANCES": "3", "MAX_BATCH_BODY_BYTES": "20000"}
 FILE_PATHS = [
     "/gradio_api/file=/etc/passwd", "/gradio_api/file=../../../../etc/passwd",
     "/gradio_api/file=..%2F..%2F..%2F..%2Fetc%2Fpasswd", "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/etc/passwd",
@@ -173,6 +174,20 @@ def test_bodies_over_max_body_bytes_get_413(route, chunked, capped_url):
     r = httpx.post(capped_url + route, content=gen() if chunked else payload,
                    headers={"content-type": "application/json"})
     assert r.status_code == 413 and "8,192" in r.json()["error"]
+
+
+def test_a_batch_may_use_the_larger_cap_and_no_more(capped_url, predictor):
+    """MAX_BODY_BYTES=8192 for one customer; a batch may send up to MAX_BATCH_BODY_BYTES=20000 and
+    MAX_BATCH_INSTANCES=3 customers (each row here is refused alone: "note" is no field)."""
+    rows = [{**predictor.schema.example(), "note": "x" * 3_000}] * 3
+    r = httpx.post(capped_url + "/predict", json={"instances": rows})
+    assert r.status_code == 200 and [p["detail"][0]["field"] for p in r.json()["predictions"]] == ["note"] * 3
+    r = httpx.post(capped_url + "/predict", json={"instances": [predictor.schema.example()] * 4})
+    assert r.status_code == 413 and "at most 3" in r.json()["error"]
+    r = httpx.post(capped_url + "/predict", json={"instances": [{"note": "x" * 25_000}]})
+    assert r.status_code == 413 and "20,000" in r.json()["error"]
+    r = httpx.post(capped_url + "/predict", content=json.dumps({"instances": rows}), headers={"content-type": "text/plain"})
+    assert r.status_code == 415
 
 
 def test_gradio_queue_is_bounded_with_a_clear_busy_answer(capped_url, predictor):

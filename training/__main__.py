@@ -34,6 +34,14 @@ def _limit(value: str) -> tuple[str, tuple[float, float]]:
     return col, (lo, hi)
 
 
+def _kind(value: str) -> tuple[str, str]:
+    from training.reading.table import KINDS
+    col, sep, kind = value.rpartition("=")
+    if not sep or not col.strip() or kind.strip() not in KINDS:
+        raise argparse.ArgumentTypeError(f"--kind must look like COLUMN={'|'.join(KINDS)}, got {value!r}")
+    return col.strip(), kind.strip()
+
+
 def _day(value: str):
     from datetime import date
     try:
@@ -106,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what a column means (repeatable): recency, frequency, monetary, tenure, avg_order_value, "
                         "age, income, spend, engagement, support, satisfaction, price_sensitivity, churn_risk; "
                         "none=COLUMN clears one. Names, traits, labels and offers use roles.")
+    f.add_argument("--kind", type=_kind, action="append", metavar="COLUMN=KIND",
+                   help="read a column as numeric, categorical, or leave it out (excluded), whatever its "
+                        "values suggest (repeatable)")
     f.add_argument("--k", type=_k, default="auto", help="number of segments, or 'auto' (default)")
     f.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     f.add_argument("--offers", type=Path, default=None, help="offer catalogue YAML (default: training/description/offers.yaml)")
@@ -161,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--revision", metavar="BRANCH", help="branch to commit to (default main)")
     u.add_argument("--message", metavar="TEXT", help="commit message")
     u.add_argument("--space", metavar="OWNER/NAME", help="also create/update a Space serving this bundle")
+    u.add_argument("--train", action="store_true",
+                   help="with --space: let the Space's visitors train on their own files (pushes training/ "
+                        "and adds requirements-training.txt to the Space's requirements)")
     u.set_defaults(func=cmd_push)
 
     add_edit_parser(sub, DEFAULT_BUNDLE_DIR)

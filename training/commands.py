@@ -40,10 +40,12 @@ def _engine(args: argparse.Namespace) -> str:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from training.reading.table import format_report
-    from training.fit import FitOptions, fit
+    from training.fit import FitOptions, fit, fit_steps
     from training.reading.inputs import TxOptions
     spark = _engine(args) == "spark"
-    step, done = progress(9 - bool(args.no_compare) if spark else 10 - bool(args.no_compare))
+    if spark and args.kind:
+        raise ValueError("--kind applies to the local engine only (the Spark engine infers kinds)")
+    step, done = progress(9 - bool(args.no_compare) if spark else fit_steps(not args.no_compare))
     flags = ("customer", "date", "amount", "quantity", "price", "order")
     tx = TxOptions(columns={f: getattr(args, f) for f in flags if getattr(args, f)}, as_of=args.as_of,
                    dayfirst=args.day_first, date_format=args.date_format)
@@ -51,7 +53,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if not spark:  # Spark: URIs stay text
         data, log = (None if data is None else Path(data)), (None if log is None else Path(log))
     opts = FitOptions(data=data, transactions=log, tx=tx, out=args.out, features=args.features,
-                      id_column=args.id_column, roles=args.role or (), k=args.k, seed=args.seed, offers=args.offers,
+                      id_column=args.id_column, roles=args.role or (), kinds=dict(args.kind or []), k=args.k,
+                      seed=args.seed, offers=args.offers,
                       limits=dict(args.limit or []), compare=not args.no_compare, bootstrap=args.bootstrap,
                       title=args.title, license=args.license, space_id=args.space)
     if spark:
@@ -84,6 +87,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"Spark {m.engine.version} ({m.engine.master}): silhouette on all {m.metrics.silhouette_full_rows:,} "
               f"rows {m.metrics.silhouette_full_spark} (squared Euclidean); Spark and the bundle agree on "
               f"{agree.same:,} of {agree.rows:,} rows ({agree.ties} ties)")
+        if m.engine.shuffle_partitions is not None:
+            print(f"shuffle partitions: {m.engine.shuffle_partitions} ({m.engine.shuffle_basis})")
     if m.value is not None:
         print(m.value.headline)
     for s in m.segments:
@@ -143,7 +148,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def push(bundle: Path, repo: str, *, private: bool, revision: str | None, message: str | None,
-          space: str | None = None) -> int:
+          space: str | None = None, train: bool = False) -> int:
     from training.publishing.push import pin_instructions, push_bundle
     if space:  # the card links to the Space and its snippet calls it
         from model.derived.card import set_space
@@ -153,13 +158,15 @@ def push(bundle: Path, repo: str, *, private: bool, revision: str | None, messag
     print(pin_instructions(result))
     if space:
         from training.publishing.push import push_app_space
-        print(push_app_space(space, model_repo=repo, model_revision=result.commit_sha))
+        print(push_app_space(space, model_repo=repo, model_revision=result.commit_sha, train=train))
     return 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
+    if args.train and not args.space:
+        raise ValueError("--train applies to the Space: give --space OWNER/NAME too")
     return push(args.bundle, args.repo, private=args.private, revision=args.revision,
-                 message=args.message, space=args.space)
+                 message=args.message, space=args.space, train=args.train)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

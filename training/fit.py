@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from model.contract.manifest import Manifest
 from model.contract.bundle import DEFAULT_BUNDLE_DIR
@@ -35,6 +35,7 @@ class FitOptions:
     features: Sequence[str] | None = None
     id_column: str | None = None
     roles: Sequence[str] = ()  # --role ROLE=COLUMN flags
+    kinds: Mapping[str, str] | None = None  # column → numeric, categorical or excluded (--kind)
     k: int | str = "auto"
     seed: int = 42
     offers: Path = DEFAULT_CATALOGUE
@@ -44,6 +45,11 @@ class FitOptions:
     title: str = "Customer segments"
     license: str = "mit"  # the model card's licence: the data owner's choice (--license)
     space_id: str | None = None  # OWNER/NAME of the Space that will serve the bundle (--space)
+
+
+def fit_steps(compare: bool) -> int:
+    """How many times `fit` calls `step` (a progress bar's total): 8, plus the comparison."""
+    return 8 + bool(compare)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> FitResul
     catalogue = load_catalogue(opts.offers)  # a broken catalogue fails before the work
     step("reading and cleaning data")
     data = load_input(data=opts.data, transactions=opts.transactions, tx=opts.tx, features=opts.features,
-                      id_column=opts.id_column, role_flags=opts.roles)
+                      id_column=opts.id_column, role_flags=opts.roles, kinds=opts.kinds)
     step("describing columns")
     schema = build_schema(data.frame, data.numeric, data.categorical, data.id_column, limits=opts.limits,
                           roles=data.roles, log=data.log)

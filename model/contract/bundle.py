@@ -180,6 +180,7 @@ class Bundle:
     compiled: Compiled
     sample: pd.DataFrame  # pc1, pc2, segment
     summary: Summary
+    manifest_sha256: str  # names the whole bundle: the manifest holds the sha256 of every other file
 
 
 def _check_size(path: Path, name: str) -> Path:
@@ -244,7 +245,8 @@ def read_bundle(path: Path | str) -> Bundle:
     summary = Summary.read(_json(_read_capped(path, SUMMARY), f"{path / SUMMARY}"))
     sample = _read_sample(_read_capped(path, SAMPLE), manifest.k, path)
     log.info("loaded bundle %s (k=%s, built %s)", path, manifest.k, manifest.created_at)
-    return Bundle(path=path, manifest=manifest, compiled=compiled, sample=sample, summary=summary)
+    return Bundle(path=path, manifest=manifest, compiled=compiled, sample=sample, summary=summary,
+                  manifest_sha256=sha256_file(path / MANIFEST))
 
 
 def _read_sample(data: bytes, k: int, path: Path) -> pd.DataFrame:

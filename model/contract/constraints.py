@@ -22,10 +22,15 @@ from model.tables.cells import category_key
 def number_text(x: float) -> str:
     """A limit or a value as people write it: the shortest exact decimal, thousands separated
     (96000.0 → '96,000', 162.6 → '162.6', 1e-05 → '0.00001'); huge values in exponent form."""
-    if not math.isfinite(x) or abs(x) >= 1e15:
+    if type(x) is not float:
+        x = float(x)
+    if not -1e15 < x < 1e15:  # also NaN and ±inf
         return f"{x:g}"
-    d = Decimal(repr(float(x)))
-    return f"{int(d):,}" if d == d.to_integral_value() else f"{d:,f}"
+    if x.is_integer():
+        return f"{int(x):,}"
+    if -1e-4 < x < 1e-4:  # repr would write an exponent: Decimal writes every digit
+        return f"{Decimal(repr(x)):,f}"
+    return format(x, ",")  # the shortest repr, with separators (served on every answer: no Decimal)
 
 
 @dataclass(frozen=True)

@@ -66,3 +66,7 @@ class EditError(ValueError):
 class ClaimError(ValueError):
     """A segment's name, trait or offer says something its own numbers contradict: training
     refuses to write such a bundle (training.description.claims.verify)."""
+
+
+class TrainError(ValueError):
+    """Training in the Space refused a file or stopped: the message says why and what to do."""

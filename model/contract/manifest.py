@@ -240,10 +240,12 @@ class Engine(Record):
     name: Literal["local", "spark"] = "local"
     version: str | None = None  # Spark's version for the Spark engine
     master: str | None = None  # the Spark master the fit ran on (local[*], spark://…, yarn, k8s://…)
+    shuffle_partitions: int | None = None  # Spark: the shuffles' partitions (training.engines.spark_partitions)
+    shuffle_basis: str | None = None  # … and why that many
 
     def as_dict(self) -> dict[str, Any]:
         out = super().as_dict()
-        return out if self.master is not None else {k: v for k, v in out.items() if k != "master"}
+        return {k: v for k, v in out.items() if v is not None or k in ("name", "version")}
 
 
 @dataclass(frozen=True)

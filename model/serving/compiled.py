@@ -10,17 +10,16 @@ pipeline on 100,000 random records.
     d²(z, c_j) = |z|² - 2 z·c_j + |c_j|²        (the one-hot part of z·c_j is a table lookup)
     pca(z)     = (z - m) Wᵀ                      (the one-hot part is a table lookup as well)
 
-A frame runs in numpy blocks (`run`); one record runs in plain Python (`run_one`), where numpy's
-per-call overhead (~1 µs per ufunc on a 1-row array) would outweigh a few dozen multiply-adds.
+A frame runs in numpy blocks (`run`); one record runs in plain Python over tables made from these
+arrays (`model.serving.single`), where numpy's per-call overhead (~1 µs per ufunc on a 1-row
+array) would outweigh a few dozen multiply-adds.
 """
 from __future__ import annotations
 
 import contextlib
 import io
-import math
 import zipfile
 from dataclasses import dataclass, field
-from operator import getitem, mul
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -133,9 +132,9 @@ class Compiled:
 
     def __post_init__(self) -> None:
         """Derived layouts: per categorical feature a (k, levels) table of its one-hot part of
-        z·c and a (2, levels) table of its PCA part; feature-major copies for `run`; plain-Python
-        tuples for `run_one`. Consecutive categorical features share one table over every
-        combination of their levels: one lookup per record and group instead of one per feature."""
+        z·c and a (2, levels) table of its PCA part; feature-major copies for `run`. Consecutive
+        categorical features share one table over every combination of their levels: one lookup
+        per record and group instead of one per feature."""
         k, p = self.centres.shape[0], len(self.num_mean)
         offsets = np.concatenate(([p], p + np.cumsum(self.cat_sizes)))
         shift = -(self.pca_mean @ self.pca_components.T)
@@ -152,19 +151,12 @@ class Compiled:
         col = {name: np.ascontiguousarray(v[:, None]) for name, v in (
             ("fill", self.num_fill), ("mean", self.num_mean), ("scale", self.num_scale), ("shift", shift),
             ("csq", (self.centres ** 2).sum(axis=1)))}
-        one = (tuple(self.num_fill.tolist()), tuple(self.num_mean.tolist()), tuple(self.num_scale.tolist()),
-               tuple(bool(x) for x in self.num_log1p), tuple(self.cat_fill.tolist()),
-               tuple(tuple(r) for r in self.centres[:, :p].tolist()),  # k rows of p
-               tuple(tuple(tuple(t[j].tolist()) for t in dots) for j in range(k)),  # k × c × levels
-               tuple(col["csq"][:, 0].tolist()),
-               tuple(tuple(self.pca_components[a, :p].tolist()) for a in range(2)),
-               tuple(tuple(tuple(q[a].tolist()) for q in pts) for a in range(2)), tuple(shift.tolist()))
         object.__setattr__(self, "derived", {
             "col": col, "centres_num": np.ascontiguousarray(self.centres[:, :p]),
             "pca_num": np.ascontiguousarray(self.pca_components[:, :p]), "n_cat": len(dots),
             "groups": tuple((tuple(m), tuple(dots[j].shape[1] for j in m), np.ascontiguousarray(jd),
                              np.ascontiguousarray(jp)) for m, jd, jp in groups),
-            "log_rows": np.flatnonzero(self.num_log1p), "one": one,
+            "log_rows": np.flatnonzero(self.num_log1p),
             # several centres per segment: where each segment's centres start (for reduceat)
             "starts": None if not self.grouped else np.flatnonzero(np.diff(self.centre_segment, prepend=-1))})
 
@@ -263,41 +255,6 @@ class Compiled:
             near[1][:] = np.argmin(np.where(owner == seconds, by_centre, np.inf), axis=0)
         np.maximum(two, 0.0, out=two)
         np.sqrt(two, out=two)
-
-    def run_one(self, num: Sequence[float | None], codes: Sequence[int | None], *, centres: bool = False
-                ) -> tuple[Any, ...]:
-        """One record in plain Python: num has None for missing, codes None for missing.
-        Returns (label, runner-up label, nearest distance, second distance, pca x, pca y, z's
-        numeric part); with `centres`, also the two segments' nearest centres (as `run`)."""
-        fill, mean, scale, logs, cfill, cnum, ccat, csq, pnum, pcat, shift = self.derived["one"]
-        z = [((math.log1p(f if v is None else v) if lg else f if v is None else v) - m) / s
-             for v, f, lg, m, s in zip(num, fill, logs, mean, scale)]
-        cs = [(f if c is None else c) for c, f in zip(codes, cfill)]
-        zsq = sum(map(mul, z, z)) + len(cs)
-        owner = None if self.centre_segment is None else self.centre_segment.tolist()
-        best, second, label, runner = math.inf, math.inf, 0, 0
-        near: dict[int, int] = {}  # segment → its nearest centre (grouped models)
-        d2s = []
-        for j, (row, cat) in enumerate(zip(cnum, ccat)):
-            d2 = zsq - 2.0 * (sum(map(mul, z, row)) + sum(map(getitem, cat, cs))) + csq[j]
-            d2s.append(d2)
-            if owner is not None:
-                if owner[j] not in near or d2 < d2s[near[owner[j]]]:
-                    near[owner[j]] = j
-            elif d2 < best:
-                best, second, label, runner = d2, best, j, label
-            elif d2 < second:
-                second, runner = d2, j
-        if owner is not None:
-            ranked = sorted(near.items(), key=lambda t: (d2s[t[1]], t[0]))
-            (label, ca), (runner, cb) = ranked[0], ranked[min(1, len(ranked) - 1)]
-            best, second = d2s[ca], d2s[cb]
-        elif second == math.inf:
-            second, runner = best, label
-        x = sum(map(mul, z, pnum[0])) + sum(map(getitem, pcat[0], cs)) + shift[0]
-        y = sum(map(mul, z, pnum[1])) + sum(map(getitem, pcat[1], cs)) + shift[1]
-        out = (label, runner, math.sqrt(max(best, 0.0)), math.sqrt(max(second, 0.0)), x, y, z)
-        return out + ((ca, cb) if owner is not None else (label, runner)) if centres else out
 
     def transform(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """The dense preprocessed matrix z (for tests and training diagnostics)."""

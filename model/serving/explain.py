@@ -9,20 +9,19 @@ each original column contributes (its "pull"):
                           = Σ_i (c_b,i² − c_a,i²) − 2 (c_b,l − c_a,l)     for the customer's level l
 
 A positive pull draws the customer toward their segment. The features with the largest pulls are
-told in original units: 'Income 148,000 (“Premium” average 149,000, “Potential” average 118,000)'.
+told in original units: 'Income 148,000 (“Premium” average 149,000, “Potential” average 118,000)'
+for one customer (`model.serving.single`), by their labels for each row of a frame (here).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from model.contract.constraints import number_text
 from model.contract.manifest import Segment
 from model.contract.schema import Schema
 from model.serving.compiled import Compiled
 
-TOP = 3  # reasons given for one customer
 TOP_FRAME = 2  # feature names listed per row of a batch
 BLOCK = 32_768  # rows per block in `why_frame`
 
@@ -38,67 +37,20 @@ class Explainer:
         self.block_sq = np.stack([(b ** 2).sum(axis=1) for b in self.blocks], axis=1) if self.blocks \
             else np.zeros((len(compiled.centres), 0))  # (centres, c)
         self.labels = [f.label for f in schema.numeric] + [f.label for f in schema.categorical]
-        self._avg_text: dict[tuple[int, int], str] = {}
-
-    # -- one customer -------------------------------------------------------------------------
-    def why_one(self, values: dict[str, Any], z: Sequence[float], codes: Sequence[int | None],
-                a: int, b: int, centres: tuple[int, int] | None = None) -> list[dict[str, Any]]:
-        """The features that most pull the customer toward segment `a` rather than `b` (compared
-        at their nearest centres `centres` when a segment has several: `Compiled.run_one`)."""
-        if a == b:
-            return []
-        ca, cb = centres or (a, b)
-        ranked = sorted(enumerate(self.pulls_one(z, codes, ca, cb)), key=lambda t: -t[1])
-        return [self._reason(j, pull, values, a, b) for j, pull in ranked[:TOP] if pull > 1e-12]
-
-    def pulls_one(self, z: Sequence[float], codes: Sequence[int | None], a: int, b: int) -> list[float]:
-        """Each feature's share of d²(z, c_b) − d²(z, c_a) for centres `a` and `b`, numeric features
-        first (schema order); they sum to that difference exactly."""
-        ca, cb = self.c.centres[a], self.c.centres[b]
-        pulls = [float((z[j] - cb[j]) ** 2 - (z[j] - ca[j]) ** 2) for j in range(self.p)]
-        for f, code in enumerate(codes):
-            level = int(self.c.cat_fill[f]) if code is None else code
-            block = self.blocks[f]
-            pulls.append(float(self.block_sq[b, f] - self.block_sq[a, f] - 2.0 * (block[b, level] - block[a, level])))
-        return pulls
-
-    def _reason(self, j: int, pull: float, values: dict[str, Any], a: int, b: int) -> dict[str, Any]:
-        sa, sb = self.segments[a], self.segments[b]
-        na, nb = _short(sa.name), _short(sb.name)
-        if j < self.p:
-            f = self.schema.numeric[j]
-            value = values.get(f.name)
-            shown = "not given (filled with the median)" if value is None else number_text(round(value, 2))
-            text = f"{f.label} {shown} (“{na}” average {self._average(a, j)}, “{nb}” average {self._average(b, j)})"
-        else:
-            f = self.schema.categorical[j - self.p]
-            value = values.get(f.name)
-            level = f.mode if value is None else value
-            share_a = sa.profile.categorical.get(f.name, {}).get(level, 0.0)
-            share_b = sb.profile.categorical.get(f.name, {}).get(level, 0.0)
-            shown = f"{level}" + (" (not given: the most frequent level)" if value is None else "")
-            text = f"{f.label} {shown} ({share_a:.0%} of “{na}”, {share_b:.0%} of “{nb}”)"
-        return {"feature": f.name, "label": f.label, "value": value, "pull": round(pull, 4), "text": text}
-
-    def _average(self, segment: int, j: int) -> str:
-        """A segment's mean of numeric feature `j` as text (formatted once: it never changes)."""
-        key = (segment, j)
-        if key not in self._avg_text:
-            f = self.schema.numeric[j]
-            self._avg_text[key] = _avg(self.segments[segment].profile.numeric[f.name].mean)
-        return self._avg_text[key]
 
     # -- a frame ------------------------------------------------------------------------------
     def why_frame(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray,
                   centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Per row, the labels of the `TOP_FRAME` features with the largest positive pull
         ("Income; Spending score"): one string per distinct combination, not one per row.
-        Rows go through in blocks, feature-major (as `model.serving.compiled.Compiled.run`)."""
+        Rows go through in blocks, feature-major (as `model.serving.compiled.Compiled.run`).
+        `a`, `b` are segments; when a segment has several centres, `centres` are the two
+        segments' nearest ones (`Compiled.run(centres=True)`), which the pulls compare."""
         n = len(a)
         if n == 0 or self.c.k < 2:
             return np.full(n, "", dtype=object)
         width = self.p + len(self.blocks)
-        ca, cb = centres or (a, b)  # the pulls compare centres; the texts name segments
+        ca, cb = centres or (a, b)
         key = np.empty(n, dtype=np.int64)
         for start in range(0, n, BLOCK):
             part = slice(start, min(n, start + BLOCK))
@@ -112,7 +64,21 @@ class Explainer:
         """One block: num (p, m), codes (c, m) → the top features of each row as one integer
         (base width+1 digits; width = "no further feature")."""
         m = len(a)
-        pulls = np.empty((width, m))
+        pulls = self.pulls(num, codes, a, b)
+        key = np.zeros(m, dtype=np.int64)
+        cols = np.arange(m)
+        for _ in range(min(TOP_FRAME, width)):  # the largest pulls in turn; the first index on ties
+            j = pulls.argmax(axis=0)
+            key = key * (width + 1) + np.where(pulls[j, cols] > 1e-12, j, width)
+            pulls[j, cols] = -np.inf
+        return key
+
+    def pulls(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """num (p, m) with NaN for missing, codes (c, m) with -1 for missing → each feature's pull
+        (features, m), numeric features first; the same arithmetic, operation for operation, as
+        `model.serving.single.OneCustomer.pulls` (one customer)."""
+        m = len(a)
+        pulls = np.empty((self.p + len(self.blocks), m))
         if self.p:
             zn = np.where(np.isnan(num), self.c.num_fill[:, None], num)
             log = self.c.num_log1p[:, None]
@@ -126,13 +92,7 @@ class Explainer:
             level = np.where(codes[f] < 0, self.c.cat_fill[f], codes[f])
             pulls[self.p + f] = (self.block_sq[b, f] - self.block_sq[a, f]
                                  - 2.0 * (block[b, level] - block[a, level]))
-        key = np.zeros(m, dtype=np.int64)
-        cols = np.arange(m)
-        for _ in range(min(TOP_FRAME, width)):  # the largest pulls in turn; the first index on ties
-            j = pulls.argmax(axis=0)
-            key = key * (width + 1) + np.where(pulls[j, cols] > 1e-12, j, width)
-            pulls[j, cols] = -np.inf
-        return key
+        return pulls
 
     def _combo_text(self, key: int, width: int) -> str:
         if key < 0:
@@ -143,12 +103,3 @@ class Explainer:
             if j < width:
                 parts.append(self.labels[j])
         return "; ".join(reversed(parts))
-
-
-def _short(name: str) -> str:
-    """A segment's name up to its first " · " ("Premium · older" → "Premium"): enough to tell two apart."""
-    return name.split(" · ")[0]
-
-
-def _avg(x: float | None) -> str:
-    return "n/a" if x is None else number_text(round(x, 1) if abs(x) < 100 else round(x))

@@ -6,16 +6,18 @@ bundle's arrays). One record runs in plain Python (microseconds), a frame in num
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, TypedDict
+from typing import Any, Mapping, Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from model.contract.bundle import Bundle, read_bundle
 from model.contract.constraints import number_text
+from model.contract.errors import SchemaError
 from model.serving.explain import Explainer
 from model.contract.manifest import Manifest, Segment
 from model.serving.rfm import score_with_edges
+from model.serving.single import OneCustomer
 from model.contract.schema import Schema
 from model.serving.compiled import margin
 
@@ -57,6 +59,7 @@ class Prediction(TypedDict, total=False):
     unlike_reasons: list[str]
     imputed: list[str]
     input: dict[str, Any]
+    bundle: str
     rfm: dict[str, Any]
 
 
@@ -84,23 +87,23 @@ class SegmentInfo(TypedDict):
 class Predictor:
     """Serves one bundle. Immutable after construction; safe to share between threads."""
 
-    def __init__(self, bundle: Bundle):
+    def __init__(self, bundle: Bundle, *, bundle_id: str | None = None):
+        """`bundle_id` names the bundle in every answer (`OWNER/REPO@<commit>` for one fetched
+        from the Hub); by default the sha256 of its manifest, which holds the sha256 of every
+        other file."""
         self.bundle = bundle
         self.manifest: Manifest = bundle.manifest
         self.schema: Schema = self.manifest.schema
         self.compiled = bundle.compiled
         self.segments: list[Segment] = list(self.manifest.segments)
         self.explainer = Explainer(self.schema, self.segments, self.compiled)
-        self._codes = [{lv: i for i, lv in enumerate(f.levels)} for f in self.schema.categorical]
+        self.one = OneCustomer(self.schema, self.segments, self.compiled)
+        self.bundle_id = bundle_id or f"sha256:{bundle.manifest_sha256}"
         self._p99 = np.array([s.distance_p99 if s.distance_p99 is not None else np.inf for s in self.segments])
+        self._p99_list = self._p99.tolist()
+        self._seg = [(s.id, s.name, s.share, s.description) for s in self.segments]
         self._names = np.array([s.name for s in self.segments] + [""], dtype=object)
         self._num_names = [f.name for f in self.schema.numeric]
-        self._coders = [(f.name, m) for f, m in zip(self.schema.categorical, self._codes)]
-        # what predict_one copies into every answer, read once
-        self._offers = [[{"title": o.title, "rationale": o.rationale, "source": o.source} for o in s.offers]
-                        for s in self.segments]
-        self._basis = [[o.basis for o in s.offers] for s in self.segments]
-        self._features = {f.name: f for f in self.schema.features}
         # one note per feature left empty, in schema order; the last bit is "unlike the training data"
         self._notes = [f"{f.name} missing: filled with the training median {number_text(f.median)}"
                        for f in self.schema.numeric]
@@ -113,8 +116,8 @@ class Predictor:
         self._rfm_feats = [by_role[r] for r in ("recency", "frequency", "monetary")] if self.rfm else []
 
     @classmethod
-    def from_dir(cls, path: Path | str) -> "Predictor":
-        return cls(read_bundle(path))
+    def from_dir(cls, path: Path | str, *, bundle_id: str | None = None) -> "Predictor":
+        return cls(read_bundle(path), bundle_id=bundle_id)
 
     @property
     def k(self) -> int:
@@ -123,55 +126,65 @@ class Predictor:
     # -- one record ---------------------------------------------------------------------------
     def predict_one(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and score one customer. Raises SchemaError naming every bad field."""
-        checked = self.schema.check(record)
-        vals = checked.values
-        num = [vals[c] for c in self._num_names]
-        codes = [None if vals[c] is None else m[vals[c]] for c, m in self._coders]
-        label, runner, d1, d2, x, y, z, *near = self.compiled.run_one(num, codes, centres=self.compiled.grouped)
-        seg, other = self.segments[label], self.segments[runner]
-        reasons = [f"{c} is outside the training range" for c in checked.out_of_range]
-        if d1 > self._p99[label]:
+        one = self.one
+        parts = one.quick_check(record) or one.from_checked(self.schema.check(record))  # check() names errors
+        label, runner, d1, d2, x, y, z, cs, ca, cb = one.score(parts[1], parts[2], centres=True)
+        return self._answer(parts, label, runner, margin(d1, d2), x, y, d1 > self._p99_list[label],
+                            one.why(parts[0], z, cs, ca, cb))
+
+    def predict_many(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+        """Each record's answer (`predict_one`'s) or, for a record that cannot be scored, its own
+        error envelope (``{"error": …, "detail": [{"field", "message"}]}``), in order: one bad
+        record never fails the others. The arithmetic runs once for all of them, in numpy (the
+        frame's path: the same numbers as one at a time, but for the last bit of a rounded float)."""
+        one, out, kept = self.one, [None] * len(records), []
+        for i, record in enumerate(records):
+            try:
+                kept.append((i, one.quick_check(record) or one.from_checked(self.schema.check(record))))
+            except SchemaError as exc:
+                out[i] = exc.envelope()
+        if not kept:
+            return out  # type: ignore[return-value]
+        n, p, c = len(kept), len(self._num_names), len(self.schema.categorical)
+        num = np.array([parts[1] for _, parts in kept], dtype=float).reshape(n, p)  # None → NaN
+        codes = np.array([[-1 if v is None else v for v in parts[2]] for _, parts in kept],
+                         dtype=np.int64).reshape(n, c)
+        labels, runners, two, pts, near_a, near_b = self.compiled.run(num, codes, centres=True)
+        pulls = self.explainer.pulls(num.T, codes.T, near_a, near_b).T.tolist()  # between centres
+        filled = np.where(codes < 0, self.compiled.cat_fill, codes).tolist()
+        margins, far = margin(two[:, 0], two[:, 1]).tolist(), (two[:, 0] > self._p99[labels]).tolist()
+        labels, runners, pts = labels.tolist(), runners.tolist(), pts.tolist()
+        near_a, near_b = near_a.tolist(), near_b.tolist()
+        for r, (i, parts) in enumerate(kept):
+            a, b = labels[r], runners[r]
+            why = one.reasons(parts[0], pulls[r], filled[r], near_a[r], near_b[r]) if a != b else []
+            out[i] = self._answer(parts, a, b, margins[r], pts[r][0], pts[r][1], far[r], why)
+        return out  # type: ignore[return-value]
+
+    def _answer(self, parts: tuple[Any, ...], label: int, runner: int, m: float, x: float, y: float, far: bool,
+                why: list[dict[str, Any]]) -> dict[str, Any]:
+        """One customer's answer (the shape of `Prediction`) from its checked values and numbers."""
+        vals, _, _, imputed, outside = parts
+        seg_id, name, share, description = self._seg[label]
+        reasons = [f"{c} is outside the training range" for c in outside] if outside else []
+        if far:
             reasons.append("far from every segment centre compared with training customers")
-        m = round(margin(d1, d2), 4)
-        return {
-            "cluster": seg.id, "segment_id": seg.id, "segment_name": seg.name, "share": seg.share,
-            "margin": m,
-            "runner_up": {"segment_id": other.id, "segment_name": other.name},
-            "why": self.explainer.why_one(vals, z, codes, label, runner, tuple(near) or None),
-            "pca": {"x": round(x, 5), "y": round(y, 5)},
-            "offers": self._fitted_offers(label, vals),
-            "description": seg.description,
+        answer = {
+            "cluster": seg_id, "segment_id": seg_id, "segment_name": name, "share": share,
+            "margin": round(m * 10000.0) / 10000.0,  # np.round's rule (the frame's), 2x faster than round(m, 4)
+            "runner_up": {"segment_id": self._seg[runner][0], "segment_name": self._seg[runner][1]},
+            "why": why,
+            "pca": {"x": round(x * 100000.0) / 100000.0, "y": round(y * 100000.0) / 100000.0},
+            "offers": self.one.offers(label, vals),
+            "description": description,
             "unlike_training": bool(reasons), "unlike_reasons": reasons,
-            "imputed": list(checked.imputed),
-            "input": dict(vals),
-            **({"rfm": self._rfm_one(vals)} if self.rfm else {}),
+            "imputed": imputed,
+            "input": vals,
+            "bundle": self.bundle_id,
         }
-
-    def _fitted_offers(self, label: int, vals: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The segment's offers, each saying whether it fits *this* customer: an offer earned by a
-        trait (spending above average, prefers Sports) that the customer's own value contradicts
-        is kept but marked, with the reason — the segment's offers, read against the customer."""
-        out = []
-        for offer, basis in zip(self._offers[label], self._basis[label]):
-            against = [why for b in basis if (why := self._contradiction(b, vals))]
-            out.append({**offer, "fits": not against, "note": "; ".join(against)})
-        return sorted(out, key=lambda o: not o["fits"])  # stable: fitting offers first, in their order
-
-    def _contradiction(self, basis: Any, vals: Mapping[str, Any]) -> str:
-        f = self._features.get(basis.feature)
-        value = vals.get(basis.feature)
-        if f is None or value is None:
-            return ""
-        if basis.level is not None:
-            return "" if value == basis.level else f"offered for {basis.level}; this customer's {f.label.lower()} is {value}"
-        median = f.median  # type: ignore[union-attr]
-        if basis.direction == "high" and value < median:
-            return (f"offered for high {f.label.lower()}; this customer's {number_text(value)} is below the "
-                    f"median {number_text(median)}")
-        if basis.direction == "low" and value > median:
-            return (f"offered for low {f.label.lower()}; this customer's {number_text(value)} is above the "
-                    f"median {number_text(median)}")
-        return ""
+        if self.rfm:
+            answer["rfm"] = self._rfm_one(vals)
+        return answer
 
     def _rfm_one(self, vals: Mapping[str, Any]) -> dict[str, Any]:
         r, f, m, label = score_with_edges(*(f.median if vals[f.name] is None else vals[f.name]

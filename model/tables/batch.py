@@ -28,8 +28,10 @@ from model.tables.memory import release_free_memory
 from model.serving.predictor import Predictor
 from model.orders.customers import ID_COLUMN, customer_features
 
+# the scored columns, after the input's; rfm_label only for a bundle of RFM features; bundle names the
+# bundle that scored the row (`Predictor.bundle_id`): a column, so the file stays a plain table
 OUTPUT_COLUMNS = ["segment_id", "segment_name", "margin", "runner_up", "why", "offers", "unlike_training",
-                  "notes", "error"]
+                  "notes", "error", "rfm_label", "bundle"]
 SHOWN_ERRORS = 20
 MAX_COLUMNS = 1_000  # header fields of an uploaded file; a customer table needs far fewer
 MONEY_ROLES = {"monetary", "avg_order_value", "income"}  # written with at most 2 decimals
@@ -164,7 +166,13 @@ def output_columns(predictor: Predictor, scored: pd.DataFrame) -> pd.DataFrame:
     out = scored.reset_index(drop=True)
     out["runner_up"] = pd.Series(np.where(ok, names[run], ""), dtype=object)
     out["offers"] = pd.Series(offers[seg], dtype=object)
-    return out[OUTPUT_COLUMNS + (["rfm_label"] if "rfm_label" in out else [])]
+    out["bundle"] = pd.Series(np.full(len(out), predictor.bundle_id, dtype=object), dtype=object)
+    return out[output_names(predictor)]
+
+
+def output_names(predictor: Predictor) -> list[str]:
+    """The scored columns this bundle writes, in order."""
+    return [c for c in OUTPUT_COLUMNS if c != "rfm_label" or predictor.rfm]
 
 
 def summarise(predictor: Predictor, scored: pd.DataFrame, *, lines: np.ndarray | None = None,
@@ -185,4 +193,5 @@ def summarise(predictor: Predictor, scored: pd.DataFrame, *, lines: np.ndarray |
         "errors": [({"line": int(lines[i])} if lines is not None else {"customer": str(ids[i])})
                    | {"error": scored["error"].iat[i]} for i in bad[:SHOWN_ERRORS]],
         "unlike_training": int(scored["unlike_training"].sum()),
+        "bundle": predictor.bundle_id,
     }

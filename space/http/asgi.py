@@ -6,7 +6,9 @@ import asyncio
 import json
 from typing import Any, Awaitable, Callable
 
-from model.contract.errors import echo
+import orjson
+
+from model.contract.errors import echo, envelope
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -55,13 +57,17 @@ async def read_body(receive: Receive, *, limit: int, timeout_s: float) -> bytes 
             if not message.get("more_body", False):
                 return True
     try:
-        complete = await asyncio.wait_for(collect(), timeout_s)
-    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+        async with asyncio.timeout(timeout_s):  # no task per request, unlike asyncio.wait_for
+            complete = await collect()
+    except TimeoutError:
         raise BodyProblem(408, f"the body did not arrive within {timeout_s:g} s") from None
     return b"".join(chunks) if complete else None
 
 
-def strict_json(raw: bytes, **loads: Any) -> Any:
+_DECODERS: dict[Any, json.JSONDecoder] = {}  # one per object_pairs_hook: json.loads(…, hook) builds one per call
+
+
+def strict_json(raw: bytes, *, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
     """`raw` parsed as UTF-8 JSON text, or BodyProblem 400. No byte-order mark, no other encoding:
     `json.loads(bytes)` (what FastAPI runs) also accepts UTF-16/32 and encoded surrogates, so a
     guard that decodes differently would check something else than what the server parses."""
@@ -74,7 +80,10 @@ def strict_json(raw: bytes, **loads: Any) -> Any:
         raise BodyProblem(400, f"body is not valid JSON for this API: byte {exc.start} "
                                f"(0x{raw[exc.start]:02x}) is not UTF-8; send UTF-8 JSON") from None
     try:
-        return json.loads(text, **loads)
+        decoder = _DECODERS.get(object_pairs_hook)
+        if decoder is None:
+            decoder = _DECODERS[object_pairs_hook] = json.JSONDecoder(object_pairs_hook=object_pairs_hook)
+        return decoder.decode(text)
     except RecursionError:
         raise BodyProblem(400, "body is not valid JSON for this API: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and integers longer than 4300 digits
@@ -95,8 +104,20 @@ def replay(raw: bytes, receive: Receive) -> Receive:
     return again
 
 
-async def answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None) -> None:
-    body = json.dumps({"error": message, "detail": detail or []}).encode()
+async def answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """The one JSON error envelope (`model.contract.errors.envelope`) with `status`."""
+    await send_json(send, status, envelope(message, detail), headers)
+
+
+async def send_json(send: Send, status: int, data: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """`data` as a JSON response (orjson: UTF-8, no NaN, ~10x json.dumps on a batch's answers)."""
+    await send_bytes(send, status, orjson.dumps(data), headers)
+
+
+async def send_bytes(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """A JSON document already encoded."""
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or ())]})
     await send({"type": "http.response.body", "body": body})

@@ -3,7 +3,7 @@ dropdowns Gradio itself checks. Read once from the Blocks (duck-typed: it never 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from model.contract.errors import echo
 
@@ -87,8 +87,8 @@ def endpoints_of(blocks: Any, schema: Any, *, checked: Sequence[str] = ("predict
     """The events of a Gradio Blocks (`.fns`, `.get_api_info()`). Events in `checked` take one
     value per schema feature, in schema order, named and described from the schema.
 
-    Read once at start-up: events created per session by `gr.render` would be unknown to the gate
-    (refused with 404), so an app that adds `gr.render` must let unknown `fn_index` values through."""
+    Read once at start-up; events that `gr.render` creates in one session are looked up per
+    request by `rendered_endpoints`."""
     from model.contract.schema import param_name
     documented = blocks.get_api_info().get("named_endpoints", {})
     fields = tuple(param_name(f.name) for f in schema.features)
@@ -97,17 +97,42 @@ def endpoints_of(blocks: Any, schema: Any, *, checked: Sequence[str] = ("predict
     for fn in blocks.fns.values():  # every event, named or not: the browser joins the queue for all
         doc = documented.get("/" + fn.api_name) if fn.api_name else None
         names = (fields if fn.api_name in checked else
-                 tuple(p["parameter_name"] for p in doc["parameters"]) if doc else
-                 tuple(_input_name(b, i) for i, b in enumerate(fn.inputs)))
-        files = tuple(i for i, b in enumerate(fn.inputs) if type(b).__name__ in ("File", "UploadButton"))
-        choices = {i: tuple(v for _, v in b.choices) for i, b in enumerate(fn.inputs)
-                   if fn.preprocess and _checked_dropdown(b)}
-        described = dict(expect) if fn.api_name in checked else {}
-        described |= {names[i]: FILE_EXPECT for i in files}
-        described |= {names[i]: "one of " + ", ".join(map(str, c)) for i, c in choices.items()}
-        out.append(Endpoint(fn.api_name or "", fn._id, names, described, keywords=doc is not None,
-                            files=files, choices=choices, stream=getattr(fn, "connection", "") == "stream"))
+                 tuple(p["parameter_name"] for p in doc["parameters"]) if doc else None)
+        out.append(endpoint_of(fn, names=names, expect=dict(expect) if fn.api_name in checked else {},
+                               keywords=doc is not None))
     return out
+
+
+def endpoint_of(fn: Any, *, names: tuple[str, ...] | None = None, expect: Mapping[str, str] | None = None,
+                keywords: bool = False) -> Endpoint:
+    """One event (a Gradio BlockFunction) as the gate checks it: its inputs' names (from their
+    labels unless given), which take a file, which are dropdowns with fixed choices."""
+    names = names or tuple(_input_name(b, i) for i, b in enumerate(fn.inputs))
+    files = tuple(i for i, b in enumerate(fn.inputs) if type(b).__name__ in ("File", "UploadButton"))
+    choices = {i: tuple(v for _, v in b.choices) for i, b in enumerate(fn.inputs)
+               if fn.preprocess and _checked_dropdown(b)}
+    described = dict(expect or {})
+    described |= {names[i]: FILE_EXPECT for i in files}
+    described |= {names[i]: "one of " + ", ".join(map(str, c)) for i, c in choices.items()}
+    return Endpoint(fn.api_name or "", fn._id, names, described, keywords=keywords, files=files, choices=choices,
+                    stream=getattr(fn, "connection", "") == "stream")
+
+
+def rendered_endpoints(blocks: Any) -> Callable[[Any, int], Endpoint | None]:
+    """For the gate: the event `fn_index` of session `session_hash` when `gr.render` created it
+    there (it exists only in that session's copy of the event table), checked like the page's
+    own events; None for anything else. Reads Gradio's session table without adding to it."""
+    def resolve(session_hash: Any, fn_index: int) -> Endpoint | None:
+        holder = getattr(blocks, "state_holder", None)
+        sessions = getattr(holder, "session_data", None)
+        if not isinstance(session_hash, str) or sessions is None:
+            return None
+        state = sessions.get(session_hash)
+        fn = state.blocks_config.fns.get(fn_index) if state is not None else None
+        if fn is None or getattr(fn, "rendered_in", None) is None:
+            return None
+        return endpoint_of(fn)
+    return resolve
 
 
 def server_components_of(blocks: Any) -> list[int]:

@@ -11,7 +11,8 @@ the gate must see what FastAPI's `json.loads(bytes)` will parse, and that also a
 UTF-16 and UTF-32), arrive within the deadline (408) and stay under the cap (413). Any file
 reference in them, at any depth, must name an uploaded file (403); in a call it may only stand
 where the event takes a file (422). Calls get their arity, keywords and dropdown choices checked
-(404/422 naming the field). `/stream/<event>` (would replace a queued event's data) and
+(404/422 naming the field); an event `gr.render` created in one session is checked the same way
+once `resolve` finds it in that session. `/stream/<event>` (would replace a queued event's data) and
 `/component_server` are closed when no event streams and no component has server functions.
 Uploads must declare a Content-Length within a total per request (411/413), may not pause longer
 than 3 body deadlines (408), and a part without a file name is a 400 (Gradio raised a TypeError:
@@ -24,7 +25,7 @@ import asyncio
 import logging
 import os
 import re
-from typing import Any, Collection, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from space.http.asgi import (ASGIApp, BodyProblem, Message, Receive, Scope, Send, answer, content_length,
                         header, read_body, replay, strict_json)
@@ -45,8 +46,10 @@ class GradioGate:
 
     def __init__(self, app: ASGIApp, *, endpoints: Sequence[Endpoint], max_body: int, upload_dir: str,
                  max_upload: int | None = None, body_timeout_s: float = 10.0,
-                 server_components: Collection[int] = (), prefix: str = "/gradio_api"):
+                 server_components: Collection[int] = (), prefix: str = "/gradio_api",
+                 resolve: Callable[[Any, int], Endpoint | None] | None = None):
         self.app = app
+        self.resolve = resolve  # events gr.render made in one session (endpoints.rendered_endpoints)
         self.max_body, self.max_upload, self.timeout = max_body, max_upload, body_timeout_s
         self.upload_dir = os.path.realpath(upload_dir)
         self.prefix = prefix.rstrip("/")
@@ -126,6 +129,8 @@ class GradioGate:
             if index is None:
                 return None  # Gradio's own validation answers 422
             endpoint = self.by_index.get(index)
+            if endpoint is None and self.resolve is not None:
+                endpoint = self.resolve(body.get("session_hash"), index)
             if endpoint is None:
                 return 404, f"no event with fn_index {echo(body['fn_index'])}", []
             return endpoint.problem(body.get("data"))

@@ -1,25 +1,61 @@
-"""Plotly figures for the app, built from the bundle's aggregates (pure; no gradio).
+"""The app's figures as plain Plotly JSON, built from the bundle's aggregates (pure; no gradio, no plotly).
 
-The PCA map's background is serialised once; a request only splices the new customer's point into
-that JSON, so drawing the map costs microseconds instead of rebuilding thousands of points.
+Plotly's Python objects validate every property and point: building the start-up figures with them
+cost ~1 s (and importing plotly ~0.3 s) before the first answer. These are the same documents, written
+directly: the browser's plotly.js draws them; tests check each against plotly's own validation. The
+"plotly_white" template sits beside this module (`plotly_white.json`, as plotly writes it; a test
+holds it equal). The PCA map's background is serialised once; a request only splices the new
+customer's point into that JSON.
 """
 from __future__ import annotations
 
+import functools
 import json
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from model.contract.manifest import Comparison, Segment, Selection, Summary
 from model.contract.schema import Feature
 
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#EECA3B",
            "#9D755D", "#FF9DA6", "#79706E", "#1F77B4", "#BCBD22")
-_LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=10, t=40, b=40), height=380,
-               font=dict(size=12), legend=dict(orientation="h", yanchor="top", y=-0.15, x=0),
-               paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+TEMPLATE_FILE = Path(__file__).with_name("plotly_white.json")
+RD_BU = [[0.0, "rgb(103,0,31)"], [0.1, "rgb(178,24,43)"], [0.2, "rgb(214,96,77)"], [0.3, "rgb(244,165,130)"],
+         [0.4, "rgb(253,219,199)"], [0.5, "rgb(247,247,247)"], [0.6, "rgb(209,229,240)"],
+         [0.7, "rgb(146,197,222)"], [0.8, "rgb(67,147,195)"], [0.9, "rgb(33,102,172)"], [1.0, "rgb(5,48,97)"]]
+DASHED = {"color": PALETTE[3], "dash": "dash"}
+_MAP_CONFIG = (',"config":{"displayModeBar":false,"scrollZoom":false,"doubleClick":false,'
+               '"showTips":false,"responsive":true}}')
+
+
+@functools.cache
+def template() -> dict[str, Any]:
+    """plotly's "plotly_white" template, as plotly writes it into a figure."""
+    return json.loads(TEMPLATE_FILE.read_text(encoding="utf-8"))
+
+
+def layout(**extra: Any) -> dict[str, Any]:
+    """The app's common layout (transparent: the page's theme shows through), updated by `extra`."""
+    return {"margin": {"l": 40, "r": 10, "t": 40, "b": 40}, "font": {"size": 12},
+            "legend": {"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0}, "height": 380,
+            "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)", "template": template(), **extra}
+
+
+def figure(data: list[dict[str, Any]], lay: dict[str, Any]) -> str:
+    return json.dumps({"data": data, "layout": lay}, separators=(",", ":"), ensure_ascii=False)
+
+
+def _title(text: str) -> dict[str, Any]:
+    return {"text": text, "x": 0.01}
+
+
+def _hline(y: float, text: str, color: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A dashed horizontal line across the plot with its label at the right (plotly's add_hline)."""
+    return ({"line": color, "type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": y, "y1": y, "yref": "y"},
+            {"showarrow": False, "text": text, "x": 1, "xanchor": "right", "xref": "x domain", "y": y,
+             "yanchor": "bottom", "yref": "y"})
 
 
 def colour(seg_id: int) -> str:
@@ -34,8 +70,6 @@ class MapFigure:
     name; the full name is in the hover), transparent backgrounds (the page's theme shows through)."""
 
     def __init__(self, sample: pd.DataFrame, segments: Sequence[Segment]):
-        # The traces as plain Plotly JSON: plotly's objects validate every point (0.4 s of start-up
-        # for a few thousand points); the layout, small, goes through plotly for its template.
         traces = []
         for seg in segments:
             part = sample[sample["segment"] == seg.id]
@@ -43,20 +77,16 @@ class MapFigure:
                            "y": part["pc2"].astype(float).tolist(), "mode": "markers", "name": legend_name(seg),
                            "marker": {"size": 5, "color": colour(seg.id), "opacity": 0.45},
                            "hovertemplate": f"{_esc(seg.name)}<extra></extra>"})
-        fig = go.Figure()
         # no title: the component's label names the plot (a title would be pushed under it)
-        fig.update_layout(**{**_LAYOUT, "height": 460, "margin": dict(l=40, r=10, t=10, b=40)},
-                          xaxis=dict(title="map axis 1 (PC1)", fixedrange=True),
-                          yaxis=dict(title="map axis 2 (PC2)", fixedrange=True), dragmode=False)
+        lay = layout(height=460, margin={"l": 40, "r": 10, "t": 10, "b": 40}, dragmode=False,
+                     xaxis={"title": {"text": "map axis 1 (PC1)"}, "fixedrange": True},
+                     yaxis={"title": {"text": "map axis 2 (PC2)"}, "fixedrange": True})
         self._data = json.dumps(traces, separators=(",", ":"))[1:-1]
-        self._layout = json.dumps(json.loads(fig.to_json())["layout"], separators=(",", ":"))
+        self._layout = json.dumps(lay, separators=(",", ":"))
         self._segments = {s.id: s.name for s in segments}
 
-    _CONFIG = (',"config":{"displayModeBar":false,"scrollZoom":false,"doubleClick":false,'
-               '"showTips":false,"responsive":true}}')
-
     def background(self) -> str:
-        return '{"data":[' + self._data + '],"layout":' + self._layout + self._CONFIG
+        return '{"data":[' + self._data + '],"layout":' + self._layout + _MAP_CONFIG
 
     def with_point(self, x: float, y: float, seg_id: int) -> str:
         """Plotly JSON with the customer as a star on top of the background."""
@@ -65,7 +95,7 @@ class MapFigure:
                             "line": {"width": 2, "color": "#111"}},
                  "hovertemplate": f"This customer → {_esc(self._segments.get(seg_id, ''))}<extra></extra>"}
         return ('{"data":[' + self._data + "," + json.dumps(point, separators=(",", ":"))
-                + '],"layout":' + self._layout + self._CONFIG)
+                + '],"layout":' + self._layout + _MAP_CONFIG)
 
 
 def legend_name(seg: Segment, limit: int = 26) -> str:
@@ -79,44 +109,50 @@ def _esc(text: str) -> str:
             .replace("%", "%%").replace("{", "&#123;"))
 
 
-def selection_figure(selection: Selection) -> go.Figure:
-    """Elbow (inertia) and the other criteria against k, the chosen k marked."""
+def selection_figure(selection: Selection) -> str:
+    """Elbow (inertia) and the other criteria against k, the chosen k marked: a grid of two
+    columns, laid out as plotly's make_subplots lays it out."""
     table = [r.as_dict() for r in selection.table]
     ks = [r["k"] for r in table]
     panels = [("inertia", "Inertia (elbow)"), ("silhouette", "Silhouette ↑"),
               ("calinski_harabasz", "Calinski–Harabasz ↑"), ("davies_bouldin", "Davies–Bouldin ↓")]
-    extra = [(key, title) for key, title in (("gap", "Gap vs structure-free reference ↑"),
-                                             ("stability", "Stability (ARI) ↑"))
-             if any(r.get(key) is not None for r in table)]
-    panels += extra
+    panels += [(key, title) for key, title in (("gap", "Gap vs structure-free reference ↑"),
+                                               ("stability", "Stability (ARI) ↑"))
+               if any(r.get(key) is not None for r in table)]
     rows = (len(panels) + 1) // 2
-    fig = make_subplots(rows=rows, cols=2, subplot_titles=[t for _, t in panels],
-                        vertical_spacing=0.12 if rows < 3 else 0.09)
-    for i, (key, _) in enumerate(panels):
-        r, c = i // 2 + 1, i % 2 + 1
-        fig.add_trace(go.Scatter(x=ks, y=[row.get(key) for row in table], mode="lines+markers",
-                                 showlegend=False, line=dict(color=PALETTE[0])), row=r, col=c)
-        fig.add_vline(x=selection.k, line_dash="dash", line_color=PALETTE[3], row=r, col=c)
-    fig.update_layout(**{**_LAYOUT, "height": 260 * rows},
-                      title=dict(text=f"Choosing k: k = {selection.k} (dashed)", x=0.01))
-    fig.update_xaxes(dtick=1)
-    return fig
+    gap = 0.12 if rows < 3 else 0.09
+    height = (1 - (rows - 1) * gap) / rows
+    columns = ([0.0, 0.45], [0.55, 1.0])  # make_subplots' default spacing between two columns: 0.1
+    data, shapes, notes, axes = [], [], [], {}
+    for i, (key, name) in enumerate(panels):
+        row, col, n = i // 2, i % 2, "" if i == 0 else str(i + 1)
+        bottom = sum([height + gap] * (rows - 1 - row), 0.0)  # rows from the top, domains summed from the bottom
+        top = min(bottom + height, 1.0)  # as plotly does: the same floats
+        axes[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": columns[col], "dtick": 1}
+        axes[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [bottom, top]}
+        data.append({"line": {"color": PALETTE[0]}, "mode": "lines+markers", "showlegend": False, "x": ks,
+                     "y": [r.get(key) for r in table], "type": "scatter", "xaxis": f"x{n}", "yaxis": f"y{n}"})
+        shapes.append({"line": DASHED, "type": "line", "x0": selection.k, "x1": selection.k, "xref": f"x{n}",
+                       "y0": 0, "y1": 1, "yref": f"y{n} domain"})
+        notes.append({"font": {"size": 16}, "showarrow": False, "text": name, "x": sum(columns[col]) / 2,
+                      "xanchor": "center", "xref": "paper", "y": top, "yanchor": "bottom", "yref": "paper"})
+    return figure(data, layout(**axes, annotations=notes, shapes=shapes, height=260 * rows,
+                               title={"text": f"Choosing k: k = {selection.k} (dashed)", "x": 0.01}))
 
 
-def kdistance_figure(comparison: Comparison | None) -> go.Figure | None:
+def kdistance_figure(comparison: Comparison | None) -> str | None:
     curve = comparison.k_distance if comparison else None
     if curve is None or not curve.distance:
         return None
-    fig = go.Figure(go.Scatter(x=curve.x, y=curve.distance, mode="lines", name="k-distance",
-                               line=dict(color=PALETTE[0])))
-    fig.add_hline(y=curve.eps, line_dash="dash", line_color=PALETTE[3], annotation_text=f"eps = {curve.eps:.3g}")
-    fig.update_layout(**_LAYOUT, title=dict(text="DBSCAN: sorted k-distance curve", x=0.01),
-                      xaxis_title="share of points (sorted by distance)",
-                      yaxis_title=f"distance to neighbour {curve.neighbour}")
-    return fig
+    line, note = _hline(curve.eps, f"eps = {curve.eps:.3g}", DASHED)
+    data = [{"line": {"color": PALETTE[0]}, "mode": "lines", "name": "k-distance", "x": curve.x,
+             "y": curve.distance, "type": "scatter"}]
+    return figure(data, layout(shapes=[line], annotations=[note], title=_title("DBSCAN: sorted k-distance curve"),
+                               xaxis={"title": {"text": "share of points (sorted by distance)"}},
+                               yaxis={"title": {"text": f"distance to neighbour {curve.neighbour}"}}))
 
 
-def concentration_figure(segments: Sequence[Segment]) -> go.Figure | None:
+def concentration_figure(segments: Sequence[Segment]) -> str | None:
     """Cumulative share of revenue against cumulative share of customers, segments taken from the
     most valuable per customer down (a Lorenz curve by segment); None without a money column."""
     ranked = sorted((s for s in segments if s.value is not None),
@@ -128,22 +164,21 @@ def concentration_figure(segments: Sequence[Segment]) -> go.Figure | None:
         xs.append(xs[-1] + s.value.customer_share)  # type: ignore[union-attr]
         ys.append(ys[-1] + s.value.revenue_share)  # type: ignore[union-attr]
         text.append(_esc(f"{legend_name(s)}: {xs[-1]:.1%} of customers hold {ys[-1]:.1%} of revenue"))
-    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="every customer worth the same",
-                                line=dict(color=PALETTE[9], dash="dash"), hoverinfo="skip"),
-                     go.Scatter(x=xs, y=ys, mode="lines+markers", name="segments, most valuable first",
-                                line=dict(color=PALETTE[0]), marker=dict(size=9, color=[PALETTE[9]] +
-                                                                         [colour(s.id) for s in ranked]),
-                                text=text, hovertemplate="%{text}<extra></extra>")])
-    fig.update_layout(**_LAYOUT, xaxis=dict(title="share of customers (cumulative)", tickformat=".0%",
-                                            range=[0, 1], fixedrange=True),
-                      yaxis=dict(title="share of revenue (cumulative)", tickformat=".0%", range=[0, 1.02],
-                                 fixedrange=True), dragmode=False)
-    return fig
+    data = [{"type": "scatter", "x": [0, 1], "y": [0, 1], "mode": "lines", "name": "every customer worth the same",
+             "line": {"color": PALETTE[9], "dash": "dash"}, "hoverinfo": "skip"},
+            {"type": "scatter", "x": xs, "y": ys, "mode": "lines+markers", "name": "segments, most valuable first",
+             "line": {"color": PALETTE[0]}, "marker": {"size": 9, "color": [PALETTE[9]] + [colour(s.id) for s in ranked]},
+             "text": text, "hovertemplate": "%{text}<extra></extra>"}]
+    return figure(data, layout(
+        xaxis={"title": {"text": "share of customers (cumulative)"}, "tickformat": ".0%", "range": [0, 1],
+               "fixedrange": True},
+        yaxis={"title": {"text": "share of revenue (cumulative)"}, "tickformat": ".0%", "range": [0, 1.02],
+               "fixedrange": True}, dragmode=False))
 
 
-def segment_feature_figure(summary: Summary, feature: Feature, segments: Sequence[Segment]) -> go.Figure:
+def segment_feature_figure(summary: Summary, feature: Feature, segments: Sequence[Segment]) -> str:
     """Box plots by segment for a number; shares by segment for a category."""
-    fig = go.Figure()
+    data = []
     numeric = summary.features[feature.name].kind == "numeric"
     for seg in segments:
         stats = summary.by_segment[str(seg.id)]
@@ -151,67 +186,65 @@ def segment_feature_figure(summary: Summary, feature: Feature, segments: Sequenc
             b = stats.numeric[feature.name]
             if not b.n:
                 continue
-            fig.add_trace(go.Box(name=seg.name, q1=[b.q1], median=[b.median], q3=[b.q3],
-                                 lowerfence=[b.whisker_low], upperfence=[b.whisker_high],
-                                 mean=[b.mean], marker_color=colour(seg.id), x=[seg.name]))
+            data.append({"lowerfence": [b.whisker_low], "marker": {"color": colour(seg.id)}, "mean": [b.mean],
+                         "median": [b.median], "name": seg.name, "q1": [b.q1], "q3": [b.q3],
+                         "upperfence": [b.whisker_high], "x": [seg.name], "type": "box"})
         else:
             counts = stats.categorical[feature.name]
             total = sum(counts.values()) or 1
-            fig.add_trace(go.Bar(name=seg.name, x=list(counts), y=[v / total for v in counts.values()],
-                                 marker_color=colour(seg.id)))
-    fig.update_layout(**{**_LAYOUT, "height": 460}, title=dict(text=f"{feature.label} by segment", x=0.01),
-                      showlegend=True, yaxis_title=feature.label if numeric else "share of the segment")
-    if not numeric:
-        fig.update_layout(barmode="group", yaxis_tickformat=".0%")
+            data.append({"marker": {"color": colour(seg.id)}, "name": seg.name, "x": list(counts),
+                         "y": [v / total for v in counts.values()], "type": "bar"})
+    lay = layout(height=460, title=_title(f"{feature.label} by segment"), showlegend=True,
+                 yaxis={"title": {"text": feature.label if numeric else "share of the segment"}})
+    if numeric:
+        lay["xaxis"] = {"showticklabels": False}
     else:
-        fig.update_xaxes(showticklabels=False)
-    return fig
+        lay["barmode"] = "group"
+        lay["yaxis"]["tickformat"] = ".0%"
+    return figure(data, lay)
 
 
-def distribution_figure(summary: Summary, feature: Feature) -> go.Figure:
+def distribution_figure(summary: Summary, feature: Feature) -> str:
     info = summary.features[feature.name]
     if info.kind == "numeric" and info.histogram is not None and info.box is not None:
         edges, counts = info.histogram.edges, info.histogram.counts
-        mids = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
-        widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
-        fig = go.Figure(go.Bar(x=mids, y=counts, width=widths, marker_color=PALETTE[0], name=feature.label))
-        fig.update_layout(**_LAYOUT, title=dict(
-            text=f"{feature.label}: median {info.box.median:g}, {info.box.outliers} outliers (1.5×IQR)", x=0.01),
-            xaxis_title=feature.label, yaxis_title="customers")
+        data = [{"marker": {"color": PALETTE[0]}, "name": feature.label,
+                 "width": [b - a for a, b in zip(edges[:-1], edges[1:])],
+                 "x": [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])], "y": counts, "type": "bar"}]
+        title = f"{feature.label}: median {info.box.median:g}, {info.box.outliers} outliers (1.5×IQR)"
     else:
         counts = info.counts or {}
-        fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color=PALETTE[0]))
-        fig.update_layout(**_LAYOUT, title=dict(text=f"{feature.label}: customers per level", x=0.01),
-                          xaxis_title=feature.label, yaxis_title="customers")
-    return fig
+        data = [{"marker": {"color": PALETTE[0]}, "x": list(counts), "y": list(counts.values()), "type": "bar"}]
+        title = f"{feature.label}: customers per level"
+    return figure(data, layout(title=_title(title), xaxis={"title": {"text": feature.label}},
+                               yaxis={"title": {"text": "customers"}}))
 
 
-def correlation_figure(summary: Summary, labels: dict[str, str]) -> go.Figure | None:
+def correlation_figure(summary: Summary, labels: dict[str, str]) -> str | None:
     corr = summary.correlation
     if corr is None:
         return None
     cols = [labels.get(c, c) for c in corr.columns]
-    fig = go.Figure(go.Heatmap(z=corr.matrix, x=cols, y=cols, zmin=-1, zmax=1, colorscale="RdBu",
-                               text=[[("" if v is None else f"{v:.2f}") for v in row] for row in corr.matrix],
-                               texttemplate="%{text}"))
-    fig.update_layout(**{**_LAYOUT, "height": 420}, title=dict(text="Correlation between numeric features", x=0.01))
-    return fig
+    data = [{"colorscale": RD_BU, "text": [[("" if v is None else f"{v:.2f}") for v in row] for row in corr.matrix],
+             "texttemplate": "%{text}", "x": cols, "y": cols, "z": corr.matrix, "zmax": 1, "zmin": -1,
+             "type": "heatmap"}]
+    return figure(data, layout(height=420, title=_title("Correlation between numeric features")))
 
 
-def drift_figures(report: dict, segments: Sequence[Segment]) -> tuple[go.Figure, go.Figure]:
+def drift_figures(report: dict, segments: Sequence[Segment]) -> tuple[str, str]:
     """PSI per feature against the thresholds, and segment shares at training and now."""
     feats = report["features"]
-    psi = go.Figure(go.Bar(x=[f["feature"] for f in feats], y=[f["psi"] for f in feats],
-                           marker_color=[PALETTE[3] if f["psi"] > 0.25 else PALETTE[1] if f["psi"] >= 0.1
-                                         else PALETTE[2] for f in feats]))
-    for y, text in ((0.1, "drifting"), (0.25, "re-train")):
-        psi.add_hline(y=y, line_dash="dash", line_color=PALETTE[9], annotation_text=text)
-    psi.update_layout(**_LAYOUT, title=dict(text="Population stability index per feature", x=0.01),
-                      yaxis_title="PSI", xaxis_title="feature")
+    colours = [PALETTE[3] if f["psi"] > 0.25 else PALETTE[1] if f["psi"] >= 0.1 else PALETTE[2] for f in feats]
+    lines = [_hline(y, text, {"color": PALETTE[9], "dash": "dash"}) for y, text in ((0.1, "drifting"), (0.25, "re-train"))]
+    psi = figure([{"marker": {"color": colours}, "x": [f["feature"] for f in feats], "y": [f["psi"] for f in feats],
+                   "type": "bar"}],
+                 layout(shapes=[s for s, _ in lines], annotations=[a for _, a in lines],
+                        title=_title("Population stability index per feature"),
+                        yaxis={"title": {"text": "PSI"}}, xaxis={"title": {"text": "feature"}}))
     names = [legend_name(s) for s in segments]
     seg = report["segments"]
-    shares = go.Figure([go.Bar(name="training", x=names, y=seg["then"], marker_color=PALETTE[9]),
-                        go.Bar(name="now", x=names, y=seg["now"], marker_color=PALETTE[0])])
-    shares.update_layout(**_LAYOUT, barmode="group", yaxis_tickformat=".0%", yaxis_title="share of customers",
-                         title=dict(text="Segment shares: training vs now", x=0.01))
+    shares = figure([{"marker": {"color": PALETTE[9]}, "name": "training", "x": names, "y": seg["then"], "type": "bar"},
+                     {"marker": {"color": PALETTE[0]}, "name": "now", "x": names, "y": seg["now"], "type": "bar"}],
+                    layout(barmode="group", yaxis={"tickformat": ".0%", "title": {"text": "share of customers"}},
+                           title=_title("Segment shares: training vs now")))
     return psi, shares

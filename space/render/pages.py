@@ -20,6 +20,8 @@ def batch_summary(summary: Mapping[str, Any]) -> str:
     read = summary.get("read")
     if read:  # how the file was read (model.tables.sniff), with the evidence
         lines += ["", "How the file was read: " + "; ".join(f"{_md(k)} {_md(v)}" for k, v in read.items()) + "."]
+    if summary.get("bundle"):  # which model scored the file (also the scored file's `bundle` column)
+        lines += ["", f"Scored by bundle {_md(summary['bundle'])}."]
     log = summary.get("log")
     if log:
         lines += ["", f"Order log: {log['lines_in']:,} lines, {log['lines_kept']:,} kept → {log['customers']:,} "
@@ -86,10 +88,12 @@ def preview(scored_csv: bytes, limit: int = PREVIEW_ROWS) -> tuple[list[str], li
     return header, rows
 
 
-def api_help(schema: Schema, base_url: str, *, space_id: str | None = None) -> str:
+def api_help(schema: Schema, base_url: str, *, space_id: str | None = None, max_instances: int = 10_000,
+             max_batch_bytes: int = 6 * 2**20) -> str:
     """The API tab: gradio_client, curl and MCP, filled with a typical customer and this server's
-    own address (or the Space's id on a Space)."""
+    own address (or the Space's id on a Space), and the batch caps of this server."""
     example = schema.example()
+    batch = json.dumps({"instances": [example, {**example, schema.names[0]: None}]})
     kwargs = ", ".join(f"{param_name(k)}={v!r}" for k, v in example.items())
     target = json.dumps(space_id or base_url)
     mcp_url = base_url.rstrip("/") + "/gradio_api/mcp/"
@@ -105,10 +109,17 @@ segments = client.predict(api_name="/segments")
 ```bash
 curl -s -X POST {base_url.rstrip("/")}/predict -H 'Content-Type: application/json' \\
   -d '{json.dumps(example)}'
+curl -s -X POST {base_url.rstrip("/")}/predict -H 'Content-Type: application/json' \\
+  -d '{batch}'
 ```
-`GET /segments` lists every segment with its offers and, for a bundle with a money column, what it
-is worth (share of customers and of revenue, revenue and orders per customer); `GET /health` says which bundle is live;
-`GET /openapi.json` (and `/docs`) describe the JSON routes. Errors are `422` with one entry per field.
+Many customers in one request: `{{"instances": [...]}}` (the KServe / TensorFlow Serving v1 request),
+up to {max_instances:,} customers and {max_batch_bytes / 2**20:g} MB; the answer is
+`{{"predictions": [...]}}` in the same order, each customer's answer or its own error (one bad
+row never fails the others). Every answer names the bundle that computed it (`bundle`: the Hub
+commit, or the sha256 of the manifest). `GET /segments` lists every segment with its offers and,
+for a bundle with a money column, what it is worth (share of customers and of revenue, revenue and
+orders per customer); `GET /health` says which bundle is live; `GET /openapi.json` (and `/docs`)
+describe the JSON routes. Errors are `422` with one entry per field.
 
 ### AI agents (MCP)
 This app is an MCP server (streamable HTTP) at `{_md(mcp_url)}` with three tools: `segment_customer`,

@@ -15,7 +15,8 @@ def api_tab(ctx: Context) -> None:
 
     schema, predictor, ui = ctx.schema, ctx.predictor, ctx.handlers
     with gr.Tab("API", id="api") as tab:
-        page = gr.Markdown(pages.api_help(schema, "http://127.0.0.1:7860/"))
+        caps = {"max_instances": ctx.settings.max_batch_instances, "max_batch_bytes": ctx.settings.max_batch_body_bytes}
+        page = gr.Markdown(pages.api_help(schema, "http://127.0.0.1:7860/", **caps))
 
     segment_customer = typed_predict(lambda record: predictor.predict_one(record), schema)
 
@@ -40,7 +41,7 @@ def api_tab(ctx: Context) -> None:
 
     def api_page(request: gr.Request) -> str:
         url = base_url(request.headers if request else {}, request.url.scheme if request else "http")
-        return pages.api_help(schema, url, space_id=os.environ.get("SPACE_ID") or None)
+        return pages.api_help(schema, url, space_id=os.environ.get("SPACE_ID") or None, **caps)
 
     # gradio reads these hints (the request, the API's documented types) as objects, not strings
     api_page.__annotations__["request"] = gr.Request

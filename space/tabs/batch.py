@@ -14,7 +14,7 @@ def batch_tab(ctx: Context) -> None:
     import gradio as gr
 
     schema, settings, ui = ctx.schema, ctx.settings, ctx.handlers
-    with gr.Tab("Batch", id="batch"):
+    with ctx.tab("Batch", id="batch"):
         cols = ", ".join(f.label for f in schema.features)
         gr.Markdown(f"Upload a CSV with the columns **{md_literal(', '.join(schema.names))}** "
                     f"({md_literal(cols)})"

@@ -2,11 +2,12 @@
 tabs are built from (the live bundle, the settings, the handlers, the Blocks)."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from space.files import uploaded_file
 from space.handlers import Handlers
@@ -34,19 +35,36 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return inner
 
 
-def plot(fig: Any) -> Any:
-    """A figure (or its plotly JSON, built once) as a `gr.Plot` value."""
+def plot(fig: str | None) -> Any:
+    """A figure's plotly JSON (`space.render.figures`) as a `gr.Plot` value."""
     from gradio.components.plot import PlotData
-    return None if fig is None else PlotData(type="plotly", plot=fig if isinstance(fig, str) else fig.to_json())
+    return None if fig is None else PlotData(type="plotly", plot=fig)
 
 
 @dataclass
 class Context:
-    """One live bundle's UI: what each tab function reads."""
+    """One bundle's UI: what each tab function reads. The Space's live bundle is built once into
+    the page; a session's own bundle (`visitor`) is built inside `gr.render` (space.active)."""
     live: Any  # space.loader.Live
     settings: Settings
     handlers: Handlers
     demo: Any = field(default=None, repr=False)  # the gr.Blocks being built
+    visitor: bool = False  # a session's own bundle: no page-load events, no tab of its own
+    views: list[tuple[Any, Any]] = field(default_factory=list, repr=False)  # (tab, live column) per tab
+
+    @contextlib.contextmanager
+    def tab(self, label: str, *, id: str) -> Iterator[None]:
+        """Where a tab's components go: for the live bundle a `gr.Tab` holding a column that
+        `space.active` hides while the session looks at its own bundle; for a visitor's bundle a
+        plain column inside that tab."""
+        import gradio as gr
+        if self.visitor:
+            with gr.Column():
+                yield
+            return
+        with gr.Tab(label, id=id) as tab, gr.Column() as live:
+            yield
+        self.views.append((tab, live))
 
     @property
     def predictor(self) -> Any:

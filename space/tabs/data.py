@@ -9,7 +9,7 @@ def data_tab(ctx: Context) -> None:
     import gradio as gr
 
     schema, summary, ui = ctx.schema, ctx.predictor.bundle.summary, ctx.handlers
-    with gr.Tab("Data", id="data"):
+    with ctx.tab("Data", id="data"):
         gr.Markdown(f"The training data at a glance ({summary.rows:,} rows after cleaning). "
                     "Only aggregates are kept in the bundle, never customer rows.")
         feature = gr.Dropdown(ctx.choices, value=schema.names[0], label="Feature")

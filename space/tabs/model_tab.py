@@ -14,7 +14,7 @@ def model_tab(ctx: Context) -> None:
     import gradio as gr
 
     manifest = ctx.manifest
-    with gr.Tab("Model", id="model"):
+    with ctx.tab("Model", id="model"):
         gr.Markdown(evidence.model_overview(manifest, ctx.live.source))
         gr.Plot(plot(figures.selection_figure(manifest.selection)), label="k selection")
         header, rows = evidence.evidence_rows(manifest)

@@ -9,7 +9,7 @@ from space.tabs.common import Context, guard, plot
 def monitor_tab(ctx: Context) -> None:
     import gradio as gr
 
-    with gr.Tab("Monitor", id="monitor"):
+    with ctx.tab("Monitor", id="monitor"):
         gr.Markdown("Has the customer base changed since training? Upload new customers (the same "
                     "columns" + (", or a new order log" if ctx.manifest.transactions else "") + "): each feature "
                     "is compared with the training data (population stability index), segment shares then "

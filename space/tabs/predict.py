@@ -30,7 +30,7 @@ def predict_tab(ctx: Context) -> None:
     import gradio as gr
 
     ui, schema, predictor = ctx.handlers, ctx.schema, ctx.predictor
-    with gr.Tab("Predict", id="predict"):
+    with ctx.tab("Predict", id="predict"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=280):
                 inputs = [field_input(f, ui.infos[f.name]) for f in schema.features]
@@ -89,7 +89,8 @@ def predict_tab(ctx: Context) -> None:
         if isinstance(box, gr.Number):  # Enter in a field scores the form
             events.append(box.submit(guard(predict_ui), inputs, form_out, api_visibility="private",
                                      preprocess=False, js=SCROLL_TO_RESULT))
-    events.append(ctx.demo.load(guard(from_link), None, form_out, api_visibility="private", preprocess=False))
+    if not ctx.visitor:  # deep links address the Space's own model
+        events.append(ctx.demo.load(guard(from_link), None, form_out, api_visibility="private", preprocess=False))
     for event in events:
         event.then(show_map, map_json, map_plot, api_visibility="private")
     # in the browser only: the card carries its deep link; this makes it absolute and copies it

@@ -12,7 +12,7 @@ def segments_tab(ctx: Context) -> None:
     import gradio as gr
 
     predictor, schema, manifest = ctx.predictor, ctx.schema, ctx.manifest
-    with gr.Tab("Segments", id="segments"):
+    with ctx.tab("Segments", id="segments"):
         if manifest.value is not None:
             gr.Markdown(f"### {md_literal(manifest.value.headline)}", elem_id="value-headline")
             gr.Plot(plot(figures.concentration_figure(predictor.segments)), label="Revenue concentration by segment")

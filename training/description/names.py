@@ -144,7 +144,7 @@ def _archetypes(segments: list[dict[str, Any]], base: Base) -> None:
 def _trait(claim: Mapping[str, Any], seg: Mapping[str, Any], base: Base) -> dict[str, Any]:
     """A numeric trait claim in the manifest's `Trait` shape."""
     col = claim["feature"]
-    return {"feature": col, "kind": "numeric", "direction": claim["id"].rsplit("_", 1)[1].split(":")[-1],
+    return {"feature": col, "kind": "numeric", "direction": "high" if claim["id"].endswith("high") else "low",
             "z": float(seg["profile"]["numeric"][col]["z"]), "role": base.roles.get(col), "text": claim["text"]}
 
 

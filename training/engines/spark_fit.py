@@ -29,6 +29,7 @@ from training.engines import spark_model as M
 from training.engines import spark_stats as S
 from training.engines import spark_views as V
 from training.engines.spark_clean import SparkCleaned, clean
+from training.engines.spark_partitions import size_shuffles
 from training.engines.spark_read import Source, read_table
 from training.engines.spark_tx import customer_features
 from training.finish import Provenance, finish
@@ -82,6 +83,7 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
     transactions = None
     if opts.transactions is not None:  # an order log: one row per customer, as training.reading.inputs
         log_source = read_table(spark, opts.transactions, fmt=data_format)
+        shuffles = size_shuffles(spark, log_source.frame)
         tx = customer_features(log_source, name=str(opts.transactions).rstrip("/").rsplit("/", 1)[-1],
                                **opts.tx.columns, as_of=opts.tx.as_of, dayfirst=opts.tx.dayfirst,
                                date_format=opts.tx.date_format)
@@ -89,6 +91,7 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
         roles, logged = log_roles(opts.roles), list(tx.transforms["log1p"])
     else:
         src, source = source_of(spark, opts, data_format)
+        shuffles = size_shuffles(spark, src.frame)
         cleaned = clean(src, features=opts.features, id_column=opts.id_column)
         roles = infer_roles(cleaned.features, parse_role_flags(opts.roles, cleaned.features))
         logged = []  # a customer table: no column is log-transformed (training.reading.inputs)
@@ -162,7 +165,8 @@ def run_fit(spark: Any, opts: FitOptions, *, step: Callable[[str], None] = log.i
                  cleaning=cleaned.report, source=source, roles=roles, log=logged, transactions=transactions)
     fingerprint = hashlib.sha256(f"spark-v1|{','.join(cleaned.features)}|{stats['rows']}|"
                                  f"{stats['hash_sum']}".encode()).hexdigest()
-    engine = {"name": "spark", "version": spark.version, "master": spark.sparkContext.master}
+    engine = {"name": "spark", "version": spark.version, "master": spark.sparkContext.master,
+              "shuffle_partitions": shuffles["partitions"], "shuffle_basis": shuffles["basis"]}
     manifest = finish(data, schema, fitted, out=opts.out, catalogue=catalogue, bootstrap=opts.bootstrap, step=step,
                       provenance=Provenance(title=opts.title, license=opts.license, space_id=opts.space_id,
                                             seed=opts.seed, k_requested=str(opts.k), engine=engine),

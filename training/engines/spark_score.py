@@ -22,7 +22,8 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from model.tables.batch import OUTPUT_COLUMNS, log_options, output_columns
+from model.tables.batch import OUTPUT_COLUMNS, log_options, output_columns, output_names
+from training.engines.spark_partitions import size_shuffles
 from model.contract.bundle import MANIFEST, SERVED
 from model.tables.export import FORMULA_PREFIXES
 from model.contract.errors import echo
@@ -54,6 +55,7 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     if log:
         check_log_bundle(predictor)
         src = read_table(spark, data, fmt=data_format)
+        size_shuffles(spark, src.frame)  # an order log is grouped by customer: a shuffle of every line
         cached = customer_features(src, name=str(data).rstrip("/").rsplit("/", 1)[-1],
                                    **log_options(predictor, src.columns))
         inputs, names, log_summary = _customers(cached, predictor)
@@ -67,7 +69,7 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
     keep = [(f"c{i}", name) for i, name in enumerate(names) if name not in OUTPUT_COLUMNS]
     files = spark.sparkContext.broadcast(_bundle_files(bundle))
     types = {name: ("double" if name in numbers else "string") for _, name in keep}
-    outputs = [*OUTPUT_COLUMNS, *(["rfm_label"] if predictor.rfm else [])]
+    outputs = output_names(predictor)
     out_types = {"segment_id": "int", "margin": "double", "unlike_training": "boolean"}
     out_schema = ", ".join([*(f"{s} {types[n]}" for s, n in keep),
                             *(f"{c} {out_types.get(c, 'string')}" for c in outputs), "_line long"])
@@ -205,7 +207,7 @@ def _summary(get: Any, predictor: Predictor, *, by_customer: bool = False,
            "per_segment": {names[j]: int(m[f"n{j}"]) for j in order},
            "errors": [({"customer": ident} if by_customer else {"line": int(line)}) | {"error": text}
                       for line, text, ident in errors[:SHOW_ERRORS]],
-           "unlike_training": int(m["unlike"])}
+           "unlike_training": int(m["unlike"]), "bundle": predictor.bundle_id}
     value = None if money is None else value_of(names, {j: int(m[f"n{j}"]) for j in present},
                                                 {j: float(m[f"rev{j}"] or 0.0) for j in present}, feature=money)
     return out if value is None else {**out, "value": value}

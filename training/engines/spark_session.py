@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
+from training.engines.spark_partitions import note_fixed_partitions
+
 log = logging.getLogger(__name__)
 
 MASTER_FORMS = ("local[*], local[N], local-cluster[N,CORES,MB], spark://HOST:PORT, yarn, "
@@ -119,6 +121,7 @@ def spark_session(master: str = "local[*]", *, app_name: str = "customer-segment
         session = _bounded(SparkSession.builder.appName(app_name).getOrCreate, timeout_s,
                            on_timeout=_kill_gateway, what="no Spark session came up")
         session.sparkContext.setLogLevel("ERROR")
+        note_fixed_partitions(session, conf=None, cluster=True)
         return session
     active = SparkContext._active_spark_context
     if active is not None:
@@ -142,6 +145,7 @@ def spark_session(master: str = "local[*]", *, app_name: str = "customer-segment
     spark = _bounded(builder.getOrCreate, timeout_s, on_timeout=_kill_gateway,
                      what=f"the Spark master {master} did not accept the application")
     spark.sparkContext.setLogLevel("ERROR")
+    note_fixed_partitions(spark, conf=conf, cluster=not local)
     if not local:  # the master answered; make sure it also gives us executors
         left = max(5.0, deadline - time.monotonic())
         try:

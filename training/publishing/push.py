@@ -140,23 +140,53 @@ def push_space(app_dir_files: Iterable[tuple[Path | str, str]], space_repo_id: s
 
 def push_app_space(space_repo_id: str, *, model_repo: str, model_revision: str | None = None,
                    endpoint: str | None = None, token: str | None = None, private: bool = False,
-                   root: Path | None = None) -> PushResult:
+                   root: Path | None = None, train: bool = False) -> PushResult:
     """Push this project's app (app.py, space/, model/, assets/, requirements.txt) plus a generated Space
-    README to `space_repo_id`, pinned to `model_repo`@`model_revision`."""
+    README to `space_repo_id`, pinned to `model_repo`@`model_revision`. `train` also pushes the
+    build side (training/) and puts the training requirements into the Space's requirements.txt,
+    so visitors can train on their own files (the Train tab)."""
     import tempfile
     root = Path(root) if root is not None else _ROOT
-    files = app_files(root)
+    files = [(p, dst) for p, dst in app_files(root, train=train) if dst != "requirements.txt"]
     with tempfile.TemporaryDirectory() as tmp:
         readme = Path(tmp) / "README.md"
         readme.write_text(space_readme(model_repo), encoding="utf-8")
-        return push_space([*files, (readme, "README.md")], space_repo_id, model_repo=model_repo,
-                          model_revision=model_revision, endpoint=endpoint, token=token, private=private)
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text(space_requirements(root, train=train), encoding="utf-8")
+        return push_space([*files, (readme, "README.md"), (requirements, "requirements.txt")], space_repo_id,
+                          model_repo=model_repo, model_revision=model_revision, endpoint=endpoint, token=token,
+                          private=private)
 
 
-def app_files(root: Path) -> list[tuple[Path, str]]:
-    """The files a Space needs to run the app, as (local path, path in repo)."""
+def space_requirements(root: Path, *, train: bool) -> str:
+    """The Space's requirements.txt: the serving requirements, plus with `train` the lines of
+    requirements-training.txt (its `-r requirements.txt` include left out: the lines are merged)."""
+    serving = root / "requirements.txt"
+    if not serving.is_file():
+        raise PublishError(f"{root} has no requirements.txt: the Space would not know what to install")
+    text = serving.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    if not train:
+        return text
+    extra = root / "requirements-training.txt"
+    if not extra.is_file():
+        raise PublishError(f"--train needs {extra.name} next to requirements.txt (the training requirements)")
+    have = {_requirement_name(line) for line in text.splitlines()} - {""}
+    lines = [line for line in extra.read_text(encoding="utf-8").splitlines()
+             if not line.strip().startswith(("-r", "--requirement")) and _requirement_name(line) not in have]
+    return text + "# training in the Space (push --train): requirements-training.txt\n" + "\n".join(
+        line for line in lines if line.strip() and not line.lstrip().startswith("#")) + "\n"
+
+
+def _requirement_name(line: str) -> str:
+    """'scikit-learn==1.9.1' → 'scikit-learn'; comments and blank lines → ''."""
+    line = line.split("#", 1)[0].strip()
+    return re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower() if line else ""
+
+
+def app_files(root: Path, *, train: bool = False) -> list[tuple[Path, str]]:
+    """The files a Space needs to run the app (with `train`, to train in it too), as (local path, path in repo)."""
     picked: list[Path] = [root / name for name in ("app.py", "requirements.txt") if (root / name).is_file()]
-    for sub in ("model", "space", "assets"):
+    for sub in ("model", "space", "assets", *(("training",) if train else ())):
         if (root / sub).is_dir():
             picked += [p for p in sorted((root / sub).rglob("*"))
                        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -42,25 +42,27 @@ class Input:
     log: list[str] = field(default_factory=list)
     transactions: dict[str, Any] | None = None  # the TransactionSource record's fields
     read: dict[str, str] = field(default_factory=dict)  # how the file was read (`model.tables.sniff`)
+    columns: list[str] = field(default_factory=list)  # a table's columns in file order (an order log: empty)
 
 
 def load_input(*, data: Path | None, transactions: Path | None, tx: TxOptions, features: Sequence[str] | None,
-               id_column: str | None, role_flags: Sequence[str]) -> Input:
+               id_column: str | None, role_flags: Sequence[str], kinds: Mapping[str, str] | None = None) -> Input:
+    """The cleaned training input; `kinds` (column → numeric, categorical, excluded) applies to a table."""
     if transactions is not None:
         return _from_log(transactions, tx, role_flags)
     if data is None:
         frame, _ = synthetic.default_frame()
-        cleaned = data_mod.clean(frame.astype("string"), features=features, id_column=id_column)
+        cleaned = data_mod.clean(frame.astype("string"), features=features, id_column=id_column, kinds=kinds)
         source = f"synthetic default data (seed {synthetic.DEFAULT_SEED}, {synthetic.DEFAULT_ROWS:,} rows)"
     else:
         dialect = sniff_file(data)
-        cleaned = data_mod.clean_file(data, features=features, id_column=id_column, dialect=dialect)
+        cleaned = data_mod.clean_file(data, features=features, id_column=id_column, dialect=dialect, kinds=kinds)
         source = Path(data).name
     columns = cleaned.numeric + cleaned.categorical
     roles = infer_roles(columns, parse_role_flags(role_flags, columns))
     return Input(frame=cleaned.frame, numeric=cleaned.numeric, categorical=cleaned.categorical,
                  id_column=cleaned.id_column, cleaning=cleaned.report, source=source, roles=roles,
-                 read=dialect.as_report() if data is not None else {})
+                 read=dialect.as_report() if data is not None else {}, columns=cleaned.columns)
 
 
 def _from_log(path: Path, tx: TxOptions, role_flags: Sequence[str]) -> Input:

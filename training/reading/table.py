@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _ID_NAME = re.compile(r"^(?:(?i:id|.*[_\s-]id|customer ?id|client ?id)|.*[a-z]I[dD])$")
 MAX_LEVELS = 50  # a text column with more distinct values is free text or an identifier, not a category
+KINDS = ("numeric", "categorical", "excluded")  # what a column may be read as (`kinds=`, `--kind`)
 
 
 @dataclass
@@ -35,30 +36,36 @@ class Cleaned:
     categorical: list[str]
     id_column: str | None
     report: dict[str, Any] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)  # every column of the file, in its order
 
 
 def clean(raw: pd.DataFrame, *, features: Sequence[str] | None = None,
-          id_column: str | None = None) -> Cleaned:
+          id_column: str | None = None, kinds: Mapping[str, str] | None = None) -> Cleaned:
     """Select, type and clean the columns of `raw` (all text, as read). See the module docstring."""
-    return clean_columns(concat_chunks([raw]), features=features, id_column=id_column)
+    return clean_columns(concat_chunks([raw]), features=features, id_column=id_column, kinds=kinds)
 
 
 def clean_file(path: Path | str, *, features: Sequence[str] | None = None,
-               id_column: str | None = None, dialect: Dialect | None = None) -> Cleaned:
+               id_column: str | None = None, dialect: Dialect | None = None,
+               kinds: Mapping[str, str] | None = None) -> Cleaned:
     """`clean(read_table(path))`, reading the file in chunks (in `dialect`, default: sniffed):
     memory grows with the distinct cells, not with the text of every cell."""
-    return clean_columns(concat_chunks(read_chunks(path, dialect=dialect)), features=features, id_column=id_column)
+    return clean_columns(concat_chunks(read_chunks(path, dialect=dialect)), features=features, id_column=id_column,
+                         kinds=kinds)
 
 
 def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
-                  id_column: str | None = None) -> Cleaned:
-    """`clean` on a finished `TextColumns`."""
+                  id_column: str | None = None, kinds: Mapping[str, str] | None = None) -> Cleaned:
+    """`clean` on a finished `TextColumns`. `kinds` (column → numeric, categorical or excluded)
+    overrides what the values suggest: a forced number reads unparseable cells as missing, a
+    forced category keeps numbers as levels, an excluded column is left out and reported."""
     report: dict[str, Any] = {"rows_in": int(table.rows)}
     dup = table.duplicated()
     keep = ~dup
     report["duplicates_dropped"] = int(dup.sum())
     codes = {name: c[keep] for name, c in zip(table.names, table.codes)}
     texts = dict(zip(table.names, table.values))
+    kinds = _checked_kinds(kinds or {}, table.names)
     idc = _id_column(table.names, codes, texts, id_column)
     report["id_column"] = idc
     if features:
@@ -74,11 +81,18 @@ def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
     unparsed: dict[str, int] = {}
     fixes: dict[str, dict[str, str]] = {}
     for name in cols:
+        forced = kinds.get(name)
+        if forced == "excluded":
+            excluded[name] = "excluded by you"
+            continue
         rows_per = counts(codes[name], len(texts[name]))
         nums, not_number = to_numbers(texts[name])
         present = int(rows_per[~np.isnan(nums)].sum())
         bad = int(rows_per[not_number].sum())
-        if present and bad <= max(1, 0.02 * (present + bad)):
+        if forced == "numeric" and not present:
+            excluded[name] = "read as numbers, but no cell is a number"
+            continue
+        if forced == "numeric" or (forced is None and present and bad <= max(1, 0.02 * (present + bad))):
             numeric.append(name)
             out[name] = take(nums, codes[name], np.nan)
             if bad:
@@ -94,7 +108,14 @@ def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
         if changed:
             fixes[name] = changed
     if not out:
-        raise ValueError("no usable feature columns: " + "; ".join(f"{k}: {v}" for k, v in excluded.items()))
+        why = [f"{k}: {v}" for k, v in excluded.items()]
+        if idc is not None:
+            why.insert(0, f"{idc}: the id column (names customers, describes none)")
+        raise ValueError("no usable feature columns: " + ("; ".join(why) or "the file has no columns"))
+    if len(out) == 1 and numeric:  # one number: nothing to segment on but its own ranges, and no map
+        left_out = "".join(f"; {k}: {v}" for k, v in excluded.items())
+        raise ValueError(f"only one usable feature column ({numeric[0]}){left_out}: segments need at least two "
+                         "columns describing the customers (numbers or categories)")
     clean_frame = pd.DataFrame({c: pd.Series(out[c], dtype=out[c].dtype, copy=False)  # object stays object
                                 for c in numeric + categorical})
     empty = clean_frame.isna().all(axis=1)
@@ -112,7 +133,17 @@ def clean_columns(table: TextColumns, *, features: Sequence[str] | None = None,
     if len(clean_frame) < 10:
         raise ValueError(f"only {len(clean_frame)} usable rows after cleaning; at least 10 are needed")
     return Cleaned(frame=clean_frame, numeric=numeric, categorical=categorical, id_column=idc,
-                   report=report)
+                   report=report, columns=list(table.names))
+
+
+def _checked_kinds(kinds: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
+    """`kinds` with every column and kind checked: a message names the column and the allowed values."""
+    for name, kind in kinds.items():
+        if name not in names:
+            raise ValueError(f"kind for {name!r}: no such column; columns are: {', '.join(names)}")
+        if kind not in KINDS:
+            raise ValueError(f"kind for {name!r} must be one of {', '.join(KINDS)}; got {str(kind)[:40]!r}")
+    return dict(kinds)
 
 
 def not_a_category(levels: int, *, chosen: bool) -> str | None:
@@ -122,6 +153,8 @@ def not_a_category(levels: int, *, chosen: bool) -> str | None:
         return None
     if levels > MAX_LEVELS:
         return f"text with {levels} distinct values (more than {MAX_LEVELS})"
+    if levels == 0:
+        return "empty in every row"
     if levels < 2:
         return "a single value: carries no information"
     return None
