@@ -46,7 +46,7 @@ def build_demo(live: Any, settings: Settings) -> Any:
         with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):  # every tab in the bar, none in a "…" menu
             for tab in BUNDLE_TABS:
                 tab(ctx)
-            edit_tab(ctx)
+            edit_tab(ctx, active)
             train_tab(ctx, active)
             api_tab(ctx)
             active.wire(BUNDLE_TABS, header)  # inside the Tabs: it re-enters each tab

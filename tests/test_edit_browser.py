@@ -169,3 +169,22 @@ def test_phone_first_result_and_the_link_to_the_customer(browser, app_url, predi
     other.goto(link, wait_until="domcontentloaded", timeout=90_000)
     expect(other.get_by_test_id("segment-name")).to_have_text(expected["segment_name"], timeout=60_000)
     context.close()
+
+
+def test_an_edit_can_be_seen_in_every_tab_of_my_session_only(browser, app_url, predictor):
+    page = open_edit(browser, app_url, DESKTOP)
+    choose(page, "edit-merge-a", "1 ·")
+    choose(page, "edit-merge-b", "4 ·")
+    page.locator("#edit-merge").click()
+    expect(page.locator("#edit-cards .segment-card")).to_have_count(predictor.k - 1, timeout=20_000)
+    page.locator("#edit-use").click()
+    expect(page.locator("#own-bundle-banner")).to_be_visible(timeout=30_000)
+    page.get_by_role("tab", name="Segments").click()
+    expect(page.locator(".segment-grid:visible .segment-card")).to_have_count(predictor.k - 1, timeout=30_000)
+    other = open_app(browser, app_url + "/", DESKTOP)  # another visitor: the live segments
+    other.get_by_role("tab", name="Segments").click()
+    expect(other.locator(".segment-grid:visible .segment-card")).to_have_count(predictor.k, timeout=30_000)
+    page.locator("#back-to-live").click()
+    expect(page.locator(".segment-grid:visible .segment-card")).to_have_count(predictor.k, timeout=30_000)
+    page.close()
+    other.close()

@@ -9,6 +9,7 @@ with itself, a k outside the evidence table, a malformed offer) is said in the s
 changes nothing."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +31,9 @@ INTRO = ("Own the segments: rename one, write its offers, merge two, or start fr
          "seeing the live model until an account that may write the model repo publishes an edit.")
 
 
-def edit_tab(ctx: Context) -> None:
+def edit_tab(ctx: Context, active: Any = None) -> None:
+    """The tab; `active` (`space.active.ActiveBundle`) lets a visitor see the edit in every tab of
+    their own session."""
     import gradio as gr
 
     editor = Editor(ctx.live, ctx.handlers.files)
@@ -68,6 +71,8 @@ def edit_tab(ctx: Context) -> None:
         edit_map = gr.Plot(plot(ctx.handlers.map.background()), label="Map of the edited segments", elem_id="edit-map")
         preview = gr.HTML(cards.segment_cards(ctx.predictor.segments, ctx.schema, live.rules),
                           label="Edited segment cards", elem_id="edit-cards")
+        if active is not None:
+            use_btn = gr.Button("Use this edit in my session (every tab, for me only)", elem_id="edit-use")
         with gr.Row():
             zip_btn = gr.Button("Download the edited bundle (zip)", elem_id="edit-zip")
             zip_file = gr.File(label="Edited bundle", interactive=False, elem_id="edit-zip-file")
@@ -177,6 +182,21 @@ def edit_tab(ctx: Context) -> None:
             return f"⚠ {md_literal(str(exc))}"
         return pin_markdown(done.repo, done.commit, space_id=done.space_id, set_on_space=done.pinned)
 
+    def use_in_session(current: dict[str, Any], request: gr.Request) -> Any:
+        """The edited bundle, shown in every tab of this session only (`space.active`)."""
+        folder = Path(tempfile.mkdtemp(prefix="edit-session-"))
+        try:
+            editor.written(current, folder / "bundle")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        entry = active.bundles.add(session=request.session_hash, folder=folder, bundle_dir=folder / "bundle",
+                                   zip_path=None, label="your edited preview (not published)")
+        return entry.token
+
+    use_in_session.__annotations__["request"] = gr.Request
+    if active is not None:
+        use_btn.click(guard(use_in_session), state, active.state, api_name="edit_use", api_visibility="undocumented")
     # gradio injects the visitor's sign-in by these hints (read as objects, not strings)
     publish_edit.__annotations__.update(profile=gr.OAuthProfile | None, oauth_token=gr.OAuthToken | None)
     opts = dict(api_visibility="undocumented")
