@@ -52,7 +52,7 @@ bench: install-dev install-spark java
 	$(PY) -m benchmarks
 
 bundle: install
-	$(PY) -m training fit
+	$(PY) -m training fit --default
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts

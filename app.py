@@ -18,11 +18,10 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 def create_app(settings: Any = None) -> Any:
     """FastAPI app: JSON routes first, then the Gradio UI (and its MCP server) mounted at "/"."""
-    from space.loader import load_live
+    from space.loader import load_and_build
     from space.settings import load_settings
 
     settings = settings or load_settings()
-    live = load_live(settings)
 
     import gradio as gr
     from fastapi import FastAPI
@@ -31,12 +30,19 @@ def create_app(settings: Any = None) -> Any:
     from space.http.routes import add_routes, add_embed_route
     from space.http.endpoints import rendered_endpoints, server_components_of
     from space.http.gate import GradioGate, endpoints_of
-    from space.mcp import json_tool_results
+    from space.http.ratelimit import RateLimit
+    from space.http.origin import ForwardedHeaders, loopback_url, public_url, warm_api_info
+    from space import lifecycle, mcp
+    from space.handlers import keyword_record
     from space.ui import adopt_served_app, build_demo, one_gradio_app
-    with one_gradio_app():  # Gradio's own app is built once, by mount_gradio_app below
-        demo = build_demo(live, settings)
-        demo.queue(api_open=False, max_size=settings.queue_size,
-                   default_concurrency_limit=settings.gradio_concurrency)
+
+    def build(live: Any) -> Any:
+        with one_gradio_app():  # Gradio's own app is built once, by mount_gradio_app below
+            demo = build_demo(live, settings)
+            demo.queue(api_open=False, max_size=settings.queue_size,
+                       default_concurrency_limit=settings.gradio_concurrency)
+        return demo
+    live, demo = load_and_build(settings, build)
     app = FastAPI(title="Customer segments API", version=live.predictor.manifest.created_at,
                   description="Segment and offers for a customer. The Gradio UI is served at /.",
                   lifespan=demo.batch_files.lifespan)
@@ -46,9 +52,13 @@ def create_app(settings: Any = None) -> Any:
     app.add_middleware(GradioGate, endpoints=endpoints_of(demo, live.predictor.schema),
                        max_body=settings.max_body_bytes, upload_dir=demo.GRADIO_CACHE,
                        max_upload=settings.max_upload_request_bytes, body_timeout_s=settings.body_timeout_s,
-                       server_components=server_components_of(demo), resolve=rendered_endpoints(demo))
+                       server_components=server_components_of(demo), resolve=rendered_endpoints(demo),
+                       budget=demo.disk_budget)
+    if settings.rate_limit > 0:  # inside CORS, so a 429 carries the CORS headers too
+        app.add_middleware(RateLimit, per_second=settings.rate_limit)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["*"])  # no credentials: any header is harmless
+    app.add_middleware(ForwardedHeaders, trusted=settings.trust_forwarded)  # outermost: before anything reads them
     app = gr.mount_gradio_app(
         app, demo, path="/", show_error=False, run_history=False, enable_monitoring=False,
         max_file_size=settings.max_upload_bytes, footer_links=["api"], ssr_mode=False,
@@ -57,20 +67,24 @@ def create_app(settings: Any = None) -> Any:
         head='<meta name="viewport" content="width=device-width, initial-scale=1">'
              f'<script>{(ASSETS / "a11y.js").read_text(encoding="utf-8")}</script>')
     adopt_served_app(demo, app)
-    json_tool_results(demo)
+    record = keyword_record(live.predictor.schema)
+    mcp.adjust(demo, loopback=loopback_url(settings),
+               checks={"/predict": lambda arguments: live.predictor.schema.check(record(arguments))})
+    warm_api_info(app, public_url(settings))  # the API docs name this server, whoever asks first
+    lifecycle.on_stop(app, lifecycle.end_gradio_streams(app, demo))
+    lifecycle.on_stop(app, lambda: mcp.close_loopback(demo))
     app.state.live = live
     return app
 
 
 def main() -> None:
-    import uvicorn
-
+    from space.lifecycle import serve
     from space.settings import load_settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     app = create_app(settings)
     gc.freeze()  # what start-up built lives as long as the process: the collector need not walk it again
-    uvicorn.run(app, host=settings.server_name, port=settings.server_port, log_level="warning")
+    serve(app, settings)
 
 
 def __getattr__(name: str) -> Any:

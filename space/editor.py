@@ -73,15 +73,19 @@ class Editor:
     def diff(self, edited: Edited) -> list[dict[str, str]]:
         return diff_manifests(self.bundle.manifest, edited.manifest, edited.id_map)
 
-    def zip(self, state: Mapping[str, Any]) -> str:
-        """The edited bundle as a zip, written for download (the disk budget of `space.files`)."""
+    def zip(self, state: Mapping[str, Any], *, owner: str = "unknown") -> str:
+        """The edited bundle as a zip, written for download within `owner`'s share of the one disk
+        budget (`space.files`)."""
         edited = self.apply(state)
         if edited is None:
             raise EditError("nothing to download yet: make an edit first")
         with tempfile.TemporaryDirectory(prefix="edit-") as tmp:
             write_edited(edited, self.bundle.path, Path(tmp) / "bundle")
             data = zip_folder(Path(tmp) / "bundle", top="edited-bundle")
-        return str(self.files.write(data, stem="edited-bundle", kind="segments", suffix=".zip"))
+        with self.files.folder(incoming=len(data), owner=owner) as folder:
+            target = folder / "edited-bundle.zip"
+            target.write_bytes(data)
+        return str(target)
 
     def written(self, state: Mapping[str, Any], folder: Path) -> Edited:
         """Write the edited bundle of `state` into `folder` (for publishing)."""

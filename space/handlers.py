@@ -12,13 +12,14 @@ from typing import Any, Callable, Mapping, Optional, TypedDict
 from space.render import cards, figures, pages
 from model.tables.audiences import audience_files, zip_files
 from model.tables.batch import score_upload
-from space.files import BatchFiles
+from model.tables.rawbytes import read_bytes
+from space.scored import BatchFiles, _safe_stem
 from model.contract.constraints import number_text
 from model.drift.text import render_markdown
-from model.contract.errors import CSVError, SchemaError
+from model.contract.errors import SchemaError
 from model.drift.check import monitor_upload
 from model.serving.predictor import Prediction, Predictor
-from model.contract.schema import NumericFeature, Schema, param_name
+from model.contract.schema import OMITTED_RULE, NumericFeature, Schema, param_name
 from space.settings import Settings
 
 
@@ -69,22 +70,29 @@ class Handlers:
 
     def batch(self, path: Path) -> tuple[bytes, dict[str, Any], str]:
         """(scored CSV, summary, the scored file's own path for download) of an uploaded file."""
-        size = path.stat().st_size
-        if size > self.settings.max_upload_bytes:
-            raise CSVError(f"the file is {size:,} bytes; the limit is {self.settings.max_upload_bytes:,}")
-        payload, result = score_upload(self.predictor, path.read_bytes(), max_bytes=self.settings.max_upload_bytes,
+        cap = self.settings.max_upload_bytes
+        payload, result = score_upload(self.predictor, read_bytes(path, cap), max_bytes=cap,
                                        max_rows=self.settings.max_batch_rows)
-        return payload, result, str(self.files.write(payload, stem=path.stem))
+        owner = self.files.budget.owner_of(path) or "unknown"  # whoever uploaded the file pays for its output
+        return payload, result, str(self.files.write(payload, stem=path.stem, owner=owner))
 
-    def audiences(self, payload: bytes, stem: str) -> str:
-        """A scored file's audiences — one CSV per segment, in one zip — written for download."""
-        files = audience_files(payload, self.predictor.segments)
-        return str(self.files.write(zip_files(files), stem=stem, kind="audiences", suffix=".zip"))
+    def audiences(self, payload: bytes, upload: Path) -> str:
+        """A scored file's audiences — one CSV per segment, in one zip — written for download,
+        charged to whoever uploaded the file (the one disk budget, `space.files`)."""
+        data = zip_files(audience_files(payload, self.predictor.segments))
+        owner = self.files.budget.owner_of(upload) or "unknown"
+        with self.files.folder(incoming=len(data), owner=owner) as folder:
+            target = folder / f"audiences_{_safe_stem(upload.stem)}.zip"
+            target.write_bytes(data)
+        return str(target)
 
-    def monitor(self, data: bytes, previous: bytes | None) -> tuple[str, str, str]:
-        """The drift report as Markdown, and its two figures (plotly JSON)."""
-        report = monitor_upload(self.predictor, data, previous=previous, max_bytes=self.settings.max_upload_bytes,
-                                max_rows=self.settings.max_batch_rows)
+    def monitor(self, path: Path, previous: Path | None) -> tuple[str, str, str]:
+        """The drift report of uploaded files as Markdown, and its two figures (plotly JSON). Each
+        file is refused over the size cap before it is read, as a batch upload is."""
+        cap = self.settings.max_upload_bytes
+        report = monitor_upload(self.predictor, read_bytes(path, cap),
+                                previous=None if previous is None else read_bytes(previous, cap),
+                                max_bytes=cap, max_rows=self.settings.max_batch_rows)
         psi, shares = figures.drift_figures(report, self.predictor.segments)
         return render_markdown(report), psi, shares
 
@@ -104,11 +112,15 @@ def field_info(f: Any) -> str:
 
 def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callable[..., Prediction]:
     """`predict_one` with one keyword per feature, typed and described from the bundle: the API
-    docs, gradio_client and the MCP tool `segment_customer` all read this signature and docstring."""
+    docs, gradio_client and the MCP tool `segment_customer` all read this signature and docstring.
+
+    Every parameter is required, as every field is on POST /predict (`OMITTED_RULE`): an omitted
+    one is refused naming it, never filled silently; None (null) means "unknown"."""
+    by_param = keyword_record(schema)
+
     def segment_customer(*args: Any, **kwargs: Any) -> Prediction:
-        bound = segment_customer.__signature__.bind(*args, **kwargs)  # type: ignore[attr-defined]
-        bound.apply_defaults()
-        return predict_one(dict(zip(schema.names, bound.arguments.values())))  # type: ignore[return-value]
+        bound = segment_customer.__signature__.bind_partial(*args, **kwargs)  # type: ignore[attr-defined]
+        return predict_one(by_param(bound.arguments))  # type: ignore[return-value]
 
     params, hints = [], {}
     for f in schema.features:
@@ -117,7 +129,7 @@ def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callab
         # the field when a value is no level (an enum in the schema would be refused by MCP clients
         # with a message that names no field)
         hint = Optional[float] if isinstance(f, NumericFeature) else Optional[str]
-        params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=hint))
+        params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=hint))
         hints[name] = hint
     segment_customer.__signature__ = inspect.Signature(params, return_annotation=Prediction)  # type: ignore[attr-defined]
     segment_customer.__annotations__ = {**hints, "return": Prediction}
@@ -130,9 +142,21 @@ def typed_predict(predict_one: Callable[[dict], dict], schema: Schema) -> Callab
         "Find a customer's segment. Returns the segment (id and name), the margin over the runner-up "
         "segment (1 - d1/d2: 0 on the border, 1 at the centre; not a probability), why (the features "
         "that put the customer there, in original units), the offers for the segment (each saying "
-        "whether it fits this customer), the point on the map and flags (unlike_training, imputed).\n\n"
+        f"whether it fits this customer), the point on the map and flags (unlike_training, imputed). "
+        f"{OMITTED_RULE}\n\n"
         f"Args:\n{args}\n")
     return segment_customer
+
+
+def keyword_record(schema: Schema) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """Arguments by parameter name (`age`, `annual_income_k`) → a record by column name, as
+    POST /predict takes it; omitted parameters stay omitted and unknown ones stay as sent, so
+    `Schema.check` names them with the JSON route's very sentences."""
+    columns = {param_name(f.name): f.name for f in schema.features}
+
+    def record(arguments: Mapping[str, Any]) -> dict[str, Any]:
+        return {columns.get(str(k), k): v for k, v in arguments.items()}
+    return record
 
 
 def base_url(headers: Mapping[str, str], scheme: str) -> str:
@@ -144,7 +168,10 @@ def base_url(headers: Mapping[str, str], scheme: str) -> str:
 
 def bundle_text(path: Path, name: str) -> str:
     target = Path(path) / name
-    return target.read_text(encoding="utf-8") if target.is_file() else ""
+    if not target.is_file():
+        return ""
+    with open(target, encoding="utf-8", newline="") as fh:  # as written: a SQL literal may hold a CR
+        return fh.read()
 
 
 def card_body(path: Path) -> str:

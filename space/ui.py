@@ -8,7 +8,8 @@ import contextlib
 from typing import Any, Iterator
 
 from space.active import ActiveBundle
-from space.files import BatchFiles
+from space.files import DiskBudget
+from space.scored import BatchFiles
 from space.handlers import Handlers
 from space.render import cards
 from space.settings import Settings
@@ -33,7 +34,8 @@ def build_demo(live: Any, settings: Settings) -> Any:
     from gradio.utils import get_upload_folder
 
     predictor = live.predictor
-    files = BatchFiles(get_upload_folder(), max_disk_bytes=settings.max_batch_disk_bytes)
+    budget = DiskBudget(max_total=settings.max_disk_bytes, max_per_client=settings.max_disk_bytes_per_client)
+    files = BatchFiles(get_upload_folder(), budget=budget)
     ctx = Context(live, settings, Handlers(predictor, settings, files))
     manifest = predictor.manifest
     with gr.Blocks(title=manifest.title, delete_cache=(1800, 3600), analytics_enabled=False) as demo:
@@ -52,6 +54,7 @@ def build_demo(live: Any, settings: Settings) -> Any:
             active.wire(BUNDLE_TABS, header)  # inside the Tabs: it re-enters each tab
     demo.batch_files = files  # create_app deletes them at shutdown
     demo.session_bundles = active.bundles
+    demo.disk_budget = budget  # create_app gives it to the request gate, which claims uploads
     return demo
 
 

@@ -70,3 +70,15 @@ def app_url(artifacts_dir):
 def gradio(app_url):
     from gradio_client import Client
     return Client(app_url + "/", verbose=False)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's, driven by Playwright), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import ARGS, CHROMIUM
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

@@ -1,5 +1,5 @@
-"""space.files: one folder per call, atomic writes, a disk budget, race-free pruning, nothing
-left behind; and the check that a handler's file is an upload."""
+"""space.scored and space.files: one folder per call, atomic writes, the disk budget, race-free
+pruning, nothing left behind; and the check that a handler's file is an upload."""
 from __future__ import annotations
 
 import os
@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from space.files import BatchFiles, sweep_orphans, uploaded_file
+from model.contract.errors import DiskBudgetError
+from space.files import DiskBudget, uploaded_file
+from space.scored import BatchFiles, sweep_orphans
+
+
+def budget(total: int, per_client: int | None = None) -> DiskBudget:
+    return DiskBudget(max_total=total, max_per_client=per_client or total, block=1)
 
 
 def test_every_write_gets_its_own_folder_and_leaves_no_temporary_file(tmp_path):
-    files = BatchFiles(tmp_path, max_disk_bytes=10**6)
+    files = BatchFiles(tmp_path, budget=budget(10**6))
     paths = [files.write(f"row {i}\n".encode(), stem="customers") for i in range(5)]
     assert len({p.parent for p in paths}) == 5 and {p.name for p in paths} == {"scored_customers.csv"}
     assert [p.read_bytes() for p in paths] == [f"row {i}\n".encode() for i in range(5)]
@@ -26,12 +32,12 @@ def test_every_write_gets_its_own_folder_and_leaves_no_temporary_file(tmp_path):
 @pytest.mark.parametrize("stem, expected", [("../../etc/passwd", "etc_passwd"), ("", "upload"),
                                             ("a b;c", "a_b_c"), ("x" * 100, "x" * 40)])
 def test_file_names_are_made_of_safe_characters(stem, expected, tmp_path):
-    path = BatchFiles(tmp_path, max_disk_bytes=10**6).write(b"x", stem=stem)
+    path = BatchFiles(tmp_path, budget=budget(10**6)).write(b"x", stem=stem)
     assert path.name == f"scored_{expected}.csv"
 
 
 def test_disk_budget_evicts_the_oldest_calls_first(tmp_path):
-    files = BatchFiles(tmp_path, max_disk_bytes=2500)
+    files = BatchFiles(tmp_path, budget=budget(2500))
     paths = []
     for i in range(6):
         paths.append(files.write(bytes([65 + i]) * 1000, stem=f"c{i}"))
@@ -41,7 +47,7 @@ def test_disk_budget_evicts_the_oldest_calls_first(tmp_path):
 
 
 def test_calls_older_than_max_age_are_removed(tmp_path):
-    files = BatchFiles(tmp_path, max_disk_bytes=10**6, max_age_s=60)
+    files = BatchFiles(tmp_path, budget=budget(10**6), max_age_s=60)
     old = files.write(b"old", stem="a")
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     os.utime(old.parent, (time.time() - 3600, time.time() - 3600))
@@ -49,18 +55,19 @@ def test_calls_older_than_max_age_are_removed(tmp_path):
     assert not old.exists() and new.exists()
 
 
-def test_one_file_over_the_budget_is_still_written_alone(tmp_path, caplog):
-    files = BatchFiles(tmp_path, max_disk_bytes=100)
+def test_one_file_over_the_budget_is_refused_and_leaves_nothing(tmp_path):
+    files = BatchFiles(tmp_path, budget=budget(100))
     first = files.write(b"x" * 50, stem="a")
-    big = files.write(b"y" * 500, stem="b")
-    assert big.exists() and not first.exists() and "exceeds MAX_BATCH_DISK_BYTES" in caplog.text
+    with pytest.raises(DiskBudgetError, match="may take at most"):
+        files.write(b"y" * 500, stem="b")
+    assert first.exists() and len(list(files.root.glob("call-*"))) == 1 and files.budget.usage() == 50
 
 
 def test_pruning_races_with_itself_and_with_outside_deletion(tmp_path):
     """The red team's crash: glob → stat → unlink raced once files were an hour old. Eight
     writers pruning each other's old calls, and a thread deleting scored files behind their back
     (as Gradio's cache cleaner does): no exception, and the budget holds once they are done."""
-    files = BatchFiles(tmp_path, max_disk_bytes=20_000, max_age_s=0.05)
+    files = BatchFiles(tmp_path, budget=budget(20_000), max_age_s=0.05)
     errors: list[BaseException] = []
     stop = threading.Event()
 
@@ -89,11 +96,11 @@ def test_pruning_races_with_itself_and_with_outside_deletion(tmp_path):
     cleaner.join(10)
     assert errors == []
     files.prune()
-    assert files.usage() <= 20_000
+    assert files.usage() <= files.budget.usage() <= 20_000
 
 
 def test_close_deletes_everything_and_can_run_twice(tmp_path):
-    files = BatchFiles(tmp_path, max_disk_bytes=10**6)
+    files = BatchFiles(tmp_path, budget=budget(10**6))
     path = files.write(b"customer rows", stem="a")
     files.close()
     files.close()
@@ -101,10 +108,10 @@ def test_close_deletes_everything_and_can_run_twice(tmp_path):
 
 
 def test_orphans_of_dead_processes_are_swept_but_live_ones_are_kept(tmp_path):
-    live = BatchFiles(tmp_path, max_disk_bytes=10**6)
+    live = BatchFiles(tmp_path, budget=budget(10**6))
     kept = live.write(b"still being served", stem="a")
-    code = ("import os, sys; sys.path.insert(0, sys.argv[2]); from space.files import BatchFiles; "
-            "f = BatchFiles(sys.argv[1], max_disk_bytes=10**6); print(f.write(b'orphan', stem='x'), flush=True); "
+    code = ("import os, sys; sys.path.insert(0, sys.argv[2]); from space.files import DiskBudget; from space.scored import BatchFiles; "
+            "f = BatchFiles(sys.argv[1], budget=DiskBudget(max_total=10**6, max_per_client=10**6)); print(f.write(b'orphan', stem='x'), flush=True); "
             "os._exit(0)")  # no atexit, like SIGKILL
     child = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(Path(__file__).resolve().parents[1])],
                            capture_output=True, text=True, check=True)
@@ -157,3 +164,52 @@ def test_a_file_in_the_cache_that_nobody_uploaded_is_refused(cache):
     with pytest.raises(ValueError, match="was not uploaded"):
         uploaded_file(str(copied), upload_dir=cache, uploaded={str(cache / "other.csv")})
     assert uploaded_file(str(copied), upload_dir=cache, uploaded={str(cache / "abc" / ".." / "abc" / "up.csv")})
+
+
+# -- DiskBudget ---------------------------------------------------------------------------------------
+def _claimed(b: DiskBudget, folder: Path, name: str, size: int, owner: str) -> Path:
+    claim = b.reserve(size, owner=owner)
+    path = folder / name
+    path.write_bytes(b"x" * size)
+    claim.attach(path)
+    return path
+
+
+def test_a_client_over_its_limit_loses_its_own_oldest_files_not_others(tmp_path):
+    b = budget(10_000, per_client=3_000)
+    theirs = _claimed(b, tmp_path, "other", 1_000, "10.0.0.2")
+    mine = [_claimed(b, tmp_path, f"m{i}", 1_000, "10.0.0.1") for i in range(5)]
+    assert [p.exists() for p in mine] == [False, False, True, True, True] and theirs.exists()
+    assert b.usage("10.0.0.1") == 3_000 and b.usage() == 4_000
+    assert b.owner_of(mine[-1]) == "10.0.0.1" and b.owner_of(theirs) == "10.0.0.2"
+
+
+def test_over_the_total_everybody_s_oldest_go_first(tmp_path):
+    b = budget(3_000, per_client=2_000)
+    paths = [_claimed(b, tmp_path, f"f{i}", 1_000, f"10.0.0.{i}") for i in range(5)]
+    assert [p.exists() for p in paths] == [False, False, True, True, True] and b.usage() == 3_000
+
+
+def test_room_being_written_is_never_taken_and_gone_files_are_dropped(tmp_path):
+    b = budget(2_000)
+    writing = b.reserve(1_500, owner="a")  # not attached yet
+    with pytest.raises(DiskBudgetError, match="try again shortly"):
+        b.reserve(1_000, owner="b")
+    writing.release()
+    gone = _claimed(b, tmp_path, "gone", 1_500, "a")
+    gone.unlink()  # Gradio's cache cleaner deleted it
+    kept = _claimed(b, tmp_path, "kept", 1_000, "b")
+    assert kept.exists() and b.usage() == 1_000
+
+
+def test_claims_count_whole_blocks_and_folders_by_their_files(tmp_path):
+    b = DiskBudget(max_total=10 * 4096, max_per_client=10 * 4096)
+    claim = b.reserve(10, owner="a")
+    assert b.usage() == 4096
+    folder = tmp_path / "call"
+    folder.mkdir()
+    (folder / "x").write_bytes(b"y" * 5000)
+    claim.attach(folder)
+    assert b.usage() == 8192 and b.owner_of(folder / "x") == "a"
+    with pytest.raises(DiskBudgetError, match="one visitor's files may take at most"):
+        b.reserve(11 * 4096, owner="a")

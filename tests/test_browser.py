@@ -5,20 +5,12 @@ from __future__ import annotations
 import csv
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser import ARGS, CHROMIUM, CONTRAST_JS, DESKTOP, PHONE, fill, fill_and_predict, open_app, slug
+from tests.browser import CONTRAST_JS, DESKTOP, PHONE, fill, fill_and_predict, open_app, slug
 
 pytestmark = pytest.mark.browser
 TABS = ("Predict", "Segments", "Data", "Model", "Monitor", "Batch", "Edit", "Train", "API")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_desktop_form_shows_segment_why_offers_and_the_map(browser, app_url, predictor, artifacts_dir):

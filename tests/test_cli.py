@@ -68,7 +68,7 @@ def test_unusable_file_fails_with_a_clear_message(tmp_path, default_bundle):
 
 
 def test_bad_k_is_explained():
-    res = run("fit", "--k", "1", check=False)
+    res = run("fit", "--k", "1", "--out", "unused", check=False)
     assert res.returncode == 2 and "--k must be between 2 and 30, got 1" in res.stderr
 
 

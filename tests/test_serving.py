@@ -17,7 +17,8 @@ from sklearn.decomposition import PCA
 from model.contract.bundle import SERVING, load_pipeline, read_bundle
 from model.contract.errors import BundleError
 from model.contract.schema import CategoricalFeature, NumericFeature, Schema
-from model.serving.compiled import ARRAYS, Compiled, load_arrays, save_arrays
+from model.serving.arrays import ARRAYS, load_arrays, save_arrays
+from model.serving.compiled import Compiled
 from model.serving.single import OneCustomer
 from tests.test_predictor import random_records
 from training.compile import compile_pipeline
@@ -168,7 +169,7 @@ def test_bad_serving_arrays_are_refused(predictor, tmp_path, mutate, message):
 def test_object_arrays_are_refused(tmp_path):
     path = tmp_path / "s.npz"
     np.savez(path, **{name: np.array([{"x": 1}], dtype=object) for name in ARRAYS})
-    with pytest.raises(BundleError, match="cannot be read"):
+    with pytest.raises(BundleError, match="dtype object"):
         load_arrays(path)
 
 

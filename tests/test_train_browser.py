@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import CONTRAST_JS, DESKTOP, PHONE, open_app
-from tests.test_browser import browser  # noqa: F401  (fixture)
 from tests.test_train_app import bad_files  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser

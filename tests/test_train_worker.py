@@ -14,7 +14,8 @@ import pytest
 
 from model.contract.bundle import read_bundle
 from model.contract.errors import CSVError, TrainError
-from space.files import BatchFiles
+from space.files import DiskBudget
+from space.scored import BatchFiles
 from space.train.launcher import Launcher
 from space.train.limits import TrainLimits, precheck, train_limits
 from space.train.service import Choices, Trainer
@@ -25,7 +26,7 @@ LIMITS = TrainLimits()
 
 @pytest.fixture
 def trainer(tmp_path) -> Trainer:
-    files = BatchFiles(tmp_path / "out", max_disk_bytes=512 * 2**20)
+    files = BatchFiles(tmp_path / "out", budget=DiskBudget(max_total=512 * 2**20, max_per_client=512 * 2**20))
     yield Trainer(LIMITS, files)
     files.close()
 
@@ -158,7 +159,7 @@ def test_fit_reports_every_step_and_writes_a_bundle_and_its_zip(trainer, shared_
 # -- confinement: memory, time, network --------------------------------------------------------
 def test_the_memory_cap_stops_the_worker_with_a_clear_message(tmp_path, shared_data):
     limits = TrainLimits(memory_bytes=300 * 2**20)
-    files = BatchFiles(tmp_path / "out", max_disk_bytes=2**29)
+    files = BatchFiles(tmp_path / "out", budget=DiskBudget(max_total=2**29, max_per_client=2**29))
     try:
         with pytest.raises(TrainError, match=r"needed more memory than training here may use \(0\.3 GiB"):
             Trainer(limits, files).fit(shared_data / "Mall_Customers.csv", Choices())
@@ -229,7 +230,7 @@ def test_where_training_is_not_installed_the_tab_says_how_to_enable_it(monkeypat
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
     assert not service.training_installed()
-    files = BatchFiles(tmp_path / "out", max_disk_bytes=2**20)
+    files = BatchFiles(tmp_path / "out", budget=DiskBudget(max_total=2**20, max_per_client=2**20))
     try:
         trainer = Trainer(LIMITS, files)
         assert not trainer.ready

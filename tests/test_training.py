@@ -144,7 +144,7 @@ def test_fit_without_arguments_reproduces_the_committed_bundle(default_bundle, p
     fresh = Predictor.from_dir(tmp_path / "default")
     probe = random_records(predictor.schema, 5_000, seed=2024)
     ours, theirs = predictor.predict_frame(probe), fresh.predict_frame(probe)
-    assert (ours["segment_id"] == theirs["segment_id"]).all(), "rerun `python -m training fit` and commit"
+    assert (ours["segment_id"] == theirs["segment_id"]).all(), "rerun `python -m training fit --default` and commit"
     for name, arr in predictor.compiled.as_arrays().items():
         np.testing.assert_allclose(fresh.compiled.as_arrays()[name], arr, rtol=1e-9, atol=1e-12, err_msg=name)
     assert_close(stable(again.as_dict()), stable(committed))
@@ -280,9 +280,10 @@ def test_model_card_loads_back_with_huggingface_hub(synth_fit):
     metrics = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert metrics["silhouette"] == m["metrics"]["silhouette"]
     text = card.text
+    from model.contract.markdown import md_literal  # text from the data is literal Markdown in the card
     for s in m["segments"]:
-        assert s["name"] in text and s["offers"][0]["title"] in text
-    assert f"Verdict: {m['clusterability']['verdict']}" in text
+        assert md_literal(s["name"]) in text and md_literal(s["offers"][0]["title"]) in text
+    assert f"Verdict: {md_literal(m['clusterability']['verdict'])}" in text
     assert "## Choosing k" in text and "sio.load(\"model.skops\", trusted=" in text and "## Clustering algorithms compared" in text and "plots/elbow.png" in text
     config = json.loads((out / "config.json").read_text())
     assert config["sklearn"]["columns"] == [f["name"] for f in m["schema"]["features"]]

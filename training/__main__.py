@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="train on a customer CSV or an order log and write a bundle",
                        description="Train on a customer CSV (default: the embedded synthetic data) or on an "
                                    "order log (--transactions) and write a bundle (model, serving arrays, "
-                                   "manifest, rules, plots, model card).")
+                                   "manifest, rules, plots, model card) to the folder --out names. "
+                                   "`fit --default` rebuilds the committed default bundle from the embedded "
+                                   "synthetic data, and nothing else writes it.")
     src = f.add_mutually_exclusive_group()
     src.add_argument("--data", help="customer CSV, one row per customer (default: embedded synthetic data); with "
                                      "--engine spark also Parquet and any URI Spark reads (s3a://, abfss://, hdfs://)")
@@ -106,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="order/invoice log: one line per order or product; turned into recency, frequency, "
                           "monetary, tenure and average order value per customer (with --engine spark also "
                           "Parquet or a URI)")
-    f.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR, help=f"bundle folder (default: {DEFAULT_BUNDLE_DIR})")
+    dest = f.add_mutually_exclusive_group()
+    dest.add_argument("--out", type=Path, help="bundle folder to write (required, unless --default)")
+    dest.add_argument("--default", action="store_true",
+                      help="rebuild the committed default bundle (model/artifacts/default) from the embedded "
+                           "synthetic data: the fallback every Space serves")
     _log_flags(f)
     f.add_argument("--features", nargs="+", metavar="COL", help="use only these columns")
     f.add_argument("--id-column", metavar="COL", help="column identifying a customer (excluded from features)")

@@ -40,7 +40,8 @@ def _engine(args: argparse.Namespace) -> str:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from training.reading.table import format_report
-    from training.fit import FitOptions, fit, fit_steps
+    from model.contract.bundle import DEFAULT_BUNDLE_DIR
+    from training.fit import FitOptions, check_destination, fit, fit_steps
     from training.reading.inputs import TxOptions
     spark = _engine(args) == "spark"
     if spark and args.kind:
@@ -52,11 +53,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     data, log = args.data, args.transactions
     if not spark:  # Spark: URIs stay text
         data, log = (None if data is None else Path(data)), (None if log is None else Path(log))
-    opts = FitOptions(data=data, transactions=log, tx=tx, out=args.out, features=args.features,
+    opts = FitOptions(data=data, transactions=log, tx=tx, out=DEFAULT_BUNDLE_DIR if args.default else args.out,
+                      rebuild_default=args.default, features=args.features,
                       id_column=args.id_column, roles=args.role or (), kinds=dict(args.kind or []), k=args.k,
                       seed=args.seed, offers=args.offers,
                       limits=dict(args.limit or []), compare=not args.no_compare, bootstrap=args.bootstrap,
                       title=args.title, license=args.license, space_id=args.space)
+    check_destination(opts)  # before any work, for either engine
     if spark:
         from training.engines import spark as spark_engine
         result = spark_engine.fit(opts, master=args.spark_master, step=step, data_format=args.data_format,
@@ -204,7 +207,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     source = args.data or args.transactions
     report = monitor_upload(predictor, Path(source).read_bytes(),
                             previous=args.previous.read_bytes() if args.previous else None,
-                            max_bytes=MAX_TRAIN_BYTES, max_rows=MAX_TRAIN_ROWS, id_column=args.id_column)
+                            max_bytes=MAX_TRAIN_BYTES, max_rows=MAX_TRAIN_ROWS, id_column=args.id_column,
+                            max_columns=None)  # your own file on your machine: no width cap, as `score`
     paths = write_report(report, args.out)
     print(f"verdict: {report['verdict']} ({report['rows']:,} rows, {report['rows_scored']:,} scored)")
     for reason in report["reasons"] or ["nothing moved beyond the thresholds"]:

@@ -29,7 +29,8 @@ BOOTSTRAP = 50  # refits for per-segment stability (training.selection.stability
 class FitOptions:
     data: Path | str | None = None  # a customer table (the Spark engine: any URI, as text); None and no
     # transactions: the embedded synthetic data
-    out: Path = DEFAULT_BUNDLE_DIR
+    out: Path | None = None  # the bundle folder (required)
+    rebuild_default: bool = False  # only then may `out` be the committed default bundle
     transactions: Path | str | None = None  # an order log instead of a customer table
     tx: TxOptions = field(default_factory=TxOptions)
     features: Sequence[str] | None = None
@@ -52,6 +53,21 @@ def fit_steps(compare: bool) -> int:
     return 8 + bool(compare)
 
 
+def check_destination(opts: FitOptions) -> None:
+    """The committed default bundle — the fallback every Space serves — is written only when asked
+    for (`rebuild_default`, the CLI's `fit --default`), and only from the embedded synthetic data."""
+    if opts.out is None:
+        raise ValueError("--out is required: name the folder for the new bundle (the committed default "
+                         "bundle is rebuilt only by `python -m training fit --default`)")
+    is_default = Path(opts.out).resolve() == DEFAULT_BUNDLE_DIR.resolve()
+    if is_default and not opts.rebuild_default:
+        raise ValueError(f"--out {opts.out} is the committed default bundle: choose another folder (it is "
+                         "rebuilt only by `python -m training fit --default`)")
+    if is_default and (opts.data is not None or opts.transactions is not None):
+        raise ValueError("--default rebuilds the committed default bundle from the embedded synthetic data only; "
+                         "to train on your file, name a new folder with --out")
+
+
 @dataclass(frozen=True)
 class FitResult:
     manifest: Manifest
@@ -61,6 +77,7 @@ class FitResult:
 
 def fit(opts: FitOptions, *, step: Callable[[str], None] = log.info) -> FitResult:
     """Run the whole fit and write the bundle to `opts.out`. Returns the final manifest."""
+    check_destination(opts)
     t0 = time.perf_counter()
     catalogue = load_catalogue(opts.offers)  # a broken catalogue fails before the work
     step("reading and cleaning data")

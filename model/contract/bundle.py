@@ -29,7 +29,8 @@ import pandas as pd
 
 from model.contract.errors import BundleError
 from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
-from model.serving.compiled import Compiled, load_arrays, save_arrays
+from model.serving.arrays import expected_shapes, load_arrays, save_arrays
+from model.serving.compiled import Compiled
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +241,10 @@ def read_bundle(path: Path | str) -> Bundle:
         _check_size(path, name)
     verify_files(path, manifest)
     schema = manifest.schema
-    compiled = Compiled.from_arrays(load_arrays(path / SERVING), n_numeric=len(schema.numeric),
-                                    levels=[len(f.levels) for f in schema.categorical], k=manifest.k)
+    shape = {"n_numeric": len(schema.numeric), "levels": [len(f.levels) for f in schema.categorical], "k": manifest.k}
+    edit = manifest.edit  # segments people merged have several centres each (model.editing)
+    centres = sum(map(len, edit.groups)) if edit is not None and any(len(g) > 1 for g in edit.groups) else None
+    compiled = Compiled.from_arrays(load_arrays(path / SERVING, expected_shapes(**shape, centres=centres)), **shape)
     summary = Summary.read(_json(_read_capped(path, SUMMARY), f"{path / SUMMARY}"))
     sample = _read_sample(_read_capped(path, SAMPLE), manifest.k, path)
     log.info("loaded bundle %s (k=%s, built %s)", path, manifest.k, manifest.created_at)

@@ -70,3 +70,7 @@ class ClaimError(ValueError):
 
 class TrainError(ValueError):
     """Training in the Space refused a file or stopped: the message says why and what to do."""
+
+
+class DiskBudgetError(ValueError):
+    """What a request would write does not fit in the app's disk budget (per visitor or in total)."""

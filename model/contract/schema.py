@@ -31,6 +31,10 @@ __all__ = ["CategoricalFeature", "Checked", "FrameCheck", "NumericFeature", "Sch
            "param_name"]
 
 
+# How every surface treats a field left out of a customer (Schema.check enforces it; the API docs say it)
+OMITTED_RULE = "Send every field: an omitted field is refused, naming it; null means unknown."
+
+
 def param_name(column: str) -> str:
     """A Python identifier for a column name ('Annual Income (k$)' → 'annual_income_k')."""
     name = re.sub(r"\W+", "_", str(column)).strip("_").lower() or "field"

@@ -136,31 +136,35 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
     )
     clus, cmp, c = manifest.clusterability, manifest.comparison, manifest.cleaning
     example = manifest.schema.example()
+    # Every text that comes from the data (levels in names and traits, column labels, the file name)
+    # is literal Markdown: a level holding line breaks, links or HTML must not change the Hub page.
+    md = md_literal
+    segments = [{"id": s.id, "name": md(s.name) + (" (named by people)" if s.named_by == "people" else ""),
+                 "share": s.share, "description": md(s.description),
+                 "offers": md("; ".join(o.title for o in s.offers)), "value": s.value} for s in manifest.segments]
     card = ModelCard.from_template(
-        data, template_str=TEMPLATE, title=manifest.title, k=manifest.k,
-        features=", ".join(f.label for f in manifest.schema.features),
-        verdict=clus.verdict, verdict_summary=clus.summary,
-        rows=f"{manifest.training.rows:,}", source=manifest.training.source,
-        comparison_note=cmp.why if cmp else "density-based methods were not compared for this bundle.",
-        segments=[{"id": seg.id, "share": seg.share, "description": md_literal(seg.description),
-                   "name": md_literal(seg.name) + (" (named by people)" if seg.named_by == "people" else ""),
-                   "offers": md_literal("; ".join(o.title for o in seg.offers)), "value": seg.value}
-                  for seg in manifest.segments],
+        data, template_str=TEMPLATE, title=md(manifest.title), k=manifest.k,
+        features=md(", ".join(f.label for f in manifest.schema.features)),
+        verdict=md(clus.verdict), verdict_summary=md(clus.summary),
+        rows=f"{manifest.training.rows:,}", source=md(manifest.training.source),
+        comparison_note=md(cmp.why if cmp else "density-based methods were not compared for this bundle."),
+        segments=segments, selection_reason=md(manifest.selection.reason),
         edit=None if manifest.edit is None else {
-            "edited_at": manifest.edit.edited_at, "served": md_literal(manifest.edit.served),
-            "changes": [md_literal(c) for c in manifest.edit.changes],
-            "not_remeasured": [md_literal(n) for n in manifest.edit.not_remeasured]},
-        selection_reason=manifest.selection.reason,
-        table=manifest.selection.table, plots=plots, metrics=manifest.metrics.readable(),
+            "edited_at": manifest.edit.edited_at, "served": md(manifest.edit.served),
+            "changes": [md(c) for c in manifest.edit.changes],
+            "not_remeasured": [md(n) for n in manifest.edit.not_remeasured]},
+        table=manifest.selection.table, plots=plots,
+        metrics={md(k): md(v) for k, v in manifest.metrics.readable().items()},
         example=repr(example), kwargs=", ".join(f"{param_name(k)}={v!r}" for k, v in example.items()),
         trusted=repr(list(TRUSTED_TYPES)), space_id=manifest.space_id,
         client_target=json.dumps(manifest.space_id or LOCAL_URL),
         fingerprint=manifest.training.data_fingerprint,
-        cleaning="; ".join(f"{a}: {b}" for a, b in c.rows()),
+        cleaning=md("; ".join(f"{a}: {b}" for a, b in c.rows())),
         versions=manifest.library_versions, algorithms=cmp.algorithms if cmp else {},
-        comparison_why=cmp.why if cmp else "", engine=manifest.engine, value=manifest.value,
-        weights=", ".join(f"{c} {w:g}" for c, w in (manifest.selection.weights or {}).items()),
-        weight_rule=manifest.selection.weight_rule or "",
+        comparison_why=md(cmp.why) if cmp else "", engine=manifest.engine,
+        value=None if manifest.value is None else {"headline": md(manifest.value.headline)},
+        weights=md(", ".join(f"{c} {w:g}" for c, w in (manifest.selection.weights or {}).items())),
+        weight_rule=md(manifest.selection.weight_rule or ""),
     )
     return str(card).rstrip() + "\n"
 

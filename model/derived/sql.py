@@ -14,16 +14,22 @@ embedded ``"`` doubled), text literals single-quoted (an embedded ``'`` doubled)
 
 What each cell goes through, as the model does (`model.tables.cells.category_key`, the CSV reader):
 
-* every cell: ``CAST(… AS VARCHAR)`` then ``TRIM`` (leading/trailing *spaces*); an empty result is
-  missing, as an empty CSV cell is;
+* every cell: ``CAST(… AS VARCHAR)`` then ``TRIM`` of every whitespace character the model strips
+  (spaces, tabs, line breaks, CR, U+2028, no-break spaces…: what Python calls whitespace); an
+  empty result is missing, as an empty CSV cell is. Those characters stand in the query as themselves, inside
+  string literals: read the file without newline translation (``open(…, newline="")``), or a CR
+  in it becomes a line feed;
 * numbers: cast to DOUBLE PRECISION; missing → the model's fill (the training median);
-* categories: ``LOWER``; runs of up to 16 spaces inside collapsed to one (only for columns whose
-  levels contain a space); ``' and '`` → ``' & '``; missing → the most frequent level. ``LOWER``
+* categories: tabs, line breaks, CR, no-break spaces, U+2028 and any other whitespace a level of
+  the column holds made spaces inside too, and runs of up to 16 spaces collapsed to one (only for
+  columns whose levels contain inner whitespace); ``LOWER``; ``' and '`` → ``' & '``; missing → the most frequent level. ``LOWER``
   folds only ASCII letters in SQLite; PostgreSQL and DuckDB fold all letters (both spellings of
   a non-ASCII level are listed so either database matches the trained spelling).
 
-Not normalised, unlike the model: tabs and line breaks around or inside a cell (TRIM removes spaces
-only). ``segment_id`` is NULL where the model would reject the row instead of assigning a segment:
+Not normalised, unlike the model: inside a category, runs of more than 16 whitespace characters,
+and whitespace characters other than those above (SQLite's parser allows only so many nested
+``REPLACE``).
+``segment_id`` is NULL where the model would reject the row instead of assigning a segment:
 a numeric cell that is not a plain number (characters other than ``0-9 . + - e E``; in PostgreSQL
 and DuckDB a malformed number such as ``1-2`` raises a cast error instead), a number outside the
 schema's hard limits, or a category that is no trained level.
@@ -40,6 +46,9 @@ from model.tables.featureview import CategoricalSpec, FeatureView, NumericSpec
 TABLE = "customers"
 NUMBER_CHARS = "0123456789.+-eE"
 _SPACE_PASSES = 4  # REPLACE('  ', ' ') four times collapses runs of up to 16 spaces
+# every character Python's \s matches: what the model strips from a cell and collapses in a category
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if re.match(r"\s", c))
+INNER = "\t\n\r\xa0\u2028"  # made spaces inside a category cell, with any other whitespace its levels hold
 
 
 def ident(name: str) -> str:
@@ -59,15 +68,15 @@ def number(x: float) -> str:
 
 
 def sql_key(text: str, *, ascii_only: bool) -> str:
-    """What the SQL normalisation makes of a trained level: spaces trimmed and collapsed, lower
-    case (ASCII letters only, as SQLite's LOWER, or all letters), ' and ' → ' & '."""
-    t = re.sub(" +", " ", text.strip(" "))
+    """What the SQL normalisation makes of a trained level: whitespace made spaces, trimmed and
+    collapsed, lower case (ASCII letters only, as SQLite's LOWER, or all letters), ' and ' → ' & '."""
+    t = re.sub(" +", " ", re.sub(r"\s", " ", text).strip(" "))
     t = t.translate({c: c + 32 for c in range(65, 91)}) if ascii_only else t.lower()
     return t.replace(" and ", " & ")
 
 
 def _text(col: str) -> str:
-    return f"TRIM(CAST({ident(col)} AS VARCHAR))"
+    return f"TRIM(CAST({ident(col)} AS VARCHAR), {literal(WHITESPACE)})"
 
 
 def _num(f: NumericSpec) -> str:
@@ -76,7 +85,10 @@ def _num(f: NumericSpec) -> str:
 
 def _cat(f: CategoricalSpec) -> str:
     expr = _text(f.name)
-    if any(" " in lv.strip() for lv in f.levels):
+    if any(" " in sql_key(lv, ascii_only=False) for lv in f.levels):
+        inner = set(INNER) | {c for lv in f.levels for c in lv if c in WHITESPACE and c != " "}
+        for c in sorted(inner):
+            expr = f"REPLACE({expr}, {literal(c)}, ' ')"
         for _ in range(_SPACE_PASSES):
             expr = f"REPLACE({expr}, '  ', ' ')"
     expr = f"REPLACE(LOWER({expr}), ' and ', ' & ')"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from model.tables.batch import feature_aliases, has_features, log_options
+from model.tables.batch import MAX_COLUMNS, feature_aliases, has_features, log_options
 from model.tables.reading import read_csv_strict, read_csv_table
 from model.drift.report import MonitorError, drift_report
 from model.serving.predictor import Predictor
@@ -15,25 +15,29 @@ from model.orders.customers import ID_COLUMN, customer_features
 
 
 def monitor_upload(predictor: Predictor, data: bytes, *, previous: bytes | None = None, max_bytes: int,
-                   max_rows: int, id_column: str | None = None) -> dict[str, Any]:
+                   max_rows: int, id_column: str | None = None,
+                   max_columns: int | None = MAX_COLUMNS) -> dict[str, Any]:
     """The drift report (`model.drift.report.drift_report`) of `data`; with `previous` (an earlier scored
-    file holding the id column and segment_id) the migration matrix too."""
+    file holding the id column and segment_id) the migration matrix too. Both files get the batch
+    path's caps (bytes, rows, header fields) before they are parsed."""
     manifest = predictor.manifest
     if manifest.drift_reference is None:
         raise MonitorError("this bundle stores no drift reference: rebuild it with `python -m training fit`")
-    frame = new_customers(predictor, data, max_bytes=max_bytes, max_rows=max_rows)
+    frame = new_customers(predictor, data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
     scored = predictor.predict_frame(frame)
-    earlier = None if previous is None else read_csv_strict(previous, max_bytes=max_bytes, max_rows=max_rows)
+    earlier = None if previous is None else read_csv_strict(previous, max_bytes=max_bytes, max_rows=max_rows,
+                                                            max_columns=max_columns)
     return drift_report(manifest.drift_reference.as_dict(), frame, scored, previous_scored=earlier,
                         id_column=id_column or manifest.schema.id_column)
 
 
-def new_customers(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int) -> pd.DataFrame:
+def new_customers(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int,
+                  max_columns: int | None = MAX_COLUMNS) -> pd.DataFrame:
     """The customers of an upload: the table itself (text cells), or an order log's customers."""
     schema, tx = predictor.schema, predictor.manifest.transactions
     if tx is not None and not has_features(predictor, data):
-        log = read_csv_table(data, max_bytes=max_bytes, max_rows=max_rows)
+        log = read_csv_table(data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
         result = customer_features(log.frame, **log_options(predictor, list(log.frame.columns)), read=log.dialect)
         return result.frame.rename(columns={ID_COLUMN: schema.id_column or ID_COLUMN})
     return read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows, required_columns=schema.names,
-                           aliases=feature_aliases(predictor))
+                           aliases=feature_aliases(predictor), max_columns=max_columns)

@@ -24,7 +24,14 @@ columns ``segment_id``, ``unlike_training``, ``error``) with that reference:
   segment to each new one, plus new customers, customers who left and rows now in error.
 
 PSI has a noise floor: two samples of one population differ by about (bins - 1) x (1/n_then +
-1/n_now) (``psi_noise`` in the report), so on a few hundred rows small PSIs mean little.
+1/n_now) (``psi_noise`` in the report), so on a few hundred rows small PSIs mean little; n x PSI
+is about chi-squared with bins - 1 degrees of freedom, so chance alone passes ``psi_chance`` (its
+99th percentile) once in a hundred samples. A verdict needs a signal above its own noise: a PSI
+past a threshold counts only above ``psi_chance``, and "stable" only when ``psi_noise`` is below
+the drift threshold (drift could have been seen); otherwise that signal is "not enough data to
+tell" (`NOT_ENOUGH`), as is any signal with fewer than 5 new rows a bin, and so is the overall
+verdict when no signal can tell. The share unlike the training data counts the same way, its noise
+being two standard errors of the difference of two shares.
 """
 from __future__ import annotations
 
@@ -44,13 +51,16 @@ EPS = 1e-4
 PSI_DRIFT, PSI_RETRAIN = 0.1, 0.25
 UNLIKE_DRIFT, UNLIKE_RETRAIN = 0.05, 0.15
 VERDICTS = ("stable", "drifting", "re-train")
+NOT_ENOUGH = "not enough data to tell"  # every signal is within its noise level
+MIN_ROWS_PER_BIN = 5  # new rows per bin on average before a PSI means anything (as for chi-squared)
 SCORED_COLUMNS = ("segment_id", "unlike_training", "error")
 THRESHOLDS = {
     "psi": f"PSI < {PSI_DRIFT} stable, {PSI_DRIFT}-{PSI_RETRAIN} drifting, > {PSI_RETRAIN} re-train "
            f"(each feature, and the segment shares)",
     "unlike_training": f"share of customers unlike the training data up by more than "
                        f"{UNLIKE_DRIFT * 100:g} percentage points: drifting; more than {UNLIKE_RETRAIN * 100:g}: re-train",
-    "overall": "the worst of the above",
+    "noise": "a signal counts only above its noise level (PSI: (bins - 1) x (1/rows then + 1/rows now))",
+    "overall": f"the worst of the signals that count; {NOT_ENOUGH} when none can",
 }
 
 
@@ -62,8 +72,33 @@ def _r(x: float) -> float:
     return round(float(x), 6)
 
 
-def _psi_verdict(psi: float) -> str:
-    return VERDICTS[0] if psi < PSI_DRIFT else VERDICTS[1] if psi <= PSI_RETRAIN else VERDICTS[2]
+def _psi_verdict(psi: float, noise: float = 0.0, chance: float = 0.0, *, rows: int | None = None,
+                 bins: int = 0) -> str:
+    """The threshold verdict of a PSI, or NOT_ENOUGH when chance could make it (or hide drift), or
+    when there are fewer than `MIN_ROWS_PER_BIN` rows a bin (the chi-squared reading fails there)."""
+    verdict = VERDICTS[0] if psi < PSI_DRIFT else VERDICTS[1] if psi <= PSI_RETRAIN else VERDICTS[2]
+    if rows is not None and rows < MIN_ROWS_PER_BIN * bins:
+        return NOT_ENOUGH
+    if (verdict == VERDICTS[0] and noise >= PSI_DRIFT) or (verdict != VERDICTS[0] and psi <= chance):
+        return NOT_ENOUGH
+    return verdict
+
+
+def psi_noise(bins: int, n_ref: int, n: int) -> tuple[float, float]:
+    """(typical PSI of two samples of one population, the PSI chance passes once in 100): n x PSI
+    ~ chi-squared(bins - 1); its 99th percentile by Wilson-Hilferty (no scipy at serving time)."""
+    dof = max(bins - 1, 0)
+    scale = 1 / n_ref + 1 / max(n, 1)
+    if not dof:
+        return 0.0, 0.0
+    q99 = dof * (1 - 2 / (9 * dof) + 2.326 * (2 / (9 * dof)) ** 0.5) ** 3
+    return dof * scale, q99 * scale
+
+
+def rows_to_tell(n_ref: int, bins: int) -> int | None:
+    """New rows needed for a PSI noise level under the drift threshold (None: the reference is too small)."""
+    room = PSI_DRIFT - (bins - 1) / n_ref
+    return None if room <= 0 else max(int((bins - 1) / room) + 1, MIN_ROWS_PER_BIN * bins)
 
 
 def psi(now: Any, then: Any) -> float:
@@ -137,8 +172,9 @@ def _entry(name: str, kind: str, now: np.ndarray, then: np.ndarray, labels: list
     gain = now - then
     up, down = int(np.argmax(gain)), int(np.argmin(gain))
     used = int(((now > 0) | (then > 0)).sum())
-    return {"feature": name, "kind": kind, "psi": round(value, 4), "verdict": _psi_verdict(value),
-            "psi_noise": round(max(used - 1, 0) * (1 / n_ref + 1 / n), 4),
+    noise, chance = psi_noise(used, n_ref, n)
+    return {"feature": name, "kind": kind, "psi": round(value, 4), "verdict": _psi_verdict(value, noise, chance, rows=n, bins=used),
+            "psi_noise": round(noise, 4), "psi_chance": round(chance, 4), "bins_used": used,
             "gained_most": {"bin": labels[up], "then": _r(then[up]), "now": _r(now[up])},
             "lost_most": {"bin": labels[down], "then": _r(then[down]), "now": _r(now[down])},
             "bins": [{"bin": b, "then": _r(t), "now": _r(w)} for b, t, w in zip(labels, then, now)]}
@@ -165,6 +201,7 @@ def drift_report(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scor
         if scored.any() else None
     unlike_then = reference.get("unlike_training")
     bad_rows = np.flatnonzero(~scored)
+    seg_noise, seg_chance = psi_noise(k, n_ref, int(scored.sum()))
     report: dict[str, Any] = {
         "rows": n, "rows_scored": int(scored.sum()), "reference_rows": n_ref,
         "errors": {"rows": int(len(bad_rows)), "share": _r(len(bad_rows) / n),
@@ -173,8 +210,9 @@ def drift_report(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scor
         "features": sorted(features, key=lambda e: -e["psi"]),
         "segments": {"then": list(reference["segments"]), "now": [_r(s) for s in now_seg],
                      "psi": round(seg_psi, 4) if scored.any() else None,
-                     "psi_noise": round((k - 1) * (1 / n_ref + 1 / max(int(scored.sum()), 1)), 4),
-                     "verdict": _psi_verdict(seg_psi) if scored.any() else VERDICTS[2]},
+                     "psi_noise": round(seg_noise, 4), "psi_chance": round(seg_chance, 4),
+                     "verdict": _psi_verdict(seg_psi, seg_noise, seg_chance, rows=int(scored.sum()), bins=k)
+                     if scored.any() else NOT_ENOUGH},
         "unlike_training": {"then": unlike_then, "now": None if unlike_now is None else _r(unlike_now)},
         "thresholds": THRESHOLDS,
     }
@@ -186,23 +224,36 @@ def drift_report(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scor
 
 
 def _verdict(report: Mapping[str, Any]) -> tuple[str, list[str]]:
-    level, reasons = 0, []
+    """The worst signal that counts, with its reasons; NOT_ENOUGH when no signal can tell."""
+    level, reasons, unsure = 0, [], []
     for f in report["features"]:
+        if f["verdict"] == NOT_ENOUGH:
+            unsure.append(f)
+            continue
         v = VERDICTS.index(f["verdict"])
         if v:
             reasons.append(f"{f['feature']}: PSI {f['psi']:.3f} ({f['verdict']}); "
                            f"'{f['gained_most']['bin']}' {f['gained_most']['then']:.1%} → {f['gained_most']['now']:.1%}")
         level = max(level, v)
     s = report["segments"]
-    v = VERDICTS.index(s["verdict"])
-    if v:
-        reasons.append(f"segment shares: PSI {s['psi']} ({s['verdict']})")
-    level = max(level, v)
-    u = report["unlike_training"]
-    if u["then"] is not None and u["now"] is not None:
-        rise = u["now"] - u["then"]
-        v = 2 if rise > UNLIKE_RETRAIN else 1 if rise > UNLIKE_DRIFT else 0
+    if s["verdict"] != NOT_ENOUGH:
+        v = VERDICTS.index(s["verdict"])
         if v:
-            reasons.append(f"customers unlike the training data: {u['then']:.1%} → {u['now']:.1%}")
+            reasons.append(f"segment shares: PSI {s['psi']} ({s['verdict']})")
         level = max(level, v)
-    return VERDICTS[level], reasons
+    u, n = report["unlike_training"], report["rows_scored"]
+    if u["then"] is not None and u["now"] is not None and n:
+        rise, p = u["now"] - u["then"], max(u["then"], 1 / report["reference_rows"])
+        noise = 2 * (p * (1 - p) * (1 / n + 1 / report["reference_rows"])) ** 0.5
+        v = 2 if rise > UNLIKE_RETRAIN else 1 if rise > UNLIKE_DRIFT else 0
+        if v and rise > noise:
+            reasons.append(f"customers unlike the training data: {u['then']:.1%} → {u['now']:.1%}")
+            level = max(level, v)
+    if level or not unsure:
+        return VERDICTS[level], reasons
+    worst = max(unsure, key=lambda f: f["psi_noise"])
+    need = rows_to_tell(report["reference_rows"], worst.get("bins_used", BINS))
+    reasons.append(f"{report['rows']:,} rows are too few: two samples of the same customers typically differ by PSI "
+                   f"{worst['psi_noise']:.2f} on {worst['feature']} (chance passes {worst['psi_chance']:.2f} once in "
+                   f"100), against a drift threshold of {PSI_DRIFT}" + (f"; about {need:,} rows can tell" if need else ""))
+    return NOT_ENOUGH, reasons

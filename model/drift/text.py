@@ -21,13 +21,13 @@ def render_markdown(report: Mapping[str, Any], *, plots: list[str] = ()) -> str:
     lines += [f"- {r}" for r in report["reasons"]] or ["- nothing moved beyond the thresholds"]
     lines += ["", "Thresholds: " + "; ".join(f"{k}: {v}" for k, v in report["thresholds"].items()), "",
               "## Features", "",
-              "| feature | PSI | verdict | noise level | what moved | median then → now |",
+              "| feature | PSI | verdict | noise level (typical / 1 in 100) | what moved | median then → now |",
               "|---|---:|---|---:|---|---|"]
     for f in report["features"]:
         g = f["gained_most"]
         med = (f"{_num(f['median_then'])} → {_num(f['median_now'])}"
                if f.get("median_then") is not None and f.get("median_now") is not None else "")
-        lines.append(f"| {_cell(f['feature'])} | {f['psi']:.3f} | {f['verdict']} | {f['psi_noise']:.3f} | "
+        lines.append(f"| {_cell(f['feature'])} | {f['psi']:.3f} | {f['verdict']} | {f['psi_noise']:.3f} / {f.get('psi_chance', f['psi_noise']):.3f} | "
                      f"{_cell(g['bin'])}: {_pct(g['then'])} → {_pct(g['now'])} | {med} |")
     lines += ["", f"## Segments (PSI {seg['psi']}, {seg['verdict']})", "", "| segment | training | now |",
               "|---|---:|---:|"]

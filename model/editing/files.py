@@ -21,7 +21,7 @@ from model.contract.manifest import Manifest
 from model.derived.card import render_card
 from model.derived.sql import rules_sql
 from model.editing.apply import Edited
-from model.serving.compiled import save_arrays
+from model.serving.arrays import save_arrays
 from model.tables.audiences import zip_files
 
 REWRITTEN = (MANIFEST, SERVING, SAMPLE, SUMMARY, CARD, RULES_SQL)

@@ -1,8 +1,8 @@
 """The fitted model as a few arrays (`serving.npz`), and the arithmetic that serves it.
 
 Training compiles the fitted scikit-learn pipeline into plain arrays (`training.compile`); the app
-loads them with ``numpy.load(..., allow_pickle=False)`` after checking their sha256, and never
-imports scikit-learn or skops. Nothing here is learned, and tests hold it equal to the skops
+loads them (`model.serving.arrays`: no pickles, sizes checked before reading) after checking their
+sha256, and never imports scikit-learn or skops. Nothing here is learned, and tests hold it equal to the skops
 pipeline on 100,000 random records.
 
     x'  = log1p(x) for features with transform "log1p", else x         (missing x → the median)
@@ -17,26 +17,16 @@ array) would outweigh a few dozen multiply-adds.
 from __future__ import annotations
 
 import contextlib
-import io
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from model.contract.errors import BundleError
+from model.serving.arrays import ARRAYS, OPTIONAL, expected_shapes
 
 BLOCK = 16_384  # rows per block in `run`
 MAX_COMBINATIONS = 4_096  # level combinations in one lookup table of `run`
-ARRAYS = {  # name → dtype kind: what serving.npz must hold
-    "num_fill": "f", "num_mean": "f", "num_scale": "f", "num_log1p": "b",
-    "cat_fill": "i", "cat_sizes": "i", "centres": "f", "pca_components": "f", "pca_mean": "f",
-}
-# what it may hold besides: the segment of each centre, when people merged segments of a fit
-# (`model.editing`): a segment is then the union of its centres' customers, served exactly
-OPTIONAL = {"centre_segment": "i"}
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _THREADS: list[Any] = []  # a threadpoolctl controller, created on first use (it scans loaded libraries)
 
 
@@ -47,44 +37,6 @@ def _one_blas_thread() -> Any:
         from threadpoolctl import ThreadpoolController
         _THREADS.append(ThreadpoolController())
     return _THREADS[0].limit(limits=1, user_api="blas")
-
-
-def save_arrays(arrays: dict[str, np.ndarray]) -> bytes:
-    """serving.npz bytes: the `ARRAYS` in .npy format, in a zip with fixed timestamps, so the
-    same model gives the same bytes (numpy.savez stamps the current time)."""
-    missing = set(ARRAYS) - set(arrays)
-    if missing or set(arrays) - set(ARRAYS) - set(OPTIONAL):
-        raise ValueError(f"serving arrays must be exactly {sorted(ARRAYS)} (and optionally {sorted(OPTIONAL)}); "
-                         f"got {sorted(arrays)}")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, buf.getvalue())
-    return out.getvalue()
-
-
-def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of serving.npz (no pickles: object arrays are refused by numpy itself)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except Exception as exc:  # a corrupt zip, an object array, a truncated file …
-        raise BundleError(f"{Path(path).name} cannot be read: {type(exc).__name__}: {exc}") from None
-    if not set(ARRAYS) <= set(arrays) <= set(ARRAYS) | set(OPTIONAL):
-        raise BundleError(f"{Path(path).name} must hold exactly {', '.join(sorted(ARRAYS))} (and optionally "
-                          f"{', '.join(sorted(OPTIONAL))}); it holds {', '.join(sorted(arrays))}")
-    for name, kind in {**ARRAYS, **OPTIONAL}.items():
-        if name not in arrays:
-            continue
-        if arrays[name].dtype.kind != kind:
-            raise BundleError(f"{Path(path).name}: {name} has dtype {arrays[name].dtype}, expected kind {kind!r}")
-        if kind == "f" and not np.isfinite(arrays[name]).all():
-            raise BundleError(f"{Path(path).name}: {name} holds NaN or infinite values")
-    return arrays
 
 
 @dataclass(frozen=True)
@@ -106,16 +58,12 @@ class Compiled:
                     k: int) -> "Compiled":
         """Check the shapes against the manifest's schema and k; BundleError on any mismatch."""
         a = {name: np.asarray(arrays[name]) for name in [*ARRAYS, *(n for n in OPTIONAL if n in arrays)]}
-        d = n_numeric + int(sum(levels))
         owner = a.get("centre_segment")
-        n_centres = k if owner is None else len(owner)
         if owner is not None and (owner.ndim != 1 or not np.array_equal(np.unique(owner), np.arange(k))
                                   or (np.diff(owner) < 0).any()):
             raise BundleError(f"serving.npz: centre_segment must name every segment 0..{k - 1}, in order")
-        want = {"num_fill": (n_numeric,), "num_mean": (n_numeric,), "num_scale": (n_numeric,),
-                "num_log1p": (n_numeric,), "cat_fill": (len(levels),), "cat_sizes": (len(levels),),
-                "centres": (n_centres, d), "pca_components": (2, d), "pca_mean": (d,)}
-        for name, shape in want.items():
+        shapes = expected_shapes(n_numeric=n_numeric, levels=levels, k=k, centres=None if owner is None else len(owner))
+        for name, shape in shapes.items():
             if a[name].shape != shape:
                 raise BundleError(f"serving.npz: {name} has shape {a[name].shape}; the manifest's schema "
                                   f"and k={k} make {shape}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 import orjson
 
@@ -104,10 +104,13 @@ def replay(raw: bytes, receive: Receive) -> Receive:
     return again
 
 
-async def answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    """The one JSON error envelope (`model.contract.errors.envelope`) with `status`."""
-    await send_json(send, status, envelope(message, detail), headers)
+async def answer(send: Send, status: int, message: str, detail: list[dict[str, str]] | None = None, *,
+                 headers: Mapping[str, str] | Sequence[tuple[bytes, bytes]] | None = None) -> None:
+    """The one JSON error envelope (`model.contract.errors.envelope`) with `status`; `headers` as a
+    mapping of names to values or as ASGI (bytes, bytes) pairs."""
+    pairs = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] \
+        if isinstance(headers, Mapping) else list(headers or ())
+    await send_json(send, status, envelope(message, detail), pairs)
 
 
 async def send_json(send: Send, status: int, data: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:

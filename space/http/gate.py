@@ -13,15 +13,18 @@ reference in them, at any depth, must name an uploaded file (403); in a call it 
 where the event takes a file (422). Calls get their arity, keywords and dropdown choices checked
 (404/422 naming the field); an event `gr.render` created in one session is checked the same way
 once `resolve` finds it in that session. `/stream/<event>` (would replace a queued event's data) and
-`/component_server` are closed when no event streams and no component has server functions.
+`/component_server` are closed when no event streams and no component has server functions, and
+`/process_recording` (screen-recording post-processing: ffmpeg on an upload) always is.
 Uploads must declare a Content-Length within a total per request (411/413), may not pause longer
-than 3 body deadlines (408), and a part without a file name is a 400 (Gradio raised a TypeError:
+than 3 body deadlines (408), must fit in the disk budget of their client (507; the files Gradio
+keeps are then claimed in it), and a part without a file name is a 400 (Gradio raised a TypeError:
 500). An event stream for an unknown session or
 event ends cleanly instead of logging a traceback per request.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -31,13 +34,15 @@ from space.http.asgi import (ASGIApp, BodyProblem, Message, Receive, Scope, Send
                         header, read_body, replay, strict_json)
 from model.contract.errors import echo
 from space.http.endpoints import Endpoint, endpoints_of
+from space.http.origin import client_id
 
-__all__ = ["GradioGate", "Endpoint", "endpoints_of"]
+__all__ = ["GradioGate", "Endpoint", "endpoints_of", "SENT_JSON"]
 log = logging.getLogger(__name__)
 Problem = tuple[int, str, list[dict[str, str]]]
 
 _CALL = re.compile(r"^/call/(?:(v2)/)?([^/]+)/?$")
 _FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
+SENT_JSON = "gate.sent_json"  # scope["state"] key: the JSON body as the gate parsed it
 UPLOAD_IDLE_FACTOR = 3  # an upload may pause this many body deadlines between two chunks
 
 
@@ -47,9 +52,10 @@ class GradioGate:
     def __init__(self, app: ASGIApp, *, endpoints: Sequence[Endpoint], max_body: int, upload_dir: str,
                  max_upload: int | None = None, body_timeout_s: float = 10.0,
                  server_components: Collection[int] = (), prefix: str = "/gradio_api",
-                 resolve: Callable[[Any, int], Endpoint | None] | None = None):
+                 resolve: Callable[[Any, int], Endpoint | None] | None = None, budget: Any = None):
         self.app = app
         self.resolve = resolve  # events gr.render made in one session (endpoints.rendered_endpoints)
+        self.budget = budget  # space.files.DiskBudget: every upload is claimed by its client
         self.max_body, self.max_upload, self.timeout = max_body, max_upload, body_timeout_s
         self.upload_dir = os.path.realpath(upload_dir)
         self.prefix = prefix.rstrip("/")
@@ -91,6 +97,9 @@ class GradioGate:
             log.info("refused POST %s: %s", rest, exc.message[:200])
             await answer(send, exc.status, exc.message)
             return
+        # what the body said, for handlers that see it only after a library re-encoded it (the MCP
+        # library turns NaN and Infinity into null before a tool sees its arguments)
+        scope.setdefault("state", {})[SENT_JSON] = body
         problem = self._problem(rest, body)
         if problem:
             log.info("refused POST %s: %s", rest, problem[1][:200])
@@ -142,6 +151,8 @@ class GradioGate:
             return "this app has no streaming inputs"
         if rest.rstrip("/") == "/component_server" and not self.server_components:
             return "this app has no components with server functions"
+        if rest.rstrip("/") == "/process_recording":  # Gradio's screen-recording helper (runs ffmpeg)
+            return "this app has no screen recording"
         return None
 
     def _uploaded(self, path: str) -> bool:
@@ -160,7 +171,33 @@ class GradioGate:
                 await answer(send, 413, f"this upload is {declared:,} bytes; one request may upload at most "
                                         f"{self.max_upload:,} bytes in all")
                 return
+        claim = None
+        if self.budget is not None:
+            try:
+                claim = self.budget.reserve(content_length(scope) or 0, owner=client_id(scope))
+            except ValueError as exc:  # DiskBudgetError
+                log.info("refused POST %s: %s", rest, exc)
+                await answer(send, 507, str(exc))
+                return
+        try:
+            paths = await self._upload_within(scope, receive, send, rest)
+        except BaseException:
+            if claim is not None:
+                claim.release()
+            raise
+        # Gradio keeps each upload in a folder of its own (named by a hash of the content): claim those
+        folders = {os.path.dirname(os.path.realpath(p)) for p in paths}
+        folders = [f for f in folders if f.startswith(self.upload_dir + os.sep)]
+        if claim is not None and folders:
+            claim.attach(*folders)
+        elif claim is not None:
+            claim.release()
+
+    async def _upload_within(self, scope: Scope, receive: Receive, send: Send, rest: str) -> list[str]:
+        """Pass an upload on to Gradio; returns the paths its answer names (empty on a refusal)."""
         held: list[Message] = []  # a 500 is held back: Gradio's own error middleware sends it, then raises
+        answered: list[bytes] = []  # a 200's body: the list of the uploaded files' paths
+        status = 0
         forwarded = stalled = False
         idle_s = UPLOAD_IDLE_FACTOR * self.timeout
 
@@ -173,7 +210,11 @@ class GradioGate:
                 return {"type": "http.disconnect"}
 
         async def watch(message: Message) -> None:
-            nonlocal forwarded
+            nonlocal forwarded, status
+            if message["type"] == "http.response.start":
+                status = message.get("status", 0)
+            elif status == 200 and sum(map(len, answered)) < 1 << 20:
+                answered.append(message.get("body", b""))
             if held or (message["type"] == "http.response.start" and message.get("status") == 500):
                 held.append(message)
             else:
@@ -190,9 +231,14 @@ class GradioGate:
             else:  # Gradio's upload route on a part that is not a file (no file name)
                 log.info("refused POST %s: a part without a file name", rest)
                 await answer(send, 400, "every part named 'files' must be a file with a file name")
-            return
+            return []
         for message in held:
             await send(message)
+        try:
+            paths = json.loads(b"".join(answered)) if status == 200 else []
+        except ValueError:
+            paths = []
+        return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
 
     # -- everything else ----------------------------------------------------------------------
     async def _pass(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:

@@ -23,6 +23,7 @@ import anyio.to_thread
 import orjson
 
 from model.contract.errors import SchemaError, echo, envelope
+from model.contract.schema import OMITTED_RULE
 from model.serving.predictor import Predictor
 from space.http.asgi import BodyProblem, Receive, Scope, Send, answer, header, read_body, send_bytes, strict_json
 
@@ -217,7 +218,7 @@ def openapi_path(predictor: Predictor, *, max_body: int, max_batch_body: int, ma
             f"Serving v1 request), up to {max_instances:,} customers and {max_batch_body:,} bytes "
             f"({max_body:,} bytes for one customer). A batch answers `{{\"predictions\": [...]}}` in "
             "order, each customer its own answer or its own error envelope. Every answer names the "
-            "bundle it came from (`bundle`)."),
+            f"bundle it came from (`bundle`). Every feature of the bundle by its column name. {OMITTED_RULE}"),
         "operationId": "predict",
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"oneOf": [customer, batch]},

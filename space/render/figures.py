@@ -99,14 +99,24 @@ class MapFigure:
 
 
 def legend_name(seg: Segment, limit: int = 26) -> str:
+    """The segment's id and the head of its name, for a legend (escaped for Plotly)."""
+    return _txt(_short_name(seg, limit))
+
+
+def _short_name(seg: Segment, limit: int = 26) -> str:
     head = seg.name.split(" · ")[0]
     return f"{seg.id} · {head if len(head) <= limit else head[:limit - 1] + '…'}"
 
 
+def _txt(text: object) -> str:
+    """Data-derived text for Plotly, which draws names, tick labels and titles as HTML-like markup
+    (<br>, <b>, <a href>…): every tag and entity shown as written."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _esc(text: str) -> str:
-    """Plotly renders hover text as HTML; segment names come from user data."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("%", "%%").replace("{", "&#123;"))
+    """`_txt` for a hover template, whose %{…} would otherwise be filled in."""
+    return _txt(text).replace("%", "%%").replace("{", "&#123;")
 
 
 def selection_figure(selection: Selection) -> str:
@@ -163,7 +173,7 @@ def concentration_figure(segments: Sequence[Segment]) -> str | None:
     for s in ranked:
         xs.append(xs[-1] + s.value.customer_share)  # type: ignore[union-attr]
         ys.append(ys[-1] + s.value.revenue_share)  # type: ignore[union-attr]
-        text.append(_esc(f"{legend_name(s)}: {xs[-1]:.1%} of customers hold {ys[-1]:.1%} of revenue"))
+        text.append(_esc(f"{_short_name(s)}: {xs[-1]:.1%} of customers hold {ys[-1]:.1%} of revenue"))
     data = [{"type": "scatter", "x": [0, 1], "y": [0, 1], "mode": "lines", "name": "every customer worth the same",
              "line": {"color": PALETTE[9], "dash": "dash"}, "hoverinfo": "skip"},
             {"type": "scatter", "x": xs, "y": ys, "mode": "lines+markers", "name": "segments, most valuable first",
@@ -187,15 +197,15 @@ def segment_feature_figure(summary: Summary, feature: Feature, segments: Sequenc
             if not b.n:
                 continue
             data.append({"lowerfence": [b.whisker_low], "marker": {"color": colour(seg.id)}, "mean": [b.mean],
-                         "median": [b.median], "name": seg.name, "q1": [b.q1], "q3": [b.q3],
-                         "upperfence": [b.whisker_high], "x": [seg.name], "type": "box"})
+                         "median": [b.median], "name": _txt(seg.name), "q1": [b.q1], "q3": [b.q3],
+                         "upperfence": [b.whisker_high], "x": [_txt(seg.name)], "type": "box"})
         else:
             counts = stats.categorical[feature.name]
             total = sum(counts.values()) or 1
-            data.append({"marker": {"color": colour(seg.id)}, "name": seg.name, "x": list(counts),
+            data.append({"marker": {"color": colour(seg.id)}, "name": _txt(seg.name), "x": [_txt(c) for c in counts],
                          "y": [v / total for v in counts.values()], "type": "bar"})
-    lay = layout(height=460, title=_title(f"{feature.label} by segment"), showlegend=True,
-                 yaxis={"title": {"text": feature.label if numeric else "share of the segment"}})
+    lay = layout(height=460, title=_title(f"{_txt(feature.label)} by segment"), showlegend=True,
+                 yaxis={"title": {"text": _txt(feature.label) if numeric else "share of the segment"}})
     if numeric:
         lay["xaxis"] = {"showticklabels": False}
     else:
@@ -208,15 +218,16 @@ def distribution_figure(summary: Summary, feature: Feature) -> str:
     info = summary.features[feature.name]
     if info.kind == "numeric" and info.histogram is not None and info.box is not None:
         edges, counts = info.histogram.edges, info.histogram.counts
-        data = [{"marker": {"color": PALETTE[0]}, "name": feature.label,
+        data = [{"marker": {"color": PALETTE[0]}, "name": _txt(feature.label),
                  "width": [b - a for a, b in zip(edges[:-1], edges[1:])],
                  "x": [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])], "y": counts, "type": "bar"}]
-        title = f"{feature.label}: median {info.box.median:g}, {info.box.outliers} outliers (1.5×IQR)"
+        title = f"{_txt(feature.label)}: median {info.box.median:g}, {info.box.outliers} outliers (1.5×IQR)"
     else:
         counts = info.counts or {}
-        data = [{"marker": {"color": PALETTE[0]}, "x": list(counts), "y": list(counts.values()), "type": "bar"}]
-        title = f"{feature.label}: customers per level"
-    return figure(data, layout(title=_title(title), xaxis={"title": {"text": feature.label}},
+        data = [{"marker": {"color": PALETTE[0]}, "x": [_txt(c) for c in counts], "y": list(counts.values()),
+                 "type": "bar"}]
+        title = f"{_txt(feature.label)}: customers per level"
+    return figure(data, layout(title=_title(title), xaxis={"title": {"text": _txt(feature.label)}},
                                yaxis={"title": {"text": "customers"}}))
 
 
@@ -224,11 +235,37 @@ def correlation_figure(summary: Summary, labels: dict[str, str]) -> str | None:
     corr = summary.correlation
     if corr is None:
         return None
-    cols = [labels.get(c, c) for c in corr.columns]
-    data = [{"colorscale": RD_BU, "text": [[("" if v is None else f"{v:.2f}") for v in row] for row in corr.matrix],
-             "texttemplate": "%{text}", "x": cols, "y": cols, "z": corr.matrix, "zmax": 1, "zmin": -1,
-             "type": "heatmap"}]
+    cols = [_txt(labels.get(c, c)) for c in corr.columns]
+    # the values as text points, each black or white, whichever contrasts more with its cell (Plotly's
+    # own pick, dark grey on mid-blue, is 3.2:1; the better of black and white is always above 4.5:1)
+    cells = [(x, y, v) for y, row in zip(cols, corr.matrix) for x, v in zip(cols, row) if v is not None]
+    data = [{"colorscale": RD_BU, "hovertemplate": "%{x} · %{y}: %{z:.2f}<extra></extra>", "x": cols, "y": cols,
+             "z": corr.matrix, "zmax": 1, "zmin": -1, "type": "heatmap"},
+            {"mode": "text", "hoverinfo": "skip", "showlegend": False, "x": [c[0] for c in cells],
+             "y": [c[1] for c in cells], "text": [f"{c[2]:.2f}" for c in cells],
+             "textfont": {"color": [_ink(_sample(RD_BU, (c[2] + 1) / 2)) for c in cells]}, "type": "scatter"}]
     return figure(data, layout(height=420, title=_title("Correlation between numeric features")))
+
+
+def _sample(scale: Sequence[Sequence[Any]], t: float) -> tuple[float, float, float]:
+    """The colour at `t` (0–1) of a colorscale of `[stop, "rgb(r,g,b)"]` pairs, as plotly.js blends it."""
+    stops = [(float(s), tuple(float(x) for x in c[c.index("(") + 1:c.index(")")].split(","))) for s, c in scale]
+    t = min(max(float(t), 0.0), 1.0)
+    for (s0, c0), (s1, c1) in zip(stops, stops[1:]):
+        if t <= s1:
+            w = 0.0 if s1 == s0 else (t - s0) / (s1 - s0)
+            return tuple(a + (b - a) * w for a, b in zip(c0, c1))  # type: ignore[return-value]
+    return stops[-1][1]  # type: ignore[return-value]
+
+
+def _ink(rgb: Sequence[float]) -> str:
+    """Black or white, whichever contrasts more (WCAG) with the colour `rgb` (0–255 each)."""
+    def lin(v: float) -> float:
+        v /= 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = rgb
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
 
 
 def drift_figures(report: dict, segments: Sequence[Segment]) -> tuple[str, str]:
@@ -236,7 +273,7 @@ def drift_figures(report: dict, segments: Sequence[Segment]) -> tuple[str, str]:
     feats = report["features"]
     colours = [PALETTE[3] if f["psi"] > 0.25 else PALETTE[1] if f["psi"] >= 0.1 else PALETTE[2] for f in feats]
     lines = [_hline(y, text, {"color": PALETTE[9], "dash": "dash"}) for y, text in ((0.1, "drifting"), (0.25, "re-train"))]
-    psi = figure([{"marker": {"color": colours}, "x": [f["feature"] for f in feats], "y": [f["psi"] for f in feats],
+    psi = figure([{"marker": {"color": colours}, "x": [_txt(f["feature"]) for f in feats], "y": [f["psi"] for f in feats],
                    "type": "bar"}],
                  layout(shapes=[s for s, _ in lines], annotations=[a for _, a in lines],
                         title=_title("Population stability index per feature"),

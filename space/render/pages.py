@@ -8,8 +8,8 @@ import json
 from typing import Any, Mapping
 
 from model.contract.manifest import Manifest, Segment
-from model.contract.markdown import md_literal as _md
-from model.contract.schema import NumericFeature, Schema, param_name
+from model.contract.markdown import md_code, md_literal as _md
+from model.contract.schema import OMITTED_RULE, NumericFeature, Schema, param_name
 
 PREVIEW_ROWS = 20
 
@@ -112,7 +112,7 @@ curl -s -X POST {base_url.rstrip("/")}/predict -H 'Content-Type: application/jso
 curl -s -X POST {base_url.rstrip("/")}/predict -H 'Content-Type: application/json' \\
   -d '{batch}'
 ```
-Many customers in one request: `{{"instances": [...]}}` (the KServe / TensorFlow Serving v1 request),
+{OMITTED_RULE} Many customers in one request: `{{"instances": [...]}}` (the KServe / TensorFlow Serving v1 request),
 up to {max_instances:,} customers and {max_batch_bytes / 2**20:g} MB; the answer is
 `{{"predictions": [...]}}` in the same order, each customer's answer or its own error (one bad
 row never fails the others). Every answer names the bundle that computed it (`bundle`: the Hub
@@ -122,7 +122,7 @@ orders per customer); `GET /health` says which bundle is live; `GET /openapi.jso
 describe the JSON routes. Errors are `422` with one entry per field.
 
 ### AI agents (MCP)
-This app is an MCP server (streamable HTTP) at `{_md(mcp_url)}` with three tools: `segment_customer`,
+This app is an MCP server (streamable HTTP) at {md_code(mcp_url)} with three tools: `segment_customer`,
 `list_segments` and `score_csv`. Add it to an MCP client's configuration (e.g. Claude Desktop,
 Cursor) as a server with that URL:
 ```json

@@ -25,6 +25,7 @@ def batch_tab(ctx: Context) -> None:
         upload = gr.File(label="Customer CSV", file_types=[".csv"], file_count="single")
         score_btn = gr.Button("Score file", variant="primary")
         api_batch = gr.Button(visible=False)  # /predict_batch for programs: errors raise
+        api_summary = gr.JSON(visible=False, label="Batch summary (data)")  # programs read data, not Markdown
         summary = gr.Markdown(label="Batch summary", elem_id="batch-summary")
         with gr.Row():
             scored = gr.File(label="Scored CSV", interactive=False)
@@ -33,14 +34,15 @@ def batch_tab(ctx: Context) -> None:
         preview = gr.Dataframe(label="Scored rows (first 20)", interactive=False, visible=False,
                                elem_id="batch-preview")
 
-    def predict_batch(file: Any) -> tuple[str, str]:
+    def predict_batch(file: Any) -> tuple[str, dict[str, Any]]:
         """Score an uploaded customer CSV (for a bundle trained on an order log, the log itself): the scored
         file — every row in order with its segment, runner-up, why and offers, or the reason it got none —
-        and a summary. A file that cannot be read as a table raises an error naming the problem."""
+        and a summary (rows, scored, rejected, per_segment, errors with their line, unlike_training). A file
+        that cannot be read as a table raises an error naming the problem."""
         if file is None:
             raise ValueError("choose a CSV file first")
         _, result, out = ui.batch(ctx.uploaded_path(file))
-        return out, pages.batch_summary(result)
+        return out, result
 
     def batch_ui(file: Any) -> tuple[Any, Any, str, Any]:
         """The page: the same, plus the audiences (one CSV per segment, zipped) and a preview; a
@@ -53,9 +55,9 @@ def batch_tab(ctx: Context) -> None:
         except (CSVError, ValueError) as exc:
             return None, None, pages.batch_error(str(exc)), gr.update(value=None, visible=False)
         header, rows = pages.preview(payload)
-        return (out, ui.audiences(payload, path.stem), pages.batch_summary(result),
+        return (out, ui.audiences(payload, path), pages.batch_summary(result),
                 gr.update(value=rows, headers=header, visible=True))
 
     score_btn.click(guard(batch_ui), upload, [scored, audiences, summary, preview], api_name="score_file",
                     api_visibility="undocumented")
-    api_batch.click(guard(predict_batch), upload, [scored, summary], api_name="predict_batch")
+    api_batch.click(guard(predict_batch), upload, [scored, api_summary], api_name="predict_batch")

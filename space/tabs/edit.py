@@ -19,6 +19,7 @@ from model.contract.errors import EditError
 from model.contract.markdown import md_literal
 from model.editing.spec import segment_id
 from space.editor import Editor, with_words
+from space.http.origin import client_id
 from space.hub import _DeadlineExceeded, _run_with_deadline
 from space.publish import PublishRefused, publish, sign_in_available, token_for
 from space.render import cards, figures
@@ -154,8 +155,10 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
     def reset() -> list[Any]:
         return render({}, "No edit: the segments below are the live ones.")
 
-    def download(current: dict[str, Any]) -> Any:
-        return editor.zip(current)  # EditError ("nothing to download yet") reaches the visitor via guard
+    def download(current: dict[str, Any], request: gr.Request) -> Any:
+        scope = getattr(getattr(request, "request", None), "scope", None)
+        owner = client_id(scope) if scope else "unknown"  # the zip counts against this visitor's disk share
+        return editor.zip(current, owner=owner)  # EditError ("nothing to download yet") reaches them via guard
 
     def publish_edit(current: dict[str, Any], profile: Any, oauth_token: Any) -> str:
         token = token_for(oauth_token, on_space=bool(settings.space_id), local_token=settings.hf_token)
@@ -195,6 +198,7 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
         return entry.token
 
     use_in_session.__annotations__["request"] = gr.Request
+    download.__annotations__["request"] = gr.Request
     if active is not None:
         use_btn.click(guard(use_in_session), state, active.state, api_name="edit_use", api_visibility="undocumented")
     # gradio injects the visitor's sign-in by these hints (read as objects, not strings)

@@ -27,8 +27,7 @@ def monitor_tab(ctx: Context) -> None:
         if file is None:
             raise ValueError("choose a CSV file of new customers (or an order log) first")
         markdown, psi, shares = ctx.handlers.monitor(
-            ctx.uploaded_path(file).read_bytes(),
-            None if previous is None else ctx.uploaded_path(previous).read_bytes())
+            ctx.uploaded_path(file), None if previous is None else ctx.uploaded_path(previous))
         return markdown, plot(psi), plot(shares)
 
     button.click(guard(monitor_ui), [new_file, old_file], [report, psi_plot, shares_plot],

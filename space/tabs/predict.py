@@ -2,8 +2,11 @@
 links (`/?age=34&income=…`) fill and score the form on load."""
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
+from model.contract.markdown import inline_literal
 from model.contract.schema import NumericFeature, param_name
 from space.render import cards, pages
 from space.tabs.common import Context, guard, plot
@@ -24,6 +27,12 @@ COPY_LINK = """() => {
   const url = new URL(rel, window.location.href).href;
   if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {});
   return url; }"""
+
+
+def scroll_after_link(names: list[str]) -> str:
+    """SCROLL_TO_RESULT once a deep link's customer is scored (the page opened on one of `names`)."""
+    return ("(...args) => { const q = new URLSearchParams(window.location.search); "
+            f"if ({json.dumps(names)}.some((n) => q.has(n))) ({SCROLL_TO_RESULT})(); return args; }}")
 
 
 def predict_tab(ctx: Context) -> None:
@@ -55,11 +64,13 @@ def predict_tab(ctx: Context) -> None:
 
     def score_form(record: dict[str, Any], *, fill: bool = False) -> list[Any]:
         """Result card, offers, map and every field's state (a refused value marks its field with
-        the message). `fill` also puts the values in the form (a deep link)."""
+        the message, its echoed value unable to make links or emphasis). `fill` also puts the values in the
+        form (a deep link); a number field only ever gets a number (text stays in the message)."""
         answer = ui.form(record)
-        fields = [gr.update(info=f"⚠ {answer.errors[n]}" if n in answer.errors else ui.infos[n],
+        fields = [gr.update(info=f"⚠ {inline_literal(answer.errors[n])}" if n in answer.errors else ui.infos[n],
                             elem_classes=["field-invalid"] if n in answer.errors else [],
-                            **({"value": record[n]} if fill else {})) for n in schema.names]
+                            **({"value": form_value(schema.feature(n), record[n])} if fill else {}))
+                  for n in schema.names]
         return [answer.card, answer.offers, answer.map_json, *fields]
 
     def predict_ui(*values: Any) -> list[Any]:
@@ -89,12 +100,24 @@ def predict_tab(ctx: Context) -> None:
         if isinstance(box, gr.Number):  # Enter in a field scores the form
             events.append(box.submit(guard(predict_ui), inputs, form_out, api_visibility="private",
                                      preprocess=False, js=SCROLL_TO_RESULT))
-    if not ctx.visitor:  # deep links address the Space's own model
-        events.append(ctx.demo.load(guard(from_link), None, form_out, api_visibility="private", preprocess=False))
     for event in events:
         event.then(show_map, map_json, map_plot, api_visibility="private")
     # in the browser only: the card carries its deep link; this makes it absolute and copies it
     copy_btn.click(None, None, link_box, js=COPY_LINK)
+    if not ctx.visitor:  # deep links address the Space's own model
+        link = ctx.demo.load(guard(from_link), None, form_out, api_visibility="private", preprocess=False)
+        # a deep link scores the form on load: bring its result into view as a click would
+        link.then(show_map, map_json, map_plot, api_visibility="private",
+                  js=scroll_after_link([param_name(f.name) for f in schema.features]))
+
+
+def form_value(f: Any, value: Any) -> Any:
+    """What a field can show: a finite number in a number box, a level in a dropdown (in its
+    trained spelling), else nothing (the refused text is in the field's message)."""
+    if isinstance(f, NumericFeature):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return value if ok else None
+    return f.constraint.parse(value)
 
 
 def field_input(f: Any, info: str) -> Any:

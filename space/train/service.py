@@ -1,7 +1,7 @@
 """What the Train tab and `/train` compute, as plain functions (no gradio): check an upload against
 the caps, ask the worker how it reads, fit it into a folder of the shared disk budget.
 
-A fit's folder (`call-…` under `space.files.BatchFiles`): `bundle/` (what `fit` writes),
+A fit's folder (`call-…` under `space.scored.BatchFiles`): `bundle/` (what `fit` writes),
 `<name>-bundle.zip` (the same, to download) and, while the worker runs, `work/` (its TMPDIR,
 deleted after). A failed fit leaves nothing behind.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from model.contract.errors import TrainError
-from space.files import BatchFiles
+from space.scored import BatchFiles
 from space.train.launcher import ROOT, Launcher
 from space.train.limits import Estimate, FileFacts, TrainLimits, precheck
 
@@ -91,7 +91,7 @@ class Trainer:
         """How the worker reads `path` with `choices` (CSVError / TrainError naming the problem)."""
         self.check_ready()
         facts = precheck(path, self.limits)
-        with self.files.reserve(incoming=0) as folder:
+        with self.files.folder(incoming=0, owner=self._owner(path)) as folder:
             try:
                 out = self.launcher.run(self._job("inspect", path, facts, choices), workdir=folder / "work")
             finally:
@@ -105,7 +105,7 @@ class Trainer:
         self.check_ready()
         facts = precheck(path, self.limits)
         stem = _stem(path)
-        with self.files.reserve(incoming=FIT_DISK_BYTES) as folder:
+        with self.files.folder(incoming=FIT_DISK_BYTES, owner=self._owner(path)) as folder:
             try:
                 job = {**self._job("fit", path, facts, choices), "out": str(folder / "bundle"),
                        "zip": str(folder / f"{stem}-bundle.zip"), "title": f"Segments of {path.name}"[:80]}
@@ -119,6 +119,10 @@ class Trainer:
         self.estimate.observe(summary["rows"], lines, out.seconds)
         return Fitted(folder=folder, bundle_dir=folder / "bundle", zip_path=Path(job["zip"]), summary=summary,
                       seconds=out.seconds, peak_rss_bytes=out.peak_rss_bytes)
+
+    def _owner(self, path: Path) -> str:
+        """Whoever uploaded the file pays for what is written from it (`space.files.DiskBudget`)."""
+        return self.files.budget.owner_of(path) or "unknown"
 
     def _job(self, kind: str, path: Path, facts: FileFacts, choices: Choices) -> dict[str, Any]:
         return {"kind": kind, "file": str(path), "lines": facts.lines, "caps": self.limits.caps(),

@@ -51,6 +51,8 @@ def fit(opts: FitOptions, *, master: str = "local[*]", spark: Any = None,
         timeout_s: float = 120.0, conf: Mapping[str, str] | None = None) -> FitResult:
     """`training.fit.fit` on Spark: writes the bundle to `opts.out`, returns the manifest."""
     from training.engines.spark_fit import run_fit
+    from training.fit import check_destination
+    check_destination(opts)  # the committed default bundle is written only when asked for
     session, owned = _session(spark, master, timeout_s, conf)
     try:
         done = run_fit(session, opts, step=step, data_format=data_format)
