@@ -11,7 +11,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import CONTRAST_JS, DESKTOP, PHONE, fill_and_predict, open_app
-from tests.test_browser import browser  # noqa: F401  (the module-scoped Chromium of the browser tests)
 
 pytestmark = pytest.mark.browser
 
