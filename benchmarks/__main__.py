@@ -1,6 +1,7 @@
 """`python -m benchmarks` (make bench): every performance figure of issue 7 (and figure 8, order logs,
 of issue 12; figure 9, explain and monitor, of issue 13; figure 10, the Spark engine, of issue 15;
-figure 11, training in the Space against the CLI, of issue 24), each
+figure 11, training in the Space against the CLI, of issue 24; figure 12, what an edit costs, of issue 23),
+each
 measured against a baseline in the same run, as one table (stdout, plus Markdown and JSON files).
 
     python -m benchmarks                  # full sizes (~10 minutes here for 1-9, most of it figure 7;
@@ -31,7 +32,7 @@ from typing import Any, Callable, Sequence
 from benchmarks.common import ROOT, Result, describe, dump, environment
 
 log = logging.getLogger("benchmarks")
-FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
+FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
 HTTP = {"2", "3"}  # these share one running app
 SERVING = ("1", "2", "3", "6")  # need only the Space's requirements (figure 1's baseline needs scikit-learn)
 
@@ -54,7 +55,7 @@ def _lines(path: str) -> list[str]:
 
 MODULES = {"1": "bench_single", "2": "bench_json", "3": "bench_gradio", "4": "bench_batch", "5": "bench_train",
            "6": "bench_cold", "7": "bench_train10m", "8": "bench_transactions", "9": "bench_explain", "10": "bench_spark",
-           "11": "bench_space_train"}
+           "11": "bench_space_train", "12": "bench_edit"}
 
 
 def _figure(fig: str) -> Any:
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; checks the harness only")
     ap.add_argument("--only", nargs="+", choices=FIGURES, default=None, metavar="FIG",
-                    help="figures to run (1-11)")
+                    help="figures to run (1-12)")
     ap.add_argument("--space", action="store_true",
                     help="the serving figures only (1, 2, 3, 6), as in the Space's own environment")
     ap.add_argument("--out", type=Path, default=None,

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, TypedDict
 
 from space.render import cards, figures, pages
+from model.tables.audiences import audience_files, zip_files
 from model.tables.batch import score_upload
 from model.tables.rawbytes import read_bytes
-from space.scored import BatchFiles
+from space.scored import BatchFiles, _safe_stem
 from model.contract.constraints import number_text
 from model.drift.text import render_markdown
 from model.contract.errors import SchemaError
@@ -56,7 +57,8 @@ class Handlers:
             errors = {e.field: e.message for e in exc.errors}
             return FormAnswer(cards.error_card(errors, self.labels), "", self.map.background(), errors)
         seg = result["segment_id"]
-        return FormAnswer(cards.result_card(result, self.manifest), cards.offer_cards(result["offers"], seg),
+        link = pages.deep_link("", {k: v for k, v in result["input"].items() if v is not None}).lstrip("/")
+        return FormAnswer(cards.result_card(result, self.manifest, link=link), cards.offer_cards(result["offers"], seg),
                           self.map.with_point(result["pca"]["x"], result["pca"]["y"], seg), {})
 
     def csv_scores(self, csv_text: str) -> CsvScores:
@@ -73,6 +75,16 @@ class Handlers:
                                        max_rows=self.settings.max_batch_rows)
         owner = self.files.budget.owner_of(path) or "unknown"  # whoever uploaded the file pays for its output
         return payload, result, str(self.files.write(payload, stem=path.stem, owner=owner))
+
+    def audiences(self, payload: bytes, upload: Path) -> str:
+        """A scored file's audiences — one CSV per segment, in one zip — written for download,
+        charged to whoever uploaded the file (the one disk budget, `space.files`)."""
+        data = zip_files(audience_files(payload, self.predictor.segments))
+        owner = self.files.budget.owner_of(upload) or "unknown"
+        with self.files.folder(incoming=len(data), owner=owner) as folder:
+            target = folder / f"audiences_{_safe_stem(upload.stem)}.zip"
+            target.write_bytes(data)
+        return str(target)
 
     def monitor(self, path: Path, previous: Path | None) -> tuple[str, str, str]:
         """The drift report of uploaded files as Markdown, and its two figures (plotly JSON). Each

@@ -29,12 +29,14 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from model.contract.bundle import SERVED
+from model.contract.stats import STATS
 from model.contract.errors import BundleError
 
 log = logging.getLogger(__name__)
 
-# Exactly the files serving reads (model.contract.bundle.SERVED): no model files, no plots.
-BUNDLE_PATTERNS: tuple[str, ...] = SERVED
+# Exactly the files serving reads (model.contract.bundle.SERVED), and the statistics an edit reads
+# (model.contract.stats, when the bundle has them): no model files, no plots.
+BUNDLE_PATTERNS: tuple[str, ...] = (*SERVED, STATS)
 FORBIDDEN_PATTERNS: tuple[str, ...] = (
     "*.joblib", "*.joblib.*", "*.pkl", "*.pickle", "*.dill", "*.cloudpickle",
     "*.pt", "*.pth", "*.bin", "*.ckpt", "*.npy", "*.skops",

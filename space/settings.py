@@ -65,6 +65,10 @@ class Settings:
     # sets them); otherwise they are removed from every request before anything reads them.
     trust_forwarded: bool = False
     rate_limit: float = 0.0  # requests per second per client on the JSON route and the Gradio API; 0 = off
+    # "Sign in with Hugging Face" on the Edit tab, to publish an edit: on a Space with `hf_oauth: true`
+    # (the Hub sets OAUTH_CLIENT_ID), or locally with HF_OAUTH=1 and a token (gradio mocks the sign-in)
+    oauth: bool = False
+    space_id: str | None = None  # OWNER/NAME when running as a Space (SPACE_ID): the Space to pin
 
 
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:
@@ -121,4 +125,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         public_url=_public_url(env),
         trust_forwarded=_flag(env, "TRUST_FORWARDED_HEADERS", on_space),
         rate_limit=_float(env, "RATE_LIMIT", 0.0),
+        oauth=bool(env.get("OAUTH_CLIENT_ID", "").strip())
+        or _flag(env, "HF_OAUTH", False),
+        space_id=env.get("SPACE_ID", "").strip() or None,
     )

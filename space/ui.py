@@ -17,6 +17,7 @@ from space.tabs.api import api_tab
 from space.tabs.batch import batch_tab
 from space.tabs.common import Context
 from space.tabs.data import data_tab
+from space.tabs.edit import edit_tab
 from space.tabs.model_tab import model_tab
 from space.tabs.monitor import monitor_tab
 from space.tabs.predict import predict_tab
@@ -24,7 +25,7 @@ from space.tabs.segments import segments_tab
 from space.tabs.train import train_tab
 
 BUNDLE_TABS = (predict_tab, segments_tab, data_tab, model_tab, monitor_tab, batch_tab)  # per session too
-TABS = (*BUNDLE_TABS, train_tab, api_tab)
+TABS = (*BUNDLE_TABS, edit_tab, train_tab, api_tab)  # Edit: the live bundle, not a session's
 
 
 def build_demo(live: Any, settings: Settings) -> Any:
@@ -47,6 +48,7 @@ def build_demo(live: Any, settings: Settings) -> Any:
         with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):  # every tab in the bar, none in a "…" menu
             for tab in BUNDLE_TABS:
                 tab(ctx)
+            edit_tab(ctx, active)
             train_tab(ctx, active)
             api_tab(ctx)
             active.wire(BUNDLE_TABS, header)  # inside the Tabs: it re-enters each tab

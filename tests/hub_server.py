@@ -13,14 +13,19 @@ Endpoints (paths as 2.4 builds them; revisions and tree paths arrive `quote(...,
   POST /api/{type}s/{ns}/{name}/preupload/{rev}   uploadMode "regular", remote blob oid if present
   POST /api/{type}s/{ns}/{name}/commit/{rev}      ndjson: header line, then file / deletedFile lines
   POST /api/{type}s/{ns}/{name}/branch/{branch}
-  POST /api/spaces/{ns}/{name}/variables
+  GET  /api/{type}s/{ns}/{name}/commits/{rev}      history, newest first (`HfApi.list_repo_commits`)
+  GET  /api/{type}s/{ns}/{name}/auth-check[/write]  200, or 403 when the token may not (read or) write it
+  GET|POST /api/spaces/{ns}/{name}/variables
+  GET  /api/whoami-v2                             the token's user, orgs and role (read / write)
   HEAD/GET /[{type}s/]{ns}/{name}/resolve/{rev}/{path}   X-Repo-Commit, ETag (git blob oid),
                                                         Content-Length; Range "bytes=a-[b]"
 Errors carry `X-Error-Code` (RepoNotFound, RevisionNotFound, EntryNotFound) and `X-Error-Message`,
 which is what the client maps to its exception types.
 
-Writes need `Authorization: Bearer <token>`; reads of public repos work anonymously; a wrong token
-is refused everywhere. Every request is recorded (`.requests`) so tests can check token hygiene.
+Writes need `Authorization: Bearer <token>` of a token with write access to the repo's namespace
+(its user's, or one of its orgs'; `add_token` makes read-only tokens and other users); reads of public
+repos work anonymously; an unknown token is refused everywhere. Every request is recorded
+(`.requests`) so tests can check token hygiene.
 """
 from __future__ import annotations
 
@@ -76,6 +81,17 @@ class Commit:
     title: str
     files: dict[str, bytes]
     date: str
+    author: str = DEFAULT_USER
+
+
+@dataclass(frozen=True)
+class Token:
+    user: str
+    write: bool = True
+    orgs: tuple[str, ...] = ()  # namespaces it may write besides its user's ("*": every one)
+
+    def owns(self, namespace: str | None) -> bool:
+        return namespace is None or namespace == self.user or namespace in self.orgs or "*" in self.orgs
 
 
 @dataclass
@@ -138,6 +154,8 @@ class HubServer:
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0):
         self.token = token
+        # the default token may write any namespace (the tests' own pushes); `add_token` makes others
+        self.tokens: dict[str, Token] = {token: Token(DEFAULT_USER, orgs=("*",))}
         self.host = host
         self._port = port
         self._lock = threading.RLock()
@@ -216,6 +234,13 @@ class HubServer:
         with self._lock:
             self._delay_s = float(seconds)
 
+    def add_token(self, token: str, *, user: str = DEFAULT_USER, write: bool = True,
+                  orgs: tuple[str, ...] = ()) -> str:
+        """Another token: of another user, read-only (`write=False`), or member of `orgs`."""
+        with self._lock:
+            self.tokens[token] = Token(user, write, tuple(orgs))
+        return token
+
     # ------------------------------------------------------------------ inspection
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -280,12 +305,14 @@ class HubServer:
                 raise KeyError(f"{repo_id}@{sha} has no file {path!r}")
             files[path] = bytes(new_bytes)
 
-    def _new_commit(self, repo: Repo, branch: str, tree: dict[str, bytes], title: str) -> str:
+    def _new_commit(self, repo: Repo, branch: str, tree: dict[str, bytes], title: str,
+                    author: str = DEFAULT_USER) -> str:
         parent = repo.refs.get(branch)
         seed = json.dumps({"parent": parent, "title": title, "n": next(self._counter),
                            "tree": {p: git_blob_oid(b) for p, b in sorted(tree.items())}})
         oid = hashlib.sha1(seed.encode()).hexdigest()
-        repo.commits[oid] = Commit(oid=oid, parent=parent, title=title, files=dict(tree), date=_now())
+        repo.commits[oid] = Commit(oid=oid, parent=parent, title=title, files=dict(tree), date=_now(),
+                                   author=author)
         repo.refs[branch] = oid
         return oid
 
@@ -302,16 +329,33 @@ class HubServer:
                 return None
             return self._fail_status
 
-    def _check_auth(self, headers: dict[str, str], *, write: bool, repo: Repo | None = None) -> None:
+    def _caller(self, headers: dict[str, str]) -> Token | None:
+        """The token's owner (None without a token); an unknown token is refused."""
         auth = headers.get("authorization")
         if auth is None:
+            return None
+        token = self.tokens.get(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
+        if token is None:
+            raise HubError(401, "Invalid credentials in Authorization header")
+        return token
+
+    def _check_auth(self, headers: dict[str, str], *, write: bool, repo: Repo | None = None,
+                    namespace: str | None = None) -> Token | None:
+        caller = self._caller(headers)
+        if caller is None:
             if write:
                 raise HubError(401, "You must be authenticated to access this resource")
             if repo is not None and repo.private:
                 raise HubError(404, "Repository not found", "RepoNotFound")
-            return
-        if auth != f"Bearer {self.token}":
-            raise HubError(401, "Invalid credentials in Authorization header")
+            return None
+        space = namespace or (repo.repo_id.split("/")[0] if repo is not None else None)
+        if repo is not None and repo.private and not caller.owns(space):
+            raise HubError(404, "Repository not found", "RepoNotFound")
+        if write and not caller.write:
+            raise HubError(403, "This token has read access only: it cannot write")
+        if write and not caller.owns(space):
+            raise HubError(403, f"You don't have the rights to write to {repo.repo_id if repo else space}")
+        return caller
 
     def _get_repo(self, repo_type: str, repo_id: str, headers: dict[str, str], *, write: bool) -> Repo:
         self._check_auth(headers, write=write)
@@ -346,11 +390,19 @@ class HubServer:
             return self._create_repo(headers, body)
         if method == "POST" and segs == ["validate-yaml"]:
             return self._validate_yaml(headers, body)
+        if method == "GET" and segs == ["whoami-v2"]:
+            return self._whoami(headers)
         if len(segs) < 3 or segs[0] not in TYPES_BY_PLURAL:
             raise HubError(404, f"Not found: /api/{'/'.join(segs)}")
         repo_type, repo_id, rest = TYPES_BY_PLURAL[segs[0]], f"{segs[1]}/{segs[2]}", segs[3:]
-        write = method not in ("GET", "HEAD")
+        write = method not in ("GET", "HEAD") or rest in (["auth-check", "write"], ["variables"])
         repo = self._get_repo(repo_type, repo_id, headers, write=write)
+        if method == "GET" and rest[:1] == ["auth-check"]:
+            return 200, {}, None, {}
+        if method == "GET" and len(rest) == 2 and rest[0] == "commits":
+            return self._commits(repo, rest[1])
+        if method == "GET" and rest == ["variables"] and repo_type == "space":
+            return 200, {}, None, {k: dict(v) for k, v in repo.variables.items()}
         if method == "GET" and rest == []:
             return self._info(repo, "main")
         if method == "GET" and len(rest) == 2 and rest[0] == "revision":
@@ -363,7 +415,8 @@ class HubServer:
         if method == "POST" and len(rest) == 2 and rest[0] == "commit":
             if query.get("create_pr"):
                 raise HubError(400, "Pull requests are not supported by the loopback Hub")
-            return self._commit(repo, rest[1], body)
+            caller = self._caller(headers)
+            return self._commit(repo, rest[1], body, caller.user if caller else DEFAULT_USER)
         if method == "POST" and len(rest) == 2 and rest[0] == "branch":
             return self._branch(repo, rest[1], body)
         if method == "POST" and rest == ["variables"] and repo_type == "space":
@@ -371,12 +424,14 @@ class HubServer:
         raise HubError(404, f"Not found: {method} /api/{'/'.join(segs)}")
 
     def _create_repo(self, headers: dict[str, str], body: bytes):
-        self._check_auth(headers, write=True)
         payload = _json_body(body)
+        caller = self._caller(headers)
+        namespace = payload.get("organization") or (caller.user if caller else DEFAULT_USER)
+        self._check_auth(headers, write=True, namespace=namespace)
         name = payload.get("name")
         if not isinstance(name, str) or not name:
             raise HubError(400, "name is required")
-        repo_id = f"{payload.get('organization') or DEFAULT_USER}/{name}"
+        repo_id = f"{namespace}/{name}"
         repo_type = payload.get("type") or "model"
         if repo_type not in URL_PREFIX:
             raise HubError(400, f"Invalid repo type {repo_type!r}")
@@ -411,6 +466,27 @@ class HubServer:
             return _yaml_errors(["README.md front matter must be a YAML mapping"])
         errors = _space_meta_errors(meta) if repo_type == "space" else []
         return _yaml_errors(errors) if errors else (200, {}, None, {"errors": [], "warnings": []})
+
+    def _whoami(self, headers: dict[str, str]):
+        caller = self._caller(headers)
+        if caller is None:
+            raise HubError(401, "You must be authenticated to access this resource")
+        return 200, {}, None, {
+            "type": "user", "id": hashlib.sha1(caller.user.encode()).hexdigest()[:24], "name": caller.user,
+            "fullname": caller.user.replace("-", " ").title(), "email": None, "avatarUrl": "",
+            "orgs": [{"name": o, "type": "org", "roleInOrg": "write"} for o in caller.orgs if o != "*"],
+            "auth": {"type": "access_token", "accessToken": {"displayName": "loopback",
+                                                             "role": "write" if caller.write else "read"}}}
+
+    def _commits(self, repo: Repo, revision: str):
+        """The commits reachable from `revision`, newest first (one page: no Link header)."""
+        sha, out = self._resolve(repo, revision), []
+        while sha is not None:
+            c = repo.commits[sha]
+            out.append({"id": c.oid, "title": c.title, "message": "", "date": c.date,
+                        "authors": [{"user": c.author}]})
+            sha = c.parent
+        return 200, {}, None, out
 
     def _info(self, repo: Repo, revision: str):
         sha = self._resolve(repo, revision)
@@ -463,7 +539,7 @@ class HubServer:
             out.append({"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": oid})
         return 200, {}, None, {"files": out, "commitOid": sha}
 
-    def _commit(self, repo: Repo, revision: str, body: bytes):
+    def _commit(self, repo: Repo, revision: str, body: bytes, author: str = DEFAULT_USER):
         if revision not in repo.refs:
             if _SHA.match(revision) and revision in repo.commits:
                 raise HubError(400, "Cannot commit to a commit sha: target a branch")
@@ -506,7 +582,7 @@ class HubServer:
                 raise HubError(422, "LFS files are not supported by the loopback Hub (uploadMode is regular)")
             else:
                 raise HubError(400, f"Unknown commit operation {key!r}")
-        oid = self._new_commit(repo, revision, tree, title)
+        oid = self._new_commit(repo, revision, tree, title, author)
         return 200, {}, None, {"success": True, "commitOid": oid, "hookOutput": "",
                                "commitUrl": f"{self._repo_url(repo)}/commit/{oid}", "pullRequestUrl": None}
 

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import ROOT
 
 HALVES = {("1", "2", "3", "4", "6", "9"): {"1", "2a", "2b", "3a", "3b", "4a", "4b", "6a", "6b", "6c", "9"},
-          ("5", "7", "8", "11"): {"5a", "5b", "7", "8", "11a", "11b"}}
+          ("5", "7", "8", "11", "12"): {"5a", "5b", "7", "8", "11a", "11b", "12a", "12b"}}
 
 
 def test_every_figure_but_spark_is_in_the_smoke_run():

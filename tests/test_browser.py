@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tests.browser import CONTRAST_JS, DESKTOP, PHONE, fill, fill_and_predict, open_app, slug
 
 pytestmark = pytest.mark.browser
-TABS = ("Predict", "Segments", "Data", "Model", "Monitor", "Batch", "Train", "API")
+TABS = ("Predict", "Segments", "Data", "Model", "Monitor", "Batch", "Edit", "Train", "API")
 
 
 def test_desktop_form_shows_segment_why_offers_and_the_map(browser, app_url, predictor, artifacts_dir):

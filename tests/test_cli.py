@@ -112,3 +112,26 @@ def test_roles_are_set_by_flag_and_a_wrong_one_is_explained(tmp_path, shared_dat
     assert "purchase_frequency → engagement" in res.stdout and "last_purchase_amount →" not in res.stdout
     res = run("fit", "--data", str(data), "--out", str(tmp_path / "c"), "--role", "loyalty=age", check=False)
     assert res.returncode == 2 and "unknown role 'loyalty'" in res.stderr and "recency" in res.stderr
+
+
+def test_edit_from_the_command_line(tmp_path, default_bundle):
+    """`edit` prints what changed and writes a bundle that verifies; bad input writes nothing."""
+    out = tmp_path / "edited"
+    offers = tmp_path / "offers.yaml"
+    offers.write_text("segments:\n  0:\n    - title: Student night\n      rationale: Young and price-aware.\n")
+    res = run("edit", "--bundle", str(default_bundle), "--merge", "1,4", "--rename", "2=Sports fans",
+              "--offers", str(offers), "--out", str(out))
+    assert "merged segments 1" in res.stdout and "renamed segment 2" in res.stdout
+    assert "offers of segment 0: Student night" in res.stdout
+    assert "[2] Sports fans (named by people)" in res.stdout and "edited, not re-measured" in res.stdout
+    from model.contract.bundle import read_bundle
+    assert read_bundle(out).manifest.k == 4
+    for args, message in [(["--rename", "1=Sports fans", "--bundle", str(out)], "names must be unique"),
+                          (["--rename", "1="], "is empty"),
+                          (["--merge", "3,3"], "cannot be merged with itself"),
+                          (["--k", "11"], "k must be one of the evidence table's ks"),
+                          (["--offers", str(tmp_path / "bad.yaml")], "is not valid YAML")]:
+        (tmp_path / "bad.yaml").write_text("segments: {0: [title: x\n")
+        target = tmp_path / "never"
+        res = run("edit", "--bundle", str(default_bundle), *args, "--out", str(target), check=False)
+        assert res.returncode == 2 and message in res.stderr and not target.exists()

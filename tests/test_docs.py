@@ -105,7 +105,7 @@ def test_model_card_snippets_run(app_url, default_bundle, tmp_path):
 def test_model_card_names_the_space_it_was_pushed_with(app_url, default_bundle, tmp_path):
     """`push --space` knows the Space: the card links it and its snippet calls it."""
     from model.contract.bundle import read_bundle
-    from training.publishing.card import set_space
+    from model.derived.card import set_space
     repo = tmp_path / "repo"
     shutil.copytree(default_bundle, repo)
     set_space(repo, "acme/segments-app")

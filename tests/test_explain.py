@@ -209,7 +209,7 @@ def test_rounded_thresholds_are_round_and_split_training_rows_as_the_tree_does()
     c = case("default")
     rules = fit_rules(c.frame, c.labels, c.schema, max_depth=4, seed=42, fills=c.fills, k=c.k)
     from sklearn.tree import DecisionTreeClassifier
-    from training.rules.featureview import FeatureView
+    from model.tables.featureview import FeatureView
     from training.rules.tree import _design
     view = FeatureView.of(c.schema, fills=c.fills)
     num, codes, _ = view.encode(c.frame)

@@ -1,4 +1,4 @@
-"""`python -m training fit|score|monitor|push|synth …` — the command-line front of the build side."""
+"""`python -m training fit|score|monitor|push|edit|synth …` — the command-line front of the build side."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from model.contract.bundle import DEFAULT_BUNDLE_DIR
 from training.commands import cmd_fit, cmd_monitor, cmd_push, cmd_score, cmd_synth
+from training.edit import add_edit_parser
 
 
 def _k(value: str) -> int | str:
@@ -146,8 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--data", help="customer CSV (with --engine spark also Parquet or a URI)")
     ss.add_argument("--transactions", metavar="FILE", help="order log (for a bundle trained on one; with "
                                                             "--engine spark also Parquet or a URI)")
-    s.add_argument("--out", required=True, help="output CSV (with --engine spark: a Parquet folder, or CSV "
-                                                 "parts when it ends in .csv)")
+    s.add_argument("--out", help="output CSV (with --engine spark: a Parquet folder, or CSV parts when it ends "
+                                 "in .csv); needed unless --by-segment is given")
+    s.add_argument("--by-segment", type=Path, metavar="DIR",
+                   help="also write one CSV per segment into DIR (id, input columns, segment, offers): audiences "
+                        "for campaigns; the files' rows add up to the scored rows")
     _date_format(s)
     _engine_args(s)
     s.set_defaults(func=cmd_score)
@@ -178,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --space: let the Space's visitors train on their own files (pushes training/ "
                         "and adds requirements-training.txt to the Space's requirements)")
     u.set_defaults(func=cmd_push)
+
+    add_edit_parser(sub, DEFAULT_BUNDLE_DIR)
 
     y = sub.add_parser("synth", help="write the synthetic customer table",
                        description="Generate customers with planted segments and real-export mess.")

@@ -109,22 +109,29 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    if args.out is None and args.by_segment is None:
+        raise ValueError("score needs --out FILE, --by-segment DIR, or both")
     if _engine(args) == "spark":
+        if args.by_segment is not None:
+            raise ValueError("--by-segment works with the local engine; score with --engine spark, then split "
+                             "the result by its segment_id column")
         from training.engines import spark as spark_engine
         summary = spark_engine.score(args.bundle, args.data or args.transactions, args.out,
                                      master=args.spark_master, data_format=args.data_format,
                                      conf=dict(args.spark_conf or []), log=args.transactions is not None)
     else:
         from training.score import score_file
-        summary = score_file(args.bundle, Path(args.data or args.transactions), Path(args.out),
-                             log=args.transactions is not None, date_format=args.date_format)
+        summary = score_file(args.bundle, Path(args.data or args.transactions), args.out and Path(args.out),
+                             log=args.transactions is not None, date_format=args.date_format,
+                             by_segment=args.by_segment)
     for what, how in summary.get("read", {}).items():
         print(f"{what}: {how}")
     if "log" in summary:
         log = summary["log"]
         print(f"order log: {log['lines_in']:,} lines, {log['lines_kept']:,} kept → {log['customers']:,} customers"
               + (f"; set aside: {', '.join(f'{k} {v:,}' for k, v in log['dropped'].items())}" if log["dropped"] else ""))
-    print(f"scored {summary['scored']:,} rows, rejected {summary['rejected']:,}; wrote {args.out}")
+    print(f"scored {summary['scored']:,} rows, rejected {summary['rejected']:,}"
+          + (f"; wrote {args.out}" if args.out else ""))
     value = summary.get("value")
     if value:
         print(value["headline"])
@@ -132,6 +139,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         v = (value or {}).get("per_segment", {}).get(name)
         worth = f" ({v['customer_share']:.1%} of customers, {v['revenue_share']:.1%} of revenue)" if v else ""
         print(f"  {name}: {n:,}{worth}")
+    if summary.get("audiences"):
+        print(f"audiences in {args.by_segment} (one file per segment, {sum(summary['audiences'].values()):,} rows):")
+        for name, n in summary["audiences"].items():
+            print(f"  {name}: {n:,} rows")
     if summary["errors"]:
         print(f"rejected rows (first {len(summary['errors'])}; every one has its reason in the `error` column):")
         for e in summary["errors"]:
@@ -143,7 +154,7 @@ def push(bundle: Path, repo: str, *, private: bool, revision: str | None, messag
           space: str | None = None, train: bool = False) -> int:
     from training.publishing.push import pin_instructions, push_bundle
     if space:  # the card links to the Space and its snippet calls it
-        from training.publishing.card import set_space
+        from model.derived.card import set_space
         set_space(bundle, space)
     result = push_bundle(bundle, repo, private=private, revision=revision, commit_message=message)
     print(f"pushed {bundle} to {result.url} at commit {result.commit_sha}")

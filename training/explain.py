@@ -4,7 +4,7 @@
   `stability_reading`, and `prediction_strength` per k (Tibshirani & Walther) -
   `training.selection.stability`.
 * Segments as rules people can use elsewhere: `fit_rules` → `Rules` (text, fidelity, `as_dict`)
-  and `rules_sql` (one portable SELECT) - `training.rules.tree`, `training.rules.sql`.
+  and `rules_sql` (one portable SELECT) - `training.rules.tree`, `model.derived.sql`.
 * Why this customer: `contributions` and `strongest` below (pure numpy, no fitted objects).
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from training.rules.featureview import FeatureView
+from model.tables.featureview import FeatureView
 from training.rules.tree import Rules, fit_rules
-from training.rules.sql import rules_sql
+from model.derived.sql import rules_sql
 from training.selection.stability import READING_RULE, prediction_strength, segment_stability, stability_reading
 
 __all__ = ["READING_RULE", "Rules", "contributions", "feature_blocks", "fit_rules",

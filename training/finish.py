@@ -14,16 +14,18 @@ from threadpoolctl import threadpool_limits
 
 from model.contract.bundle import CONFIG, RULES_SQL, dumps_json, library_versions, write_bundle
 from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
+from model.contract.stats import STATS, SegmentStats, dumps_stats
 from model.serving.rfm import rfm_edges
 from model.contract.schema import Schema
-from training.publishing.card import render_card
+from model.derived.card import render_card
 from training.selection.clustering import Fitted, fingerprint
 from training.compile import compile_pipeline
 from training.reading.inputs import Input
 from training.monitoring.reference import drift_reference
 from training.publishing.plots import render_selection_plots
 from training.rules.tree import fit_rules
-from training.rules.sql import rules_sql
+from model.derived.sql import rules_sql
+from training.description.alternatives import segment_stats
 from training.description.segments import describe_segments, name_split
 from training.selection.select_k import make_kmeans
 from training.selection.verdict import alternative_text
@@ -86,15 +88,22 @@ def finish(data: Input, schema: Schema, fitted: Fitted, *, out: Path, catalogue:
     step("writing bundle")
     sample = pca_sample(fitted.points, labels, seed=provenance.seed)
     numeric, categorical = [f.name for f in schema.numeric], [f.name for f in schema.categorical]
-    summary = Summary.from_dict(summary if summary is not None else
-                                data_summary(frame, labels, numeric=numeric, categorical=categorical, k=k))
+    summary = summary if summary is not None else data_summary(frame, labels, numeric=numeric,
+                                                               categorical=categorical, k=k)
+    edits: dict[str, bytes] = {}
+    if provenance.engine.get("name", "local") == "local":  # the Spark engine's frame is its driver sample
+        stats = segment_stats(frame, schema, fitted, segments=segments, rules=rules, by_segment=summary["by_segment"],
+                              catalogue=catalogue, seed=provenance.seed, rfm=rfm, fills=fills, value=value,
+                              order_log=data.transactions is not None)
+        edits[STATS] = dumps_stats(SegmentStats.from_dict(stats))
+    summary = Summary.from_dict(summary)
     with tempfile.TemporaryDirectory() as tmp:
         rel = render_selection_plots(manifest.selection, manifest.comparison, Path(tmp))
         plots = {r: (Path(tmp) / r).read_bytes() for r in rel}
     config = {"sklearn": {"model": {"file": "sklearn_model.joblib"}, "model_format": "skops",
                           "safe_model": {"file": "model.skops"}, "columns": list(schema.names),
                           "example_input": {c: [v] for c, v in schema.example().items()}, "task": "clustering"}}
-    extra = {CONFIG: dumps_json(config).encode(), RULES_SQL: sql.encode(), **plots}
+    extra = {CONFIG: dumps_json(config).encode(), RULES_SQL: sql.encode(), **plots, **edits}
     card = render_card(manifest, plots=sorted(plots))
     return write_bundle(out, manifest=manifest, compiled=compile_pipeline(fitted.pipeline, fitted.pca, schema),
                         pipeline=fitted.pipeline, sample=sample, summary=summary, card=card, extra_files=extra)

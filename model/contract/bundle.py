@@ -242,7 +242,9 @@ def read_bundle(path: Path | str) -> Bundle:
     verify_files(path, manifest)
     schema = manifest.schema
     shape = {"n_numeric": len(schema.numeric), "levels": [len(f.levels) for f in schema.categorical], "k": manifest.k}
-    compiled = Compiled.from_arrays(load_arrays(path / SERVING, expected_shapes(**shape)), **shape)
+    edit = manifest.edit  # segments people merged have several centres each (model.editing)
+    centres = sum(map(len, edit.groups)) if edit is not None and any(len(g) > 1 for g in edit.groups) else None
+    compiled = Compiled.from_arrays(load_arrays(path / SERVING, expected_shapes(**shape, centres=centres)), **shape)
     summary = Summary.read(_json(_read_capped(path, SUMMARY), f"{path / SUMMARY}"))
     sample = _read_sample(_read_capped(path, SAMPLE), manifest.k, path)
     log.info("loaded bundle %s (k=%s, built %s)", path, manifest.k, manifest.created_at)

@@ -58,6 +58,11 @@ class CSVError(ValueError):
     """An uploaded or training CSV cannot be used as a whole (encoding, delimiter, header, caps)."""
 
 
+class EditError(ValueError):
+    """An edit of a bundle's segments (`model.editing`) cannot be made as asked: the message says
+    which part of it, what is allowed and what was received. Nothing is written."""
+
+
 class ClaimError(ValueError):
     """A segment's name, trait or offer says something its own numbers contradict: training
     refuses to write such a bundle (training.description.claims.verify)."""

@@ -124,12 +124,36 @@ class Segment(Record):
     claims: list[Claim] = field(default_factory=list)  # everything said about it, with its numbers
     name_claims: list[str] = field(default_factory=list)  # the claims (ids) its name is made of
     value: SegmentValue | None = None  # None without a money column
+    named_by: Literal["model", "people"] = "model"  # "people": the name is a marketer's words (model.editing)
+    parts: list[int] | None = None  # the clusters of the edit's k it merges (`Edit.groups`), when merged
 
     def rfm_top(self, shown: int = 3) -> list[tuple[str, float]]:
         """The RFM mix, largest labels first (ties by name), the rest summed as "other labels"."""
         mix = sorted((self.rfm_mix or {}).items(), key=lambda t: (-t[1], t[0]))
         rest = round(sum(v for _, v in mix[shown:]), 4)
         return mix[:shown] + ([("other labels", rest)] if rest > 0 else [])
+
+    def as_dict(self) -> dict[str, Any]:
+        """The edit fields are left out when unset: a fitted bundle's manifest is unchanged."""
+        out = super().as_dict()
+        if self.named_by == "model":
+            del out["named_by"]
+        if self.parts is None:
+            del out["parts"]
+        return out
+
+
+@dataclass(frozen=True)
+class Edit(Record):
+    """People's changes to the segments a fit proposed (`model.editing`): the segments are unions of
+    the clusters ("atoms") of the k=`k` fit of the evidence table, `groups[i]` those of segment i."""
+    trained_k: int  # the k the bundle was fitted and described at
+    k: int  # the k whose clusters make up the segments
+    groups: list[list[int]]
+    changes: list[str]  # what people changed, in words, oldest first
+    not_remeasured: list[str]  # what the edit could not measure again (stability, indices)
+    served: str  # what serves this edit (serving.npz), and what model.skops is
+    edited_at: str
 
 
 # -- data and provenance -------------------------------------------------------------------------
@@ -249,6 +273,11 @@ class Manifest(Record):
     transactions: TransactionSource | None = None  # set when trained on an order log
     rfm: RfmModel | None = None  # set when the features are recency / frequency / monetary
     value: ValueSummary | None = None  # set when a column has the monetary role
+    edit: Edit | None = None  # set when people edited the segments after the fit
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        return out if self.edit is not None else {k: v for k, v in out.items() if k != "edit"}
 
     def __post_init__(self) -> None:
         if self.format_version != FORMAT_VERSION:

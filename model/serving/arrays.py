@@ -21,28 +21,36 @@ ARRAYS = {  # name → dtype kind: what serving.npz must hold, nothing else
     "num_fill": "f", "num_mean": "f", "num_scale": "f", "num_log1p": "b",
     "cat_fill": "i", "cat_sizes": "i", "centres": "f", "pca_components": "f", "pca_mean": "f",
 }
+# what it may hold besides: the segment of each centre, when people merged segments of a fit
+# (`model.editing`): a segment is then the union of its centres' customers, served exactly
+OPTIONAL = {"centre_segment": "i"}
 MAX_ARRAY_BYTES = 256 * 2**20  # all arrays together, decompressed (the default bundle's: ~3 kB)
 _HEADER_BYTES = 64 * 1024  # a .npy header is at most a few hundred bytes
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def expected_shapes(*, n_numeric: int, levels: Sequence[int], k: int) -> dict[str, tuple[int, ...]]:
-    """The shape of every array, from the manifest's schema (numeric features, level counts) and k."""
+def expected_shapes(*, n_numeric: int, levels: Sequence[int], k: int,
+                    centres: int | None = None) -> dict[str, tuple[int, ...]]:
+    """The shape of every array, from the manifest's schema (numeric features, level counts) and k;
+    `centres`: how many centres when people merged segments (the manifest's `edit.groups`), and
+    then `centre_segment` is expected too."""
     d = n_numeric + int(sum(levels))
-    return {"num_fill": (n_numeric,), "num_mean": (n_numeric,), "num_scale": (n_numeric,),
-            "num_log1p": (n_numeric,), "cat_fill": (len(levels),), "cat_sizes": (len(levels),),
-            "centres": (k, d), "pca_components": (2, d), "pca_mean": (d,)}
+    out = {"num_fill": (n_numeric,), "num_mean": (n_numeric,), "num_scale": (n_numeric,),
+           "num_log1p": (n_numeric,), "cat_fill": (len(levels),), "cat_sizes": (len(levels),),
+           "centres": (k if centres is None else centres, d), "pca_components": (2, d), "pca_mean": (d,)}
+    return out if centres is None else {**out, "centre_segment": (centres,)}
 
 
 def save_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     """serving.npz bytes: the `ARRAYS` in .npy format, in a zip with fixed timestamps, so the
     same model gives the same bytes (numpy.savez stamps the current time)."""
     missing = set(ARRAYS) - set(arrays)
-    if missing or set(arrays) - set(ARRAYS):
-        raise ValueError(f"serving arrays must be exactly {sorted(ARRAYS)}; got {sorted(arrays)}")
+    if missing or set(arrays) - set(ARRAYS) - set(OPTIONAL):
+        raise ValueError(f"serving arrays must be exactly {sorted(ARRAYS)} (and optionally {sorted(OPTIONAL)}); "
+                         f"got {sorted(arrays)}")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(ARRAYS):
+        for name in sorted(arrays):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
@@ -59,17 +67,21 @@ def load_arrays(path: Path, shapes: dict[str, tuple[int, ...]] | None = None) ->
         with zipfile.ZipFile(path) as zf:
             entries = {i.filename: i for i in zf.infolist()}
             names = sorted(n[:-4] for n in entries if n.endswith(".npy"))
-            if sorted(entries) != sorted(f"{n}.npy" for n in names) or set(names) != set(ARRAYS):
-                raise BundleError(f"{file} must hold exactly {', '.join(sorted(ARRAYS))}; "
+            wanted = set(ARRAYS) | ({n for n in OPTIONAL if n in shapes} if shapes is not None else
+                                    set(names) & set(OPTIONAL))
+            if sorted(entries) != sorted(f"{n}.npy" for n in names) or set(names) != wanted:
+                raise BundleError(f"{file} must hold exactly {', '.join(sorted(wanted))}; "
                                   f"it holds {', '.join(sorted(entries))[:300]}")
             if shapes is not None:
                 _check_declared(file, entries, shapes)
-            arrays = {name: _read(zf, entries[f"{name}.npy"], shapes) for name in ARRAYS}
+            arrays = {name: _read(zf, entries[f"{name}.npy"], shapes) for name in sorted(wanted)}
     except BundleError:
         raise
     except Exception as exc:  # a corrupt zip, an object array, a truncated file …
         raise BundleError(f"{file} cannot be read: {type(exc).__name__}: {str(exc)[:200]}") from None
-    for name, kind in ARRAYS.items():
+    for name, kind in {**ARRAYS, **OPTIONAL}.items():
+        if name not in arrays:
+            continue
         if arrays[name].dtype.kind != kind:
             raise BundleError(f"{file}: {name} has dtype {arrays[name].dtype}, expected kind {kind!r}")
         if kind == "f" and not np.isfinite(arrays[name]).all():

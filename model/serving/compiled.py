@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from model.contract.errors import BundleError
-from model.serving.arrays import ARRAYS, expected_shapes
+from model.serving.arrays import ARRAYS, OPTIONAL, expected_shapes
 
 BLOCK = 16_384  # rows per block in `run`
 MAX_COMBINATIONS = 4_096  # level combinations in one lookup table of `run`
@@ -47,17 +47,23 @@ class Compiled:
     num_log1p: np.ndarray  # (p,) bool: log1p before scaling
     cat_fill: np.ndarray  # (c,) level index used for a missing category (most frequent)
     cat_sizes: np.ndarray  # (c,) number of levels of each categorical feature
-    centres: np.ndarray  # (k, d)
+    centres: np.ndarray  # (centres, d): one per segment, or several (`centre_segment`)
     pca_components: np.ndarray  # (2, d)
     pca_mean: np.ndarray  # (d,)
+    centre_segment: np.ndarray | None = None  # (centres,) the segment of each centre, non-decreasing
     derived: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], *, n_numeric: int, levels: Sequence[int],
                     k: int) -> "Compiled":
         """Check the shapes against the manifest's schema and k; BundleError on any mismatch."""
-        a = {name: np.asarray(arrays[name]) for name in ARRAYS}
-        for name, shape in expected_shapes(n_numeric=n_numeric, levels=levels, k=k).items():
+        a = {name: np.asarray(arrays[name]) for name in [*ARRAYS, *(n for n in OPTIONAL if n in arrays)]}
+        owner = a.get("centre_segment")
+        if owner is not None and (owner.ndim != 1 or not np.array_equal(np.unique(owner), np.arange(k))
+                                  or (np.diff(owner) < 0).any()):
+            raise BundleError(f"serving.npz: centre_segment must name every segment 0..{k - 1}, in order")
+        shapes = expected_shapes(n_numeric=n_numeric, levels=levels, k=k, centres=None if owner is None else len(owner))
+        for name, shape in shapes.items():
             if a[name].shape != shape:
                 raise BundleError(f"serving.npz: {name} has shape {a[name].shape}; the manifest's schema "
                                   f"and k={k} make {shape}")
@@ -66,10 +72,11 @@ class Compiled:
                               f"manifest's {list(levels)}")
         if (a["cat_fill"] < 0).any() or (a["cat_fill"] >= a["cat_sizes"]).any() or (a["num_scale"] <= 0).any():
             raise BundleError("serving.npz: a fill level or a scale is out of range")
-        return cls(**{name: a[name] for name in ARRAYS})
+        return cls(**a)
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in ARRAYS}
+        out = {name: getattr(self, name) for name in ARRAYS}
+        return out if self.centre_segment is None else {**out, "centre_segment": self.centre_segment}
 
     def __post_init__(self) -> None:
         """Derived layouts: per categorical feature a (k, levels) table of its one-hot part of
@@ -97,15 +104,25 @@ class Compiled:
             "pca_num": np.ascontiguousarray(self.pca_components[:, :p]), "n_cat": len(dots),
             "groups": tuple((tuple(m), tuple(dots[j].shape[1] for j in m), np.ascontiguousarray(jd),
                              np.ascontiguousarray(jp)) for m, jd, jp in groups),
-            "log_rows": np.flatnonzero(self.num_log1p)})
+            "log_rows": np.flatnonzero(self.num_log1p),
+            # several centres per segment: where each segment's centres start (for reduceat)
+            "starts": None if not self.grouped else np.flatnonzero(np.diff(self.centre_segment, prepend=-1))})
+
+    @property
+    def grouped(self) -> bool:
+        """Whether some segment has more than one centre (people merged segments)."""
+        return self.centre_segment is not None and len(self.centre_segment) > int(self.centre_segment[-1]) + 1
 
     @property
     def k(self) -> int:
-        return int(self.centres.shape[0])
+        """The number of segments."""
+        return int(self.centres.shape[0]) if self.centre_segment is None else int(self.centre_segment[-1]) + 1
 
-    def run(self, num: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, num: np.ndarray, codes: np.ndarray, *, centres: bool = False) -> tuple[np.ndarray, ...]:
         """num: (n, p) float with NaN for missing; codes: (n, c) int with -1 for missing.
-        Returns (labels (n,), runner-up labels (n,), two nearest distances (n, 2), pca (n, 2)).
+        Returns (labels (n,), runner-up labels (n,), two nearest distances (n, 2), pca (n, 2)) —
+        segments, and each segment's nearest centre when a segment has several; with `centres`,
+        also the index of those two centres (n,) and (n,) (what `model.serving.explain` compares).
 
         Fastest with column-major inputs (``np.empty((p, n)).T``, as `model.contract.schema` builds them):
         every step is then a long contiguous pass per feature. Rows go through in blocks of
@@ -116,17 +133,23 @@ class Compiled:
         labels, second_labels = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         two_t, pts_t = np.empty((2, n)), np.empty((2, n))
         b = min(n, BLOCK)
-        scratch = (np.empty((len(self.num_mean), b)), np.empty((self.k, b)), np.empty(b, dtype=bool))
+        scratch = (np.empty((len(self.num_mean), b)), np.empty((len(self.centres), b)), np.empty(b, dtype=bool))
+        near = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)) if centres and self.grouped else None
         with _one_blas_thread() if n > BLOCK else contextlib.nullcontext():
             for start in range(0, n, BLOCK):
                 part = slice(start, min(n, start + BLOCK))
                 self._run_block(num_t[:, part], codes_t[:, part], labels[part], second_labels[part],
-                                two_t[:, part], pts_t[:, part], scratch)
-        return labels, second_labels, two_t.T, pts_t.T
+                                two_t[:, part], pts_t[:, part], scratch,
+                                None if near is None else (near[0][part], near[1][part]))
+        if not centres:
+            return labels, second_labels, two_t.T, pts_t.T
+        return (labels, second_labels, two_t.T, pts_t.T, *(near or (labels, second_labels)))
 
     def _run_block(self, num: np.ndarray, codes: np.ndarray, labels: np.ndarray, seconds: np.ndarray,
-                   two: np.ndarray, pts: np.ndarray, scratch: tuple[np.ndarray, ...]) -> None:
-        """One block, feature-major: num (p, b), codes (c, b); writes labels, two (2, b), pts (2, b)."""
+                   two: np.ndarray, pts: np.ndarray, scratch: tuple[np.ndarray, ...],
+                   near: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """One block, feature-major: num (p, b), codes (c, b); writes labels, two (2, b), pts (2, b)
+        and, for a grouped model, the two segments' nearest centres into `near`."""
         dv, b = self.derived, num.shape[1]
         col = dv["col"]
         zn, d2, closer = scratch[0][:, :b], scratch[1][:, :b], scratch[2][:b]
@@ -155,6 +178,9 @@ class Compiled:
         d2 *= -2.0
         d2 += zsq
         d2 += col["csq"]
+        by_centre = d2
+        if dv["starts"] is not None:  # a segment is as near as its nearest centre
+            d2 = np.minimum.reduceat(by_centre, dv["starts"], axis=0)
         # nearest and second nearest over the k rows; ties go to the lower index, like argmin
         best, second = two[0], two[1]
         np.copyto(best, d2[0])
@@ -171,6 +197,10 @@ class Compiled:
             labels += closer * (j - labels)  # no masked writes: measured 2x faster
         if len(d2) == 1:
             np.copyto(second, best)
+        if near is not None:
+            owner = self.centre_segment[:, None]
+            near[0][:] = np.argmin(np.where(owner == labels, by_centre, np.inf), axis=0)
+            near[1][:] = np.argmin(np.where(owner == seconds, by_centre, np.inf), axis=0)
         np.maximum(two, 0.0, out=two)
         np.sqrt(two, out=two)
 

@@ -35,22 +35,26 @@ class Explainer:
         starts = np.concatenate(([p], p + np.cumsum(sizes)))
         self.blocks = [compiled.centres[:, a:b] for a, b in zip(starts[:-1], starts[1:])]  # (k, L) each
         self.block_sq = np.stack([(b ** 2).sum(axis=1) for b in self.blocks], axis=1) if self.blocks \
-            else np.zeros((compiled.k, 0))  # (k, c)
+            else np.zeros((len(compiled.centres), 0))  # (centres, c)
         self.labels = [f.label for f in schema.numeric] + [f.label for f in schema.categorical]
 
     # -- a frame ------------------------------------------------------------------------------
-    def why_frame(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def why_frame(self, num: np.ndarray, codes: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  centres: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Per row, the labels of the `TOP_FRAME` features with the largest positive pull
         ("Income; Spending score"): one string per distinct combination, not one per row.
-        Rows go through in blocks, feature-major (as `model.serving.compiled.Compiled.run`)."""
+        Rows go through in blocks, feature-major (as `model.serving.compiled.Compiled.run`).
+        `a`, `b` are segments; when a segment has several centres, `centres` are the two
+        segments' nearest ones (`Compiled.run(centres=True)`), which the pulls compare."""
         n = len(a)
         if n == 0 or self.c.k < 2:
             return np.full(n, "", dtype=object)
         width = self.p + len(self.blocks)
+        ca, cb = centres or (a, b)
         key = np.empty(n, dtype=np.int64)
         for start in range(0, n, BLOCK):
             part = slice(start, min(n, start + BLOCK))
-            key[part] = self._keys(num[part].T, codes[part].T, a[part], b[part], width)
+            key[part] = self._keys(num[part].T, codes[part].T, ca[part], cb[part], width)
         key = np.where(a == b, -1, key)
         rows, distinct = np.unique(key, return_inverse=True)
         texts = np.array([self._combo_text(int(k), width) for k in rows], dtype=object)

@@ -128,9 +128,9 @@ class Predictor:
         """Validate and score one customer. Raises SchemaError naming every bad field."""
         one = self.one
         parts = one.quick_check(record) or one.from_checked(self.schema.check(record))  # check() names errors
-        label, runner, d1, d2, x, y, z, cs = one.score(parts[1], parts[2])
+        label, runner, d1, d2, x, y, z, cs, ca, cb = one.score(parts[1], parts[2], centres=True)
         return self._answer(parts, label, runner, margin(d1, d2), x, y, d1 > self._p99_list[label],
-                            one.why(parts[0], z, cs, label, runner))
+                            one.why(parts[0], z, cs, ca, cb))
 
     def predict_many(self, records: Sequence[Any]) -> list[dict[str, Any]]:
         """Each record's answer (`predict_one`'s) or, for a record that cannot be scored, its own
@@ -149,14 +149,15 @@ class Predictor:
         num = np.array([parts[1] for _, parts in kept], dtype=float).reshape(n, p)  # None → NaN
         codes = np.array([[-1 if v is None else v for v in parts[2]] for _, parts in kept],
                          dtype=np.int64).reshape(n, c)
-        labels, runners, two, pts = self.compiled.run(num, codes)
-        pulls = self.explainer.pulls(num.T, codes.T, labels, runners).T.tolist()
+        labels, runners, two, pts, near_a, near_b = self.compiled.run(num, codes, centres=True)
+        pulls = self.explainer.pulls(num.T, codes.T, near_a, near_b).T.tolist()  # between centres
         filled = np.where(codes < 0, self.compiled.cat_fill, codes).tolist()
         margins, far = margin(two[:, 0], two[:, 1]).tolist(), (two[:, 0] > self._p99[labels]).tolist()
         labels, runners, pts = labels.tolist(), runners.tolist(), pts.tolist()
+        near_a, near_b = near_a.tolist(), near_b.tolist()
         for r, (i, parts) in enumerate(kept):
             a, b = labels[r], runners[r]
-            why = one.reasons(parts[0], pulls[r], filled[r], a, b) if a != b else []
+            why = one.reasons(parts[0], pulls[r], filled[r], near_a[r], near_b[r]) if a != b else []
             out[i] = self._answer(parts, a, b, margins[r], pts[r][0], pts[r][1], far[r], why)
         return out  # type: ignore[return-value]
 
@@ -206,14 +207,14 @@ class Predictor:
         why = np.full(n, "", dtype=object)
         if ok.any():
             num, codes = (check.num, check.codes) if all_ok else (check.num.T[:, ok].T, check.codes.T[:, ok].T)
-            lab, second, two, p = self.compiled.run(num, codes)
+            lab, second, two, p, *near = self.compiled.run(num, codes, centres=self.compiled.grouped)
             if all_ok:
                 seg, run, marg, pts = lab, second, np.round(margin(two[:, 0], two[:, 1]), 4), np.round(p, 5)
             else:
                 seg[ok], run[ok] = lab, second
                 marg[ok], pts[ok] = np.round(margin(two[:, 0], two[:, 1]), 4), np.round(p, 5)
             far[ok] = two[:, 0] > self._p99[lab]
-            why[ok] = self.explainer.why_frame(num, codes, lab, second)
+            why[ok] = self.explainer.why_frame(num, codes, lab, second, tuple(near) or None)
         unlike = ok & (check.outside | far)
         out = pd.DataFrame(index=frame.index)  # column by column: no copying into blocks
         out["segment_id"] = pd.arrays.IntegerArray(np.where(ok, seg, 0), ~ok)

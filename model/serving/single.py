@@ -51,8 +51,10 @@ class OneCustomer:
     def __init__(self, schema: Schema, segments: Sequence[Segment], compiled: Compiled):
         self.schema, self.segments, c = schema, list(segments), compiled
         numeric, categorical = schema.numeric, schema.categorical
-        p, k = len(numeric), c.k
+        p, k = len(numeric), len(c.centres)  # centres: one per segment, or several (people merged segments)
         self.p, self.k = p, k
+        # the segment of each centre (None: centre j is segment j)
+        self._owner = None if c.centre_segment is None else tuple(c.centre_segment.tolist())
         pos = {f.name: i for i, f in enumerate(numeric)} | {f.name: i for i, f in enumerate(categorical)}
         # validation, in schema order: (name, numeric?, position, low, high, seen low, seen high, level → code)
         self._spec = tuple(
@@ -131,10 +133,12 @@ class OneCustomer:
         return dict(vals), num, codes, list(checked.imputed), list(checked.out_of_range)
 
     # -- arithmetic -----------------------------------------------------------------------------
-    def score(self, num: Sequence[float | None], codes: Sequence[int | None]
-              ) -> tuple[int, int, float, float, float, float, list[float], list[int]]:
+    def score(self, num: Sequence[float | None], codes: Sequence[int | None], *, centres: bool = False
+              ) -> tuple[Any, ...]:
         """(segment, runner-up, distance to each, pca x, pca y, z's numeric part, level codes with
-        the fills) of one customer; num/codes hold None for a missing value."""
+        the fills) of one customer; num/codes hold None for a missing value. With `centres`, also
+        the two segments' nearest centres — what `why` compares when people merged segments and a
+        segment has several (otherwise centre j is segment j)."""
         xs = [f if v is None else v for v, f in zip(num, self._fill)] if None in num else list(num)
         for i in self._logs:
             xs[i] = math.log1p(xs[i])
@@ -149,15 +153,21 @@ class OneCustomer:
         d2 = list(map(add, base, d2))  # d² − |z|²
         best = min(d2)
         label = d2.index(best)  # the first on ties, like argmin
+        owner = self._owner
         if len(d2) > 1:
-            d2[label] = math.inf
+            own = label if owner is None else owner[label]
+            if owner is None:
+                d2[label] = math.inf
+            else:  # the runner-up is the nearest centre of another segment
+                d2 = [math.inf if owner[j] == own else v for j, v in enumerate(d2)]
             second = min(d2)
             runner = d2.index(second)
         else:
             second, runner = best, label
         zsq = sum(map(mul, z, z))
-        return (label, runner, math.sqrt(max(best + zsq, 0.0)), math.sqrt(max(second + zsq, 0.0)), x + px, y + py,
-                z, cs)
+        seg, other = (label, runner) if owner is None else (owner[label], owner[runner])
+        out = (seg, other, math.sqrt(max(best + zsq, 0.0)), math.sqrt(max(second + zsq, 0.0)), x + px, y + py, z, cs)
+        return (*out, label, runner) if centres else out
 
     def pulls(self, z: Sequence[float], cs: Sequence[int], a: int, b: int) -> list[float]:
         """Each feature's share of d²(z, c_b) − d²(z, c_a), numeric features first (see
@@ -168,7 +178,8 @@ class OneCustomer:
     # -- the answer's parts ---------------------------------------------------------------------
     def why(self, values: dict[str, Any], z: Sequence[float], cs: Sequence[int], a: int, b: int
             ) -> list[dict[str, Any]]:
-        """The (at most `TOP`) features that most pull the customer toward `a` rather than `b`."""
+        """The (at most `TOP`) features that most pull the customer toward centre `a` rather than
+        `b` (the nearest centres of their segment and of the runner-up: `score`)."""
         if a == b:
             return []
         return self.reasons(values, self.pulls(z, cs, a, b), cs, a, b)
@@ -233,7 +244,9 @@ class OneCustomer:
         cat = tuple(tuple(self._block_sq[b][f] - self._block_sq[a][f] - 2.0 * (lb - la)
                           for la, lb in zip(self._ccat[a][f], self._ccat[b][f]))
                     for f in range(len(self.codes)))
-        sa, sb = self.segments[a], self.segments[b]
+        owner = self._owner
+        sa, sb = (self.segments[a], self.segments[b]) if owner is None else (self.segments[owner[a]],
+                                                                            self.segments[owner[b]])
         na, nb = short_name(sa.name), short_name(sb.name)
         reasons: list[tuple[Any, ...]] = []  # per feature: name, label, text around the value, text when unknown
         for f in self._numeric:

@@ -51,16 +51,20 @@ def margin_words(m: float) -> str:
 
 
 def stability_badge(s: Segment) -> str:
-    if s.stability is None:
-        return ""
+    if s.stability is None:  # an edited segment says what was not measured again
+        return (f'<span class="badge warn" title="People merged this segment after the fit: its bootstrap '
+                f'stability was not measured again">stability: {_e(s.stability_reading)}</span>'
+                if s.stability_reading else "")
     kind = "good" if s.stability >= 0.75 else "warn"
     return (f'<span class="badge {kind}" title="Mean best Jaccard match of this segment over bootstrap refits '
             f'(Hennig\'s clusterboot): ≥ 0.85 highly stable, ≥ 0.75 stable, 0.6–0.75 a pattern with doubtful '
             f'membership, &lt; 0.6 dissolved">stability {s.stability:.2f} · {_e(s.stability_reading)}</span>')
 
 
-def result_card(result: Mapping[str, Any], manifest: Manifest) -> str:
-    """Segment name, share, stability, margin over the runner-up, why, flags and the verdict."""
+def result_card(result: Mapping[str, Any], manifest: Manifest, *, link: str = "") -> str:
+    """Phone first: the segment and the top offer, then — folded on a phone, open beside the form on
+    a desktop (assets/app.css) — the margin over the runner-up, why, the flags and the verdict.
+    `link` (a deep link to this customer, relative to the page) is what "copy link" copies."""
     seg = manifest.segment(result["segment_id"])
     m, runner = result["margin"], result["runner_up"]["segment_name"]
     labels = {f.name: f.label for f in manifest.schema.features}
@@ -79,18 +83,26 @@ def result_card(result: Mapping[str, Any], manifest: Manifest) -> str:
                 f'“{_e(runner)}”:</b><ul>{why}</ul></div>') if why else ""
     rfm = result.get("rfm")
     rfm_html = (f'<span>RFM <b>{rfm["r"]}{rfm["f"]}{rfm["m"]}</b> · {_e(rfm["label"])}</span>' if rfm else "")
+    top = next((o for o in result.get("offers", []) if o.get("fits", True)), None)
+    top_html = (f'<div class="top-offer" data-testid="top-offer" style="border-left-color:{colour(seg.id)}">'
+                f'<span class="top-offer-kicker">Top offer</span> <b>{_e(top["title"])}</b>'
+                f'<div class="offer-why">{_e(top["rationale"])}</div></div>') if top else ""
+    named = ' <span class="badge info">named by people</span>' if seg.named_by == "people" else ""
     return (
-        f'<div class="result-card" data-testid="result-card" style="border-top-color:{colour(seg.id)}">'
+        f'<div class="result-card" data-testid="result-card" data-link="{_e(link)}" '
+        f'style="border-top-color:{colour(seg.id)}">'
         f'<div class="result-kicker">Segment {seg.id} {stability_badge(seg)}</div>'
-        f'<div class="result-name" data-testid="segment-name">{_e(seg.name)}</div>'
-        f'<div class="result-stats"><span><b>{seg.share:.0%}</b> of customers</span>{rfm_html}'
-        f'<span data-testid="margin">closer to this segment than to “{_e(runner)}”: '
+        f'<div class="result-name" data-testid="segment-name">{_e(seg.name)}{named}</div>'
+        f'<div class="result-stats"><span><b>{seg.share:.0%}</b> of customers</span>{rfm_html}</div>{top_html}'
+        f'<details class="result-more" data-testid="result-details"><summary>Why this segment, the margin '
+        f'and the checks</summary>'
+        f'<div class="result-stats"><span data-testid="margin">closer to this segment than to “{_e(runner)}”: '
         f'margin <b>{m:.2f}</b> ({margin_words(m)})</span></div>'
         f'<div class="conf-bar" role="img" aria-label="margin {m:.2f} of 1"><div style="width:{m * 100:.0f}%;'
         f'background:{colour(seg.id)}"></div></div>'
         f'<p class="help">Margin = 1 − distance to this segment’s centre ÷ distance to the runner-up’s: 0 on the '
         f'border between the two, 1 at the centre. A distance ratio, not a probability.</p>'
-        f'{why_html}<p class="result-desc">{_e(seg.description)}</p>{flags}</div>')
+        f'{why_html}<p class="result-desc">{_e(seg.description)}</p>{flags}</details></div>')
 
 
 def _labelled(reason: str, labels: Mapping[str, str]) -> str:
@@ -202,10 +214,19 @@ def segment_cards(segments: Sequence[Segment], schema: Schema, rules: Rules | No
         cards.append(
             f'<div class="segment-card" style="border-top-color:{colour(s.id)}">'
             f'<div class="result-kicker">Segment {s.id} · {s.size:,} customers · {s.share:.0%} {stability_badge(s)}</div>'
-            f'<div class="segment-name">{_e(s.name)}</div>{value_line(s)}<p>{_e(s.description)}</p>{rfm}'
+            f'<div class="segment-name">{_e(s.name)}{_named_by(s)}</div>{value_line(s)}<p>{_e(s.description)}</p>{rfm}'
             f'<table class="profile"><tr><th>feature</th><th>segment median</th><th>all customers</th></tr>{nums}{cats}'
             f'</table><ul class="offer-list">{offers}</ul>{note}{claims_html(s)}{rule_html}</div>')
     return f'<div class="segment-grid">{"".join(cards)}</div>'
+
+
+def _named_by(s: Segment) -> str:
+    """A marketer's name is shown as theirs, with the traits the numbers measured beside it."""
+    if s.named_by != "people":
+        return ""
+    measured = ", ".join(t.text for t in s.traits) or "no trait stands out"
+    return (f' <span class="badge info" data-testid="named-by-people">named by people</span>'
+            f'<div class="help">measured: {_e(measured)}</div>')
 
 
 def rules_text(rules: Rules, segments: Sequence[Segment]) -> str:

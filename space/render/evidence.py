@@ -45,6 +45,13 @@ def model_overview(manifest: Manifest, source: LiveSource) -> str:
     sel, tr = manifest.selection, manifest.training
     lines = [f"### Cluster structure: **{_md(manifest.clusterability.verdict)}**", _md(manifest.clusterability.summary),
              "", f"### k = {manifest.k:d}", _md(sel.reason), ""]
+    if manifest.edit is not None:  # the reason above is the fit's; say what people changed since
+        e = manifest.edit
+        lines += [f"**Edited by people** (the fit chose k = {sel.k}; the segments are now "
+                  f"{'unions of ' if any(len(g) > 1 for g in e.groups) else ''}the clusters of the k = {e.k} fit): "
+                  + "; ".join(_md(c) for c in e.changes) + ".",
+                  *(["*Edited, not re-measured:* " + "; ".join(_md(n) for n in e.not_remeasured) + "."]
+                    if e.not_remeasured else []), ""]
     if sel.rule:
         lines += [f"*Rule:* {_md(sel.rule)}", ""]
     if sel.weights:
@@ -70,7 +77,8 @@ def evidence_rows(manifest: Manifest) -> tuple[list[str], list[list[Any]]]:
     """The per-k evidence table: every criterion, the chosen k marked."""
     header = ["k", "inertia", "silhouette", "vs shuffled", "gap", "split-half stability", "prediction strength",
               "Calinski–Harabasz", "Davies–Bouldin", "smallest segment"]
-    rows = [[f"{r.k} ✔" if r.k == manifest.k else str(r.k), f"{r.inertia:.4g}", _f(r.silhouette), _f(r.silhouette_excess),
+    chosen = manifest.edit.k if manifest.edit is not None else manifest.k  # the clusters the segments are made of
+    rows = [[f"{r.k} ✔" if r.k == chosen else str(r.k), f"{r.inertia:.4g}", _f(r.silhouette), _f(r.silhouette_excess),
              _f(r.gap), _f(r.stability, 2), _f(r.prediction_strength, 2), f"{r.calinski_harabasz:.4g}",
              _f(r.davies_bouldin), _pct(r.smallest_share)] for r in manifest.selection.table]
     return header, rows

@@ -20,14 +20,17 @@ def batch_tab(ctx: Context) -> None:
                     f"({md_literal(cols)})"
                     + (" — or an order log" if ctx.manifest.transactions else "")
                     + f", up to {settings.max_batch_rows:,} rows and {settings.max_upload_bytes // 2**20} MB. "
-                    "You get the same rows back with their segment, the runner-up, why, and the offers; "
-                    "rows that cannot be scored say why. [Download an example file](example.csv).")
+                    "You get the same rows back with their segment, the runner-up, why, and the offers, "
+                    "and the audiences for campaigns: one CSV per segment; rows that cannot be scored say why. [Download an example file](example.csv).")
         upload = gr.File(label="Customer CSV", file_types=[".csv"], file_count="single")
         score_btn = gr.Button("Score file", variant="primary")
         api_batch = gr.Button(visible=False)  # /predict_batch for programs: errors raise
         api_summary = gr.JSON(visible=False, label="Batch summary (data)")  # programs read data, not Markdown
         summary = gr.Markdown(label="Batch summary", elem_id="batch-summary")
-        scored = gr.File(label="Scored CSV", interactive=False)
+        with gr.Row():
+            scored = gr.File(label="Scored CSV", interactive=False)
+            audiences = gr.File(label="Audiences: one CSV per segment (zip)", interactive=False,
+                                elem_id="batch-audiences")
         preview = gr.Dataframe(label="Scored rows (first 20)", interactive=False, visible=False,
                                elem_id="batch-preview")
 
@@ -41,17 +44,20 @@ def batch_tab(ctx: Context) -> None:
         _, result, out = ui.batch(ctx.uploaded_path(file))
         return out, result
 
-    def batch_ui(file: Any) -> tuple[Any, str, Any]:
-        """The page: the same, plus a preview; a file that cannot be used is said on the page."""
+    def batch_ui(file: Any) -> tuple[Any, Any, str, Any]:
+        """The page: the same, plus the audiences (one CSV per segment, zipped) and a preview; a
+        file that cannot be used is said on the page."""
         try:
             if file is None:
                 raise ValueError("choose a CSV file first")
-            payload, result, out = ui.batch(ctx.uploaded_path(file))
+            path = ctx.uploaded_path(file)
+            payload, result, out = ui.batch(path)
         except (CSVError, ValueError) as exc:
-            return None, pages.batch_error(str(exc)), gr.update(value=None, visible=False)
+            return None, None, pages.batch_error(str(exc)), gr.update(value=None, visible=False)
         header, rows = pages.preview(payload)
-        return out, pages.batch_summary(result), gr.update(value=rows, headers=header, visible=True)
+        return (out, ui.audiences(payload, path), pages.batch_summary(result),
+                gr.update(value=rows, headers=header, visible=True))
 
-    score_btn.click(guard(batch_ui), upload, [scored, summary, preview], api_name="score_file",
+    score_btn.click(guard(batch_ui), upload, [scored, audiences, summary, preview], api_name="score_file",
                     api_visibility="undocumented")
     api_batch.click(guard(predict_batch), upload, [scored, api_summary], api_name="predict_batch")

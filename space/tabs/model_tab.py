@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from model.contract.markdown import md_literal
 from space.handlers import card_body
+from space.history import repo_history
 from space.render import evidence, figures
-from space.tabs.common import Context, plot
+from space.render.editing import history_markdown
+from space.tabs.common import Context, guard, plot
 
 
 def model_tab(ctx: Context) -> None:
@@ -30,3 +32,25 @@ def model_tab(ctx: Context) -> None:
         gr.Markdown("### Cleaning report\n" + evidence.cleaning_text(manifest.cleaning))
         with gr.Accordion("Model card", open=False):
             gr.Markdown(card_body(ctx.predictor.bundle.path))
+        if ctx.live.source.kind == "hub":  # serving locally, there is no repo history to show
+            history_tab(ctx)
+
+
+def history_tab(ctx: Context) -> None:
+    """The model repo's last commits and what changed between them, fetched when asked."""
+    import gradio as gr
+
+    source, settings = ctx.live.source, ctx.settings
+    with gr.Accordion("History of the model repo", open=False, elem_id="model-history"):
+        button = gr.Button("Show the last commits", size="sm")
+        out = gr.Markdown(label="Model repo history", elem_id="model-history-table")
+
+    def model_history() -> str:
+        try:
+            entries = repo_history(source.repo, endpoint=settings.hf_endpoint, token=settings.hf_token,
+                                   live_commit=source.commit, cache_dir=settings.hub_cache_dir)
+        except ValueError as exc:  # the Hub is slow or down: the tab says so and goes on
+            return f"⚠ {md_literal(str(exc))}"
+        return history_markdown(entries, source.repo)
+
+    button.click(guard(model_history), None, out, api_name="model_history", api_visibility="undocumented")

@@ -20,6 +20,15 @@ SCROLL_TO_RESULT = """(...args) => {
   return args; }"""
 
 
+COPY_LINK = """() => {
+  const card = document.querySelector('#result-block [data-link]');
+  const rel = card && card.dataset.link;
+  if (!rel) return 'Find a segment first: the link opens the app on that customer.';
+  const url = new URL(rel, window.location.href).href;
+  if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {});
+  return url; }"""
+
+
 def scroll_after_link(names: list[str]) -> str:
     """SCROLL_TO_RESULT once a deep link's customer is scored (the page opened on one of `names`)."""
     return ("(...args) => { const q = new URLSearchParams(window.location.search); "
@@ -37,6 +46,11 @@ def predict_tab(ctx: Context) -> None:
                 go = gr.Button("Find segment", variant="primary", elem_id="predict-btn")
             with gr.Column(scale=6, min_width=300):
                 result_html = gr.HTML(cards.empty_result(), label="Segment", elem_id="result-block")
+                with gr.Row():
+                    copy_btn = gr.Button("Copy link to this customer", size="sm", elem_id="copy-link")
+                    link_box = gr.Textbox(label="Link to this customer", interactive=False, elem_id="customer-link",
+                                          buttons=["copy"], max_lines=1,
+                                          placeholder="Press the button: a link that opens the app on this customer")
                 offers_html = gr.HTML("", label="Offers")
                 map_plot = gr.Plot(plot(ui.map.background()), label="Where this customer sits among "
                                    "everyone (the map squeezes all features into two directions; nearby "
@@ -88,6 +102,8 @@ def predict_tab(ctx: Context) -> None:
                                      preprocess=False, js=SCROLL_TO_RESULT))
     for event in events:
         event.then(show_map, map_json, map_plot, api_visibility="private")
+    # in the browser only: the card carries its deep link; this makes it absolute and copies it
+    copy_btn.click(None, None, link_box, js=COPY_LINK)
     if not ctx.visitor:  # deep links address the Space's own model
         link = ctx.demo.load(guard(from_link), None, form_out, api_visibility="private", preprocess=False)
         # a deep link scores the form on load: bring its result into view as a click would

@@ -49,14 +49,7 @@ def data_summary(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequence[s
         feats[c] = {"kind": "categorical", "missing": int(frame[c].isna().sum()),
                     "counts": {str(k_): int(n) for k_, n in sorted(counts.items())}}
     corr = frame[list(numeric)].corr().round(4) if len(numeric) > 1 else None
-    by_seg: dict[str, Any] = {}
-    for seg in range(k):
-        part = frame.loc[labels == seg]
-        by_seg[str(seg)] = {
-            "numeric": {c: _box(part[c]) for c in numeric},
-            "categorical": {c: {str(k_): int(n) for k_, n in sorted(part[c].value_counts().items())}
-                            for c in categorical},
-        }
+    by_seg = segment_boxes(frame, labels, numeric=numeric, categorical=categorical, k=k)
     return {
         "rows": int(len(frame)), "features": feats,
         "correlation": ({"columns": list(numeric),
@@ -66,9 +59,30 @@ def data_summary(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequence[s
     }
 
 
+def segment_boxes(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequence[str],
+                  categorical: Sequence[str], k: int) -> dict[str, Any]:
+    """Per segment id (as text): a box plot of each numeric column, the counts of each level."""
+    by_seg: dict[str, Any] = {}
+    for seg in range(k):
+        part = frame.loc[labels == seg]
+        by_seg[str(seg)] = {
+            "numeric": {c: _box(part[c]) for c in numeric},
+            "categorical": {c: {str(k_): int(n) for k_, n in sorted(part[c].value_counts().items())}
+                            for c in categorical},
+        }
+    return by_seg
+
+
 def pca_sample(points: np.ndarray, labels: np.ndarray, *, seed: int,
                limit: int = MAX_SAMPLE) -> pd.DataFrame:
     """At most `limit` PCA points, stratified by segment (each keeps its share, at least one point)."""
+    rows = pca_rows(labels, seed=seed, limit=limit)
+    return pd.DataFrame({"pc1": np.round(points[rows, 0], 4), "pc2": np.round(points[rows, 1], 4),
+                         "segment": labels[rows].astype(int)})
+
+
+def pca_rows(labels: np.ndarray, *, seed: int, limit: int = MAX_SAMPLE) -> np.ndarray:
+    """The rows `pca_sample` shows, in order (another k's labels of the same rows draw its map)."""
     rng = np.random.default_rng(seed)
     n = len(labels)
     take: list[np.ndarray] = []
@@ -76,6 +90,4 @@ def pca_sample(points: np.ndarray, labels: np.ndarray, *, seed: int,
         idx = np.flatnonzero(labels == seg)
         m = len(idx) if n <= limit else max(1, int(round(limit * len(idx) / n)))
         take.append(np.sort(rng.choice(idx, size=min(m, len(idx)), replace=False)))
-    rows = np.sort(np.concatenate(take))[: max(limit, len(take))]
-    return pd.DataFrame({"pc1": np.round(points[rows, 0], 4), "pc2": np.round(points[rows, 1], 4),
-                         "segment": labels[rows].astype(int)})
+    return np.sort(np.concatenate(take))[: max(limit, len(take))]

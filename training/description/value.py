@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from model.derived.value import by_value, headline  # noqa: F401  (one home of the headline)
 from training.description.claims import Base
 
 
@@ -59,19 +60,3 @@ def scored_value(names: Sequence[str], counts: Mapping[int, int], sums: Mapping[
                        "revenue_share": round(rev / total, 4), "revenue_per_customer": round(rev / int(c), 2)}
     return {"feature": feature, "revenue": round(total, 2), "headline": headline([{"name": x} for x in names], rows),
             "per_segment": {names[j]: v for j, v in enumerate(rows) if v}}
-
-
-def by_value(values: Sequence[Mapping[str, Any] | None]) -> list[int]:
-    """Segment ids, highest revenue per customer first (ties: the larger revenue share)."""
-    ids = [i for i, v in enumerate(values) if v]
-    return sorted(ids, key=lambda i: (-values[i]["revenue_per_customer"], -values[i]["revenue_share"], i))  # type: ignore[index]
-
-
-def headline(segments: Sequence[Mapping[str, Any]], values: Sequence[Mapping[str, Any] | None]) -> str:
-    """'13.6 % of customers (segment 4, “Champions · …”) hold 56 % of the revenue.' — the segment
-    worth most per customer, against its size."""
-    top = by_value(values)[0]
-    v = values[top]
-    assert v is not None
-    return (f"{100 * v['customer_share']:.1f} % of customers (segment {top}, “{segments[top]['name']}”) hold "
-            f"{100 * v['revenue_share']:.0f} % of the revenue.")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from model.drift.report import (BINS, FORMAT, MIN_BINS, ROWS_PER_BIN, MonitorError, _bin_shares, _r,  # noqa: F401
                          drift_report, psi)
-from training.rules.featureview import MISSING, FeatureView
+from model.tables.featureview import MISSING, FeatureView
 
 
 def drift_reference(frame: pd.DataFrame, labels: Any, schema_like: Any, *, unlike: Any = None,

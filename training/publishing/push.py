@@ -207,7 +207,9 @@ def space_readme(model_repo: str, *, title: str = "Customer segments and offers"
     except importlib.metadata.PackageNotFoundError:
         pass
     meta.update({"python_version": "3.11", "app_file": "app.py", "pinned": False,
-                 "short_description": short_description, "models": [model_repo]})
+                 "short_description": short_description, "models": [model_repo],
+                 # "Sign in with Hugging Face" on the Edit tab: publishing an edit needs write access
+                 "hf_oauth": True, "hf_oauth_scopes": ["write-repos"]})
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
     return (f"---\n{front}---\n\n# {title}\n\nServes the customer-segmentation model "
             f"[{model_repo}](https://huggingface.co/{model_repo}) at the revision pinned in the Space "

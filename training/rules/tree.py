@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
-from training.rules.featureview import UNKNOWN, FeatureView
+from model.tables.featureview import UNKNOWN, FeatureView
 from training.description.readable import number_text, roundest_between
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,15 @@ class Rules:
         num, codes = self.view.filled(num, codes)
         out = self.predict_arrays(num, codes)
         out[bad.any(axis=1) | (codes == UNKNOWN).any(axis=1)] = -1
+        return out
+
+    def leaves(self, frame: pd.DataFrame) -> np.ndarray:
+        """Index into `rules` of the rule each row of a validated table falls under (leaves are
+        disjoint); -1 where none does."""
+        num, codes = self.view.filled(*self.view.encode(frame)[:2])
+        out = np.full(len(num), -1, dtype=np.int64)
+        for i, rule in enumerate(self.rules):
+            out[_mask(rule, self.view, num, codes)] = i
         return out
 
     def predict_arrays(self, num: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The surrogate rules (`training.rules.tree`) as one portable SQL query: `segment_rules.sql`.
+"""The surrogate rules (`training.rules.tree`, as the manifest records them) as one portable SQL
+query: `segment_rules.sql`.
 
     SELECT customers.*, CASE WHEN … THEN NULL … WHEN <rule> THEN <segment> … END AS segment_id
     FROM customers;
@@ -39,8 +40,8 @@ import re
 from decimal import Decimal
 from typing import Any, Sequence
 
-from training.rules.featureview import CategoricalSpec, FeatureView, NumericSpec
-from training.rules.tree import Condition, Rules
+from model.contract.evidence import RuleCondition, Rules
+from model.tables.featureview import CategoricalSpec, FeatureView, NumericSpec
 
 TABLE = "customers"
 NUMBER_CHARS = "0123456789.+-eE"
@@ -103,7 +104,7 @@ def _keys(levels: Sequence[str]) -> str:
     return "(" + ", ".join(literal(k) for k in keys) + ")"
 
 
-def _condition(c: Condition, view: FeatureView) -> str:
+def _condition(c: RuleCondition, view: FeatureView) -> str:
     if c.levels is not None:
         f = next(x for x in view.categorical if x.name == c.feature)
         return f"{_cat(f)} IN {_keys(c.levels)}"
@@ -141,16 +142,15 @@ def _comment(text: str) -> str:
     return "-- " + " ".join(str(text).split())
 
 
-def rules_sql(rules: Rules, schema_like: Any, *, names: Sequence[str] | None = None) -> str:
-    """The query (module docstring) that assigns `rules`' segments; `names` (one per segment)
-    only label the comments. The schema gives levels and hard limits, the rules their fills."""
-    fills = {f.name: f.fill for f in (*rules.view.numeric, *rules.view.categorical)}
-    view = FeatureView.of(schema_like, fills=fills)
-    for a, b in zip(view.categorical, rules.view.categorical):
-        if a.levels != b.levels:
-            raise ValueError(f"{a.name}: the schema's levels {list(a.levels)} differ from the rules' {list(b.levels)}")
-    if view.names != rules.view.names:
-        raise ValueError(f"the schema's features {view.names} differ from the rules' {rules.view.names}")
+def rules_sql(rules: Any, schema_like: Any, *, names: Sequence[str] | None = None) -> str:
+    """The query (module docstring) that assigns `rules`' segments: the manifest's `Rules` record,
+    or anything with its `as_dict()` (`training.rules.tree.Rules`). `names` (one per segment) only
+    label the comments. The schema gives levels and hard limits, the rules their fills."""
+    if not isinstance(rules, Rules):
+        rules = Rules.from_dict(rules.as_dict())
+    view = FeatureView.of(schema_like, fills=rules.fills)
+    if sorted(view.names) != sorted(rules.fills):
+        raise ValueError(f"the schema's features {view.names} differ from the rules' {sorted(rules.fills)}")
     lines = [_comment(f"Segment rules: {rules.k} segments; fidelity {rules.fidelity:.1%} (share of the "
                       f"{rules.rows:,} training customers these rules put in the model's segment)."),
              _comment("Input: a table named customers with the CSV's own columns (text or numbers). "
@@ -162,13 +162,13 @@ def rules_sql(rules: Rules, schema_like: Any, *, names: Sequence[str] | None = N
                       "limits, unknown category).")]
     for s in range(rules.k):
         title = f"segment {s}" + (f" ({names[s]})" if names and s < len(names) else "")
-        texts = rules.for_segment(s) or ["(no rule: the rules never choose this segment)"]
+        texts = [r.text for r in rules.rules if r.segment == s] or ["(no rule: the rules never choose this segment)"]
         lines += [_comment(f"{title}: " + " OR ".join(f"[{t}]" for t in texts))]
     lines += [f"SELECT {TABLE}.*,", "  CASE"]
     for why, cond in _rejects(view):
         lines += [f"    {_comment(why)}", f"    WHEN {cond} THEN NULL"]
     for r in rules.rules:
         cond = " AND ".join(_condition(c, view) for c in r.conditions) or "1 = 1"
-        lines += [f"    {_comment(f'segment {r.segment}: {rules.text(r)}')}", f"    WHEN {cond} THEN {r.segment}"]
+        lines += [f"    {_comment(f'segment {r.segment}: {r.text}')}", f"    WHEN {cond} THEN {r.segment}"]
     lines += ["    ELSE NULL", "  END AS segment_id", f"FROM {TABLE};", ""]
     return "\n".join(lines)

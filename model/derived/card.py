@@ -54,7 +54,18 @@ protected attributes, eligibility). Segments describe groups, not people.
 {% endfor %}{% endif %}
 Every name, trait and offer is a claim checked against the segment's numbers before the bundle
 was written (`claims` in manifest.json lists each with its numbers).
-
+{% if edit %}
+## Edited by people
+People changed these segments after the fit (last on {{ edit.edited_at }}); names marked "named by people" are
+their words, the numbers beside them are measured:
+{% for c in edit.changes -%}
+- {{ c }}
+{% endfor -%}
+{% for n in edit.not_remeasured -%}
+- edited, not re-measured: {{ n }}
+{% endfor -%}
+- what serves the edit: {{ edit.served }}
+{% endif %}
 ## Choosing k
 {{ selection_reason }}
 {% if weights %}
@@ -128,7 +139,8 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
     # Every text that comes from the data (levels in names and traits, column labels, the file name)
     # is literal Markdown: a level holding line breaks, links or HTML must not change the Hub page.
     md = md_literal
-    segments = [{"id": s.id, "name": md(s.name), "share": s.share, "description": md(s.description),
+    segments = [{"id": s.id, "name": md(s.name) + (" (named by people)" if s.named_by == "people" else ""),
+                 "share": s.share, "description": md(s.description),
                  "offers": md("; ".join(o.title for o in s.offers)), "value": s.value} for s in manifest.segments]
     card = ModelCard.from_template(
         data, template_str=TEMPLATE, title=md(manifest.title), k=manifest.k,
@@ -137,6 +149,10 @@ def render_card(manifest: Manifest, *, plots: list[str]) -> str:
         rows=f"{manifest.training.rows:,}", source=md(manifest.training.source),
         comparison_note=md(cmp.why if cmp else "density-based methods were not compared for this bundle."),
         segments=segments, selection_reason=md(manifest.selection.reason),
+        edit=None if manifest.edit is None else {
+            "edited_at": manifest.edit.edited_at, "served": md(manifest.edit.served),
+            "changes": [md(c) for c in manifest.edit.changes],
+            "not_remeasured": [md(n) for n in manifest.edit.not_remeasured]},
         table=manifest.selection.table, plots=plots,
         metrics={md(k): md(v) for k, v in manifest.metrics.readable().items()},
         example=repr(example), kwargs=", ".join(f"{param_name(k)}={v!r}" for k, v in example.items()),
