@@ -105,7 +105,11 @@ class ActiveBundle:
     def _render(self, build: Callable[[Context], None]) -> None:
         import gradio as gr
 
-        @gr.render(inputs=[self.state], triggers=[self.state.change], show_progress="hidden")
+        # One render at a time (one concurrency id for every tab's render): a session's renders share
+        # its copy of the Blocks config, and Gradio's `attach_load_events` iterates over it while
+        # another render adds to it ("dictionary changed size during iteration").
+        @gr.render(inputs=[self.state], triggers=[self.state.change], show_progress="hidden",
+                   concurrency_limit=1, concurrency_id="session-views")
         def session_view(token: Any, request: gr.Request) -> None:
             entry = self.entry(token, request)
             if entry is not None:
