@@ -20,10 +20,11 @@ from benchmarks.common import Result, fmt_s
 from model.contract.schema import Schema
 from training.reading import table as data_mod
 from training.synthetic import customers as synthetic
-from training.explain import fit_rules, prediction_strength, segment_stability
 from training.monitoring.reference import drift_reference
 from training.selection.preprocess import make_preprocessor
 from training.reading.schema import build_schema
+from training.rules.tree import fit_rules
+from training.selection.stability import prediction_strength, segment_stability
 from training.selection.select_k import make_kmeans
 
 K = 5

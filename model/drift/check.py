@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from model.tables.batch import _has_columns
+from model.tables.batch import has_columns
 from model.tables.reading import read_csv_strict
 from model.drift.report import MonitorError, drift_report
 from model.serving.predictor import Predictor
@@ -31,7 +31,7 @@ def monitor_upload(predictor: Predictor, data: bytes, *, previous: bytes | None 
 def new_customers(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows: int) -> pd.DataFrame:
     """The customers of an upload: the table itself (text cells), or an order log's customers."""
     schema, tx = predictor.schema, predictor.manifest.transactions
-    if tx is not None and not _has_columns(data, schema.names):
+    if tx is not None and not has_columns(data, schema.names):
         log = read_csv_strict(data, max_bytes=max_bytes, max_rows=max_rows)
         same = {role: col for role, col in tx.columns.items() if col in set(log.columns)}
         return customer_features(log, **same).frame.rename(columns={ID_COLUMN: schema.id_column or ID_COLUMN})

@@ -1,12 +1,6 @@
 """Has the customer base changed since training? A drift report from stored aggregates.
 
-`training.monitoring.reference.drift_reference` summarises the training data in a few numbers per feature - small enough for the
-manifest: for a numeric feature up to 9 quantile cut points (deciles, rounded to 6 significant
-digits; ties merge bins), the training share of each bin and of empty cells, and the median; for
-a categorical feature the share of each level and of empty cells; the segment shares; and the
-share of training customers "unlike the training data" when it is given. Below 500 training rows
-there are fewer bins (at least `ROWS_PER_BIN` rows a bin, at least `MIN_BINS`): on Mall's 200
-rows, 10 bins made 1 bootstrap resample in 8 look "drifting"; 4 bins, 1 in 40.
+The reference a bundle stores, and how numeric features are binned: `model.drift.bins`.
 
 `drift_report` compares a new table (and its scores from `model.serving.predictor.Predictor.predict_frame`:
 columns ``segment_id``, ``unlike_training``, ``error``) with that reference:
@@ -34,11 +28,9 @@ import numpy as np
 import pandas as pd
 
 from model.contract.constraints import MISSING, UNKNOWN, category_key, finite_numbers as numbers, level_codes, number_text
+from model.drift.bins import FORMAT, bin_shares, rounded_share
 from model.drift.moves import migration_matrix
 
-FORMAT = 1
-BINS = 10
-MIN_BINS, ROWS_PER_BIN = 4, 50
 EPS = 1e-4
 PSI_DRIFT, PSI_RETRAIN = 0.1, 0.25
 UNLIKE_DRIFT, UNLIKE_RETRAIN = 0.05, 0.15
@@ -57,10 +49,6 @@ class MonitorError(ValueError):
     """The new data or the scores cannot be compared with the reference."""
 
 
-def _r(x: float) -> float:
-    return round(float(x), 6)
-
-
 def _psi_verdict(psi: float) -> str:
     return VERDICTS[0] if psi < PSI_DRIFT else VERDICTS[1] if psi <= PSI_RETRAIN else VERDICTS[2]
 
@@ -70,13 +58,6 @@ def psi(now: Any, then: Any) -> float:
     p = np.maximum(np.asarray(now, dtype=float), EPS)
     q = np.maximum(np.asarray(then, dtype=float), EPS)
     return float(((p - q) * np.log(p / q)).sum())
-
-
-def _bin_shares(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Shares of x (no NaN) in bins (-inf, e0], (e0, e1], ..., (e_last, inf)."""
-    if not len(x):
-        return np.zeros(len(edges) + 1)
-    return np.bincount(np.searchsorted(edges, x, side="left"), minlength=len(edges) + 1) / len(x)
 
 
 def _check_inputs(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scored: pd.DataFrame) -> None:
@@ -111,7 +92,7 @@ def _numeric_entry(name: str, ref: Mapping[str, Any], col: pd.Series, n_ref: int
     n = len(col)
     x = vals[~np.isnan(vals)]
     edges = np.asarray(ref["edges"], dtype=float)
-    now = np.append(_bin_shares(x, edges) * (len(x) / n), [np.isnan(vals).sum() / n - bad.mean(), bad.mean()])
+    now = np.append(bin_shares(x, edges) * (len(x) / n), [np.isnan(vals).sum() / n - bad.mean(), bad.mean()])
     then = np.append(np.asarray(ref["shares"]), [ref["missing"], 0.0])
     labels = [*_bin_labels(ref["edges"]), "empty", "not a number"]
     entry = _entry(name, "numeric", now, then, labels, n_ref, n)
@@ -138,9 +119,10 @@ def _entry(name: str, kind: str, now: np.ndarray, then: np.ndarray, labels: list
     used = int(((now > 0) | (then > 0)).sum())
     return {"feature": name, "kind": kind, "psi": round(value, 4), "verdict": _psi_verdict(value),
             "psi_noise": round(max(used - 1, 0) * (1 / n_ref + 1 / n), 4),
-            "gained_most": {"bin": labels[up], "then": _r(then[up]), "now": _r(now[up])},
-            "lost_most": {"bin": labels[down], "then": _r(then[down]), "now": _r(now[down])},
-            "bins": [{"bin": b, "then": _r(t), "now": _r(w)} for b, t, w in zip(labels, then, now)]}
+            "gained_most": {"bin": labels[up], "then": rounded_share(then[up]), "now": rounded_share(now[up])},
+            "lost_most": {"bin": labels[down], "then": rounded_share(then[down]), "now": rounded_share(now[down])},
+            "bins": [{"bin": b, "then": rounded_share(t), "now": rounded_share(w)}
+                     for b, t, w in zip(labels, then, now)]}
 
 
 def drift_report(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scored: pd.DataFrame, *,
@@ -166,15 +148,16 @@ def drift_report(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scor
     bad_rows = np.flatnonzero(~scored)
     report: dict[str, Any] = {
         "rows": n, "rows_scored": int(scored.sum()), "reference_rows": n_ref,
-        "errors": {"rows": int(len(bad_rows)), "share": _r(len(bad_rows) / n),
+        "errors": {"rows": int(len(bad_rows)), "share": rounded_share(len(bad_rows) / n),
                    "examples": [{"row": int(i) + 1, "error": str(new_scored["error"].iloc[i])[:200]}
                                 for i in bad_rows[:5]]},
         "features": sorted(features, key=lambda e: -e["psi"]),
-        "segments": {"then": list(reference["segments"]), "now": [_r(s) for s in now_seg],
+        "segments": {"then": list(reference["segments"]), "now": [rounded_share(s) for s in now_seg],
                      "psi": round(seg_psi, 4) if scored.any() else None,
                      "psi_noise": round((k - 1) * (1 / n_ref + 1 / max(int(scored.sum()), 1)), 4),
                      "verdict": _psi_verdict(seg_psi) if scored.any() else VERDICTS[2]},
-        "unlike_training": {"then": unlike_then, "now": None if unlike_now is None else _r(unlike_now)},
+        "unlike_training": {"then": unlike_then,
+                            "now": None if unlike_now is None else rounded_share(unlike_now)},
         "thresholds": THRESHOLDS,
     }
     report["verdict"], report["reasons"] = _verdict(report)

@@ -32,13 +32,15 @@ def score_upload(predictor: Predictor, data: bytes, *, max_bytes: int, max_rows:
                  keep_columns: Literal["all", "schema"] = "schema",
                  max_columns: int | None = MAX_COLUMNS) -> tuple[bytes, dict[str, Any]]:
     """A customer table, or — for a bundle trained on an order log — the order log itself."""
-    if predictor.manifest.transactions is not None and not _has_columns(data, predictor.schema.names):
+    if predictor.manifest.transactions is not None and not has_columns(data, predictor.schema.names):
         return score_log(predictor, data, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
     return score_table(predictor, data, max_bytes=max_bytes, max_rows=max_rows, keep_columns=keep_columns,
                        max_columns=max_columns)
 
 
-def _has_columns(data: bytes, names: list[str]) -> bool:
+def has_columns(data: bytes, names: list[str]) -> bool:
+    """Whether the header of an upload names every one of `names` (spacing and case aside): how a
+    customer table is told from an order log, for scoring and for drift (`model.drift.check`)."""
     first = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     line = first[:65536].split(b"\n", 1)[0].decode("utf-8", "replace")
     header = {" ".join(h.split()).casefold() for h in next(csv.reader(io.StringIO(line)), [])}

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
-from training.rules.featureview import UNKNOWN, FeatureView
+from model.contract.constraints import UNKNOWN
+from training.rules.featureview import FeatureView
 from training.description.readable import number_text, roundest_between
 
 log = logging.getLogger(__name__)
