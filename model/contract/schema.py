@@ -287,8 +287,10 @@ class Schema:
 
 def _category_codes(column: pd.Series, options: Options) -> np.ndarray:
     """Level index per row; MISSING for empty cells, UNKNOWN for values that are no level."""
-    if isinstance(column.dtype, pd.StringDtype):  # what the CSV reader makes: Arrow encodes it (10x faster
-        rows, uniques = pd.factorize(column)     # than a copy to Python objects); missing → code -1
+    # pandas' str dtype (the CSV reader's) is factorized in its own storage, missing → code -1: Arrow with
+    # pyarrow (make test), Python strings in the Space (no pyarrow); 1 M cells: 17 ms / 57 ms here
+    if isinstance(column.dtype, pd.StringDtype):
+        rows, uniques = pd.factorize(column)
     else:
         rows, uniques = factorize(column.to_numpy(dtype=object) if not isinstance(column.dtype, np.dtype)
                                   else column.to_numpy())  # NaN / None / pd.NA → code -1 or a unique NA

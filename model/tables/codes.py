@@ -37,7 +37,8 @@ def factorize(values: Any, *, max_objects: int = 4_096, by_value: bool = True
 
 def as_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(number per distinct text, NaN when empty or not a finite number; True where the text is
-    not empty but no finite number) — `training.reading.table._as_number`'s rule per distinct text."""
+    not empty but no finite number): how training (`training.reading.table`) and order logs
+    (`model.orders`) read a number from a text cell, once per distinct text."""
     stripped = pd.Series(values, dtype="string").str.strip()
     present = stripped.notna() & (stripped != "")
     nums = pd.to_numeric(stripped.where(present), errors="coerce").astype(float).to_numpy(copy=True)
