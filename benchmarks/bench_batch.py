@@ -23,7 +23,7 @@ def run(smoke: bool = False) -> list[Result]:
 
 
 def _in_memory(path: Path, rows: int, smoke: bool) -> Result:
-    from model.contract.bundle import load_pipeline
+    from model.contract.writing import load_pipeline
     from model.tables.reading import read_csv_strict
     from model.serving.predictor import Predictor
     from model.contract.bundle import DEFAULT_BUNDLE_DIR

@@ -13,7 +13,7 @@ TARGET_S, TARGET_SPEEDUP = 50e-6, 100.0
 
 
 def run(smoke: bool = False) -> list[Result]:
-    from model.contract.bundle import load_pipeline
+    from model.contract.writing import load_pipeline
     from model.serving.predictor import Predictor
     from model.contract.bundle import DEFAULT_BUNDLE_DIR
     p = Predictor.from_dir(DEFAULT_BUNDLE_DIR)

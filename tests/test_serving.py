@@ -14,7 +14,8 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from model.contract.bundle import SERVING, load_pipeline, read_bundle
+from model.contract.bundle import SERVING, read_bundle
+from model.contract.writing import load_pipeline
 from model.contract.errors import BundleError
 from model.serving.explain import Explainer
 from model.contract.schema import CategoricalFeature, NumericFeature, Schema

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from model.contract.bundle import load_pipeline, read_bundle
+from model.contract.bundle import read_bundle
+from model.contract.writing import load_pipeline
 from model.contract.errors import BundleError
 from model.serving.predictor import Predictor
 from training.synthetic import customers as synthetic

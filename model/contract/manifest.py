@@ -1,6 +1,6 @@
 """The bundle's typed contract: manifest.json as records (`model.contract.records`).
 
-Training builds these records and `model.contract.bundle.write_bundle` writes them; the runtime reads
+Training builds these records and `model.contract.writing.write_bundle` writes them; the runtime reads
 attributes, never string keys. A manifest with wrong types, unknown fields or another format
 version is refused with the path of the problem and how to rebuild (`ManifestError`). The
 evidence records live in `model.contract.evidence`, the aggregates (summary.json, drift reference) in

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from model.contract.bundle import TRUSTED_TYPES
+from model.contract.writing import TRUSTED_TYPES
 from model.contract.manifest import Manifest
 from model.contract.schema import param_name
 
