@@ -17,7 +17,8 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from model.contract.bundle import MODEL_JOBLIB, MODEL_SKOPS, read_bundle
+from model.contract.bundle import read_bundle
+from model.contract.files import MODEL_JOBLIB, MODEL_SKOPS
 from model.contract.writing import TRUSTED_TYPES, load_pipeline, load_skops
 from model.contract.errors import BundleError
 

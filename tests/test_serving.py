@@ -14,7 +14,8 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from model.contract.bundle import SERVING, read_bundle
+from model.contract.bundle import read_bundle
+from model.contract.files import SERVING
 from model.contract.writing import load_pipeline
 from model.contract.errors import BundleError
 from model.serving.explain import Explainer

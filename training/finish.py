@@ -11,7 +11,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from model.contract.bundle import CONFIG, RULES_SQL, dumps_json
+from model.contract.bundle import dumps_json
+from model.contract.files import CONFIG, RULES_SQL
 from model.contract.writing import library_versions, write_bundle
 from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
 from model.serving.rfm import rfm_edges

@@ -24,29 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.contract import formats
 from model.contract.errors import BundleError
+from model.contract.files import CAPS, MANIFEST, SAMPLE, SUMMARY
 from model.contract.manifest import Manifest, Summary
-from model.serving.compiled import Compiled, load_arrays
+from model.serving.compiled import Compiled
 
 log = logging.getLogger(__name__)
 
 # the embedded default bundle: the fallback every Space relies on (rebuilt only by `make bundle`)
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "default"
-MANIFEST = "manifest.json"
-SERVING = "serving.npz"
-MODEL_SKOPS = "model.skops"
-MODEL_JOBLIB = "sklearn_model.joblib"
-SAMPLE = "pca_sample.csv"
-SUMMARY = "summary.json"
-CARD = "README.md"
-CONFIG = "config.json"
-RULES_SQL = "segment_rules.sql"
-SERVED = (MANIFEST, SERVING, SAMPLE, SUMMARY, CARD, RULES_SQL)  # what the app needs, nothing more
-# Files are refused above these sizes before they are hashed or parsed: the default bundle's largest
-# data file is ~60 kB, and a 171 MB summary.json took 9 s and +470 MB to load.
-MAX_DATA_FILE_BYTES = 8 * 2**20
-CAPS = {MANIFEST: MAX_DATA_FILE_BYTES, SUMMARY: MAX_DATA_FILE_BYTES, SAMPLE: MAX_DATA_FILE_BYTES,
-        CARD: MAX_DATA_FILE_BYTES, RULES_SQL: MAX_DATA_FILE_BYTES, SERVING: 64 * 2**20}
 
 
 def sha256_file(path: Path) -> str:
@@ -94,16 +81,29 @@ def _json(data: bytes, what: str) -> Any:
         raise BundleError(f"{what} is not valid JSON: {str(exc)[:200]}") from None
 
 
-def read_manifest(path: Path | str) -> Manifest:
-    path = Path(path)
+def _raw_manifest(path: Path) -> dict[str, Any]:
     if not (path / MANIFEST).is_file():
         raise BundleError(f"{path} is not a bundle: {MANIFEST} is missing")
-    return Manifest.read(_json(_read_capped(path, MANIFEST), f"{path / MANIFEST}"))
+    return _json(_read_capped(path, MANIFEST), f"{path / MANIFEST}")
 
 
-def verify_files(path: Path, manifest: Manifest) -> None:
-    """Every served file is listed and present; every listed file that is present has its sha256."""
-    unlisted = [n for n in SERVED if n != MANIFEST and n not in manifest.files]
+def read_manifest(path: Path | str) -> Manifest:
+    """The manifest of the bundle folder `path`, of any format this app reads."""
+    path = Path(path)
+    return Manifest.read(_raw_manifest(path), f"{path / MANIFEST}")
+
+
+def served_files(path: Path | str) -> tuple[str, ...]:
+    """The files serving reads from the bundle folder `path` (they depend on its format)."""
+    path = Path(path)
+    raw = _raw_manifest(path)
+    return formats.reader(raw, f"{path / MANIFEST}").served(Manifest.read(raw, f"{path / MANIFEST}"))
+
+
+def verify_files(path: Path, manifest: Manifest, served: tuple[str, ...]) -> None:
+    """Every `served` file (`served_files`) is listed and present; every listed file that is present
+    has its sha256."""
+    unlisted = [n for n in served if n != MANIFEST and n not in manifest.files]
     if unlisted:
         raise BundleError(f"{path}: the manifest does not list {', '.join(unlisted)}")
     for name, expected in manifest.files.items():
@@ -111,7 +111,7 @@ def verify_files(path: Path, manifest: Manifest) -> None:
         if ".." in Path(name).parts or Path(name).is_absolute():
             raise BundleError(f"{path}: the manifest lists a file outside the bundle: {name[:80]!r}")
         if not fpath.is_file():
-            if name in SERVED:
+            if name in served:
                 raise BundleError(f"{path}: {name} is listed in the manifest but missing")
             continue  # model.skops, the joblib file, plots: for Hub users, not downloaded by the app
         actual = sha256_file(fpath)
@@ -121,18 +121,20 @@ def verify_files(path: Path, manifest: Manifest) -> None:
 
 
 def read_bundle(path: Path | str) -> Bundle:
-    """Verify and load a bundle folder for serving. Raises BundleError with a hint on any problem."""
+    """Verify and load a bundle folder, of any format this app reads, for serving. Raises
+    BundleError (or its ManifestError) with a hint on any problem."""
     path = Path(path)
-    manifest = read_manifest(path)
-    for name in SERVED:  # size caps before hashing or parsing anything
+    raw = _raw_manifest(path)
+    reader = formats.reader(raw, f"{path / MANIFEST}")
+    manifest = Manifest.read(raw, f"{path / MANIFEST}")
+    served = reader.served(manifest)
+    for name in served:  # size caps before hashing or parsing anything
         _check_size(path, name)
-    verify_files(path, manifest)
-    schema = manifest.schema
-    compiled = Compiled.from_arrays(load_arrays(path / SERVING), n_numeric=len(schema.numeric),
-                                    levels=[len(f.levels) for f in schema.categorical], k=manifest.k)
+    verify_files(path, manifest, served)
+    compiled = reader.compiled(path, manifest)
     summary = Summary.read(_json(_read_capped(path, SUMMARY), f"{path / SUMMARY}"))
     sample = _read_sample(_read_capped(path, SAMPLE), manifest.k, path)
-    log.info("loaded bundle %s (k=%s, built %s)", path, manifest.k, manifest.created_at)
+    log.info("loaded bundle %s (format %s, k=%s, built %s)", path, reader.FORMAT, manifest.k, manifest.created_at)
     return Bundle(path=path, manifest=manifest, compiled=compiled, sample=sample, summary=summary)
 
 

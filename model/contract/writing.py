@@ -20,8 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from model.contract.bundle import (CARD, MANIFEST, MODEL_JOBLIB, MODEL_SKOPS, SAMPLE, SERVING, SUMMARY,
-                                   dumps_json, read_manifest, verify_files)
+from model.contract.bundle import dumps_json, read_manifest, served_files, verify_files
+from model.contract.files import CARD, MANIFEST, MODEL_JOBLIB, MODEL_SKOPS, SAMPLE, SERVING, SUMMARY
 from model.contract.errors import BundleError
 from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
 from model.serving.compiled import Compiled, save_arrays
@@ -141,7 +141,7 @@ def load_pipeline(path: Path | str) -> Any:
     list in code. For tests and Hub users; serving never calls it."""
     path = Path(path)
     manifest = read_manifest(path)
-    verify_files(path, manifest)
+    verify_files(path, manifest, served_files(path))
     if not (path / MODEL_SKOPS).is_file():
         raise BundleError(f"{path}: {MODEL_SKOPS} is missing")
     built = manifest.library_versions.get("scikit-learn", "")
