@@ -80,6 +80,21 @@ def test_what_serves_imports_no_build_library_and_not_the_bundle_writer():
     assert {"skops"} <= {name.split(".")[0] for name, _ in _modules_of(ROOT / BUILD_SIDE_OF_MODEL)}
 
 
+def test_the_readme_names_exactly_the_libraries_serving_imports():
+    """The README's "What serving imports" is the third-party top-level imports of app.py, space/
+    and model/ but the bundle writer (that they install from requirements.txt alone:
+    tests/test_space_install.py)."""
+    import re
+    import sys
+    files = [ROOT / "app.py", *sorted((ROOT / "space").rglob("*.py")), *sorted((ROOT / "model").rglob("*.py"))]
+    imported = {name.split(".")[0] for p in files if p.relative_to(ROOT).as_posix() != BUILD_SIDE_OF_MODEL
+                for name, _ in _modules_of(p)} - set(sys.stdlib_module_names) - {"app", "space", "model"}
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"never `model/contract/writing.py`\): (.*?) — and what those import", readme)
+    assert stated, "the README's statement of what serving imports is missing"
+    assert set(re.findall(r"`([a-z_0-9]+)`", stated.group(1))) == imported
+
+
 def test_no_folder_is_a_heap_of_modules():
     """A folder's name says what it owns: none holds more than ~20 modules side by side."""
     for package in ("model", "training", "space"):
