@@ -1,11 +1,16 @@
-"""`python -m benchmarks` (make bench): every performance figure of issue 7 (and figure 8, order logs,
-of issue 12; figure 9, explain and monitor, of issue 13; figure 10, the Spark engine, of issue 15), each
-measured against a baseline in the same run, as one table (stdout, plus Markdown and JSON files).
+"""`python -m benchmarks` (make bench): every performance figure, each measured against a baseline in
+the same run, as one table (stdout, plus Markdown and JSON files) that says which environment it ran
+in (`environment`: pyarrow or not — the Space installs requirements.txt, which has none).
 
-    python -m benchmarks                  # full sizes (~10 minutes here for 1-9, most of it figure 7;
-                                          # figure 10, the Spark engine at 1 M and 10 M rows, takes hours)
-    python -m benchmarks --smoke          # tiny sizes: checks the harness, asserts nothing
-    python -m benchmarks --only 1 4       # some figures
+Figures, one script each (benchmarks/bench_<name>.py): single (one prediction in-process), json
+(POST /predict), gradio (the queue; the map), batch (in memory and CSV to CSV, in the Space's
+configuration and with pyarrow), fit (100 k and 1 M rows), cold-start (read_bundle, app start, RSS),
+fit-10m, order-log (order lines to customers), stability (stability and rules by size), spark.
+
+    python -m benchmarks                  # full sizes (~10 minutes here, most of it fit-10m; spark,
+                                          # at 1 M and 10 M rows, takes hours)
+    python -m benchmarks --smoke          # tiny sizes: checks the harness, asserts no target
+    python -m benchmarks --only single batch
     python -m benchmarks --load [ARGS]    # the bounded load test instead (benchmarks.load)
 """
 from __future__ import annotations
@@ -23,8 +28,9 @@ from typing import Any, Callable, Sequence
 from benchmarks.common import ROOT, Result, dump
 
 log = logging.getLogger("benchmarks")
-FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
-HTTP = {"2", "3"}  # these share one running app
+FIGURES = ("single", "json", "gradio", "batch", "fit", "cold-start", "fit-10m", "order-log", "stability", "spark")
+HTTP = {"json", "gradio"}  # these share one running app
+IN_PROCESS = FIGURES[:4]  # run while that app is up; the others run after it is stopped
 
 
 def machine() -> dict[str, Any]:
@@ -33,7 +39,29 @@ def machine() -> dict[str, Any]:
     mem = next((int(line.split()[1]) * 1024 for line in _lines("/proc/meminfo") if line.startswith("MemTotal")), 0)
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 1024 ** 3, 1),
             "python": platform.python_version(), "platform": platform.platform(terse=True),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+            "load_average": [round(x, 2) for x in os.getloadavg()], "environment": environment()}
+
+
+def environment() -> dict[str, Any]:
+    """What this run's Python has that changes the figures: pyarrow (when installed, pandas keeps
+    strings in Arrow arrays; the Space installs requirements.txt, which has no pyarrow) and the
+    build side's libraries."""
+    from importlib import metadata
+
+    import pandas as pd
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+    storage = pd.Series(["x"]).dtype.storage
+    return {"venv": sys.prefix, "pandas": pd.__version__, "pyarrow": version("pyarrow"), "string_storage": storage,
+            "scikit-learn": version("scikit-learn"), "pyspark": version("pyspark"),
+            "space_configuration": version("pyarrow") is None,
+            "summary": f"pandas {pd.__version__} with " + (f"pyarrow {version('pyarrow')} (strings in Arrow)"
+                                                            if version("pyarrow") else "no pyarrow (strings as "
+                                                            "Python objects, as in the Space)")}
 
 
 def _lines(path: str) -> list[str]:
@@ -44,8 +72,8 @@ def _lines(path: str) -> list[str]:
 
 
 def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
-    from benchmarks import (bench_batch, bench_cold, bench_explain, bench_gradio, bench_json, bench_single,
-                            bench_spark, bench_train, bench_train10m, bench_transactions)
+    from benchmarks import (bench_batch, bench_cold_start, bench_fit, bench_fit_10m, bench_gradio, bench_json,
+                            bench_order_log, bench_single, bench_spark, bench_stability)
     results: list[Result] = []
     with ExitStack() as stack:
         app_url = None
@@ -54,17 +82,17 @@ def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
             port = free_port()
             app_url, _ = stack.enter_context(serve(app_cmd(), port))
         plan: dict[str, Callable[[], list[Result]]] = {
-            "1": lambda: bench_single.run(smoke),
-            "2": lambda: bench_json.run(smoke, app_url),
-            "3": lambda: bench_gradio.run(smoke, app_url),
-            "4": lambda: bench_batch.run(smoke),
+            "single": lambda: bench_single.run(smoke),
+            "json": lambda: bench_json.run(smoke, app_url),
+            "gradio": lambda: bench_gradio.run(smoke, app_url),
+            "batch": lambda: bench_batch.run(smoke),
         }
-        for fig in [f for f in FIGURES[:4] if f in figures]:
+        for fig in [f for f in IN_PROCESS if f in figures]:
             results += _one(fig, plan[fig])
-    later = {"5": lambda: bench_train.run(smoke), "6": lambda: bench_cold.run(smoke),
-             "7": lambda: bench_train10m.run(smoke), "8": lambda: bench_transactions.run(smoke), "9": lambda: bench_explain.run(smoke),
-             "10": lambda: bench_spark.run(smoke)}
-    for fig in [f for f in FIGURES[4:] if f in figures]:  # after the app is stopped: nothing else runs
+    later = {"fit": lambda: bench_fit.run(smoke), "cold-start": lambda: bench_cold_start.run(smoke),
+             "fit-10m": lambda: bench_fit_10m.run(smoke), "order-log": lambda: bench_order_log.run(smoke),
+             "stability": lambda: bench_stability.run(smoke), "spark": lambda: bench_spark.run(smoke)}
+    for fig in [f for f in FIGURES if f not in IN_PROCESS and f in figures]:  # the app is stopped: nothing else runs
         results += _one(fig, later[fig])
     return results
 
@@ -76,7 +104,7 @@ def _one(fig: str, fn: Callable[[], list[Result]]) -> list[Result]:
         rows = fn()
     except Exception as exc:  # one broken figure must not hide the others
         log.exception("figure %s failed", fig)
-        rows = [Result(f"{fig} (failed)", "error", "", "", "", False, {"error": f"{type(exc).__name__}: {exc}"})]
+        rows = [Result(f"{fig}: failed", "error", "", "", "", False, {"error": f"{type(exc).__name__}: {exc}"})]
     log.info("figure %s done in %.1f s", fig, time.perf_counter() - start)
     return rows
 
@@ -96,8 +124,9 @@ def write(results: Sequence[Result], out: Path, info: dict[str, Any], smoke: boo
     dump(list(results), out / "results.json", machine=info)
     text = (f"# Benchmark results{' (smoke sizes: no targets)' if smoke else ''}\n\n"
             f"Run {info['finished']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-            f"Python {info['python']}; load average at start {info['load_average']}, at end "
-            f"{info['load_average_end']} (a shared machine: every ratio is measured in this run).\n\n"
+            f"Python {info['python']}, {info['environment']['summary']}; load average at start "
+            f"{info['load_average']}, at end {info['load_average_end']} (a shared machine: every ratio is "
+            f"measured in this run).\n\n"
             f"{table(results)}\n")
     (out / "results.md").write_text(text, encoding="utf-8")
 
@@ -111,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; checks the harness only")
     ap.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES), metavar="FIG",
-                    help="figures to run (1-10)")
+                    help=f"figures to run ({', '.join(FIGURES)})")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for results.md / results.json (default: benchmarks/, or a temp folder "
                          "with --smoke)")
@@ -125,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     info["finished"] = time.strftime("%Y-%m-%d %H:%M")
     out = args.out or (ROOT / "benchmarks" if not args.smoke else Path(os.environ.get("TMPDIR", "/tmp")) / "bench-smoke")
     write(results, out, info, args.smoke)
+    print(f"environment: {info['environment']['summary']} ({info['environment']['venv']})")
     print(table(results))
     print(f"\nwritten to {out / 'results.md'} and {out / 'results.json'}")
     return 1 if any(r.passed is False for r in results) else 0

@@ -1,4 +1,4 @@
-"""Figure 2: JSON `POST /predict` on the running app against a bare FastAPI route returning a
+"""json: JSON `POST /predict` on the running app against a bare FastAPI route returning a
 constant (the same answer, precomputed), both served by uvicorn on 127.0.0.1, one keep-alive
 client, requests alternating between the two servers so that machine noise hits both alike."""
 from __future__ import annotations
@@ -36,7 +36,7 @@ def run(smoke: bool = False, app_url: str | None = None) -> list[Result]:
             for name, fn in calls.items():
                 samples[name] += timed(fn, repeat=per_round)
     a, b = p50(samples["app"]), p50(samples["bare"])
-    return [Result("2 JSON POST /predict p50 (HTTP, keep-alive)", fmt_s(a), f"bare FastAPI {fmt_s(b)}",
+    return [Result("json: POST /predict p50 (HTTP, keep-alive)", fmt_s(a), f"bare FastAPI {fmt_s(b)}",
                    f"{a / b:.2f}x", f"<= {TARGET_RATIO}x bare", None if smoke else a / b <= TARGET_RATIO,
                    {"app_s": a, "bare_s": b, "requests_each": len(samples["app"])})]
 

@@ -1,4 +1,4 @@
-"""Figure 1: one prediction in-process (validation + transform + segment + margin + runner-up +
+"""single: one prediction in-process (validation + transform + segment + margin + runner-up +
 why + PCA point + offers) against the original service's path, rebuilt from the bundle's own pipeline:
 a one-row DataFrame → ColumnTransformer (impute, scale, one-hot) → KMeans.predict."""
 from __future__ import annotations
@@ -38,7 +38,7 @@ def run(smoke: bool = False) -> list[Result]:
         orig_t += interleaved({"original": original}, rounds=1, repeat=orig_n)["original"] + t["original"]
     a, b = p50(ours_t), p50(orig_t)
     speedup = b / a
-    return [Result("1 single prediction, in-process p50", fmt_s(a), f"original path {fmt_s(b)}",
+    return [Result("single: one prediction, in-process p50", fmt_s(a), f"original path {fmt_s(b)}",
                    f"{speedup:,.0f}x faster", f"<= 50 µs and >= {TARGET_SPEEDUP:.0f}x",
                    None if smoke else (a <= TARGET_S and speedup >= TARGET_SPEEDUP),
                    {"ours_s": a, "original_s": b, "samples": [len(ours_t), len(orig_t)]})]

@@ -22,7 +22,7 @@ recency_days = as_of − last purchase day; tenure_days = as_of − first purcha
 frequency = distinct orders with a purchase (distinct order ids; without an order column, distinct
 timestamps); monetary = net spend; avg_order_value = monetary / frequency. `as_of` defaults to the
 day after the last valid purchase. Everything is vectorised over the distinct texts of each
-column: a 1 M-line log takes about a second (benchmarks/bench_transactions.py).
+column: a 1 M-line log takes about a second (benchmarks/bench_order_log.py).
 """
 from __future__ import annotations
 
