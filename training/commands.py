@@ -43,7 +43,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from training.fit import FitOptions, fit
     from training.reading.inputs import TxOptions
     spark = _engine(args) == "spark"
-    step, done = progress(9 - bool(args.no_compare) if spark else 10 - bool(args.no_compare))
+    # both engines: read, describe/preprocess, choose k, fit, [compare], profile (Spark: twice, its
+    # aggregations then the segments), rules, write — the local engine describes columns as a step
+    step, done = progress(9 - bool(args.no_compare))
     flags = ("customer", "date", "amount", "quantity", "price", "order")
     tx = TxOptions(columns={f: getattr(args, f) for f in flags if getattr(args, f)}, as_of=args.as_of,
                    dayfirst=args.day_first)
