@@ -35,7 +35,7 @@ def second_bundle(tmp_path_factory):
     """A different bundle (k forced to 3) to push as a later commit."""
     from training.fit import FitOptions, fit
     out = tmp_path_factory.mktemp("second") / "bundle"
-    fit(FitOptions(out=out, k=3, seed=5, compare=False))
+    fit(FitOptions(out=out, k=3, seed=5, compare=False, bootstrap=0))
     return out
 
 
@@ -140,7 +140,7 @@ def test_fit_push_to_hub_shortcut_keeps_the_token_out(hub, tmp_path):
     env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HUB_OFFLINE": "0"}
     out_dir = tmp_path / "b"
     res = subprocess.run([sys.executable, "-m", "training", "-v", "fit", "--out", str(out_dir), "--k", "3",
-                          "--no-compare", "--push-to-hub", "acme/shortcut"], cwd=ROOT, env=env,
+                          "--no-compare", "--bootstrap", "0", "--push-to-hub", "acme/shortcut"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "MODEL_REVISION=" in res.stdout
