@@ -15,7 +15,8 @@ from benchmarks.load import Run, check_loopback, main, run_load, table
 def test_short_load_has_no_errors(target, app_url):
     run = asyncio.run(run_load(app_url, target, clients=8, seconds=3))
     summary = run.summary()
-    assert summary["errors"] == {} and summary["requests"] == summary["ok"] > 8
+    # every worker finishes the request it started before the deadline, however slow the machine
+    assert summary["errors"] == {} and summary["requests"] == summary["ok"] >= 8
     assert len(run.latencies) == summary["ok"]  # a latency for every answer, none for a failure
     assert run.elapsed >= 3  # every worker ran to the deadline
 
