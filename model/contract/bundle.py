@@ -5,7 +5,8 @@
 sha256 of every other file.
 
 Serving reads only data files: manifest.json and summary.json (typed records), serving.npz (the
-compiled model: `numpy.load(..., allow_pickle=False)`), pca_sample.csv and the card. Each is
+compiled model: `numpy.load(..., allow_pickle=False)`), pca_sample.csv and the card — for a bundle
+of an earlier format, what its reader reads as data instead (`model.contract.formats`). Each is
 size-capped before it is parsed and checked against its sha256. This module imports neither
 scikit-learn nor skops: `model.skops` (the scikit-learn pipeline, for Hub users) is verified when
 present and loaded only by the build side (`model.contract.writing.load_pipeline`);
