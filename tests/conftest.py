@@ -5,9 +5,10 @@ once per worker (its own port and log).
 
 Scheduling (`pytest -n 2 --dist loadgroup --no-loadscope-reorder`): each test module is one unit of
 work, so a module's fixtures are built once; the Spark, browser, benchmark-harness and Space-install
-tests are one unit each. Units start in `FIRST` order, then in collection order: the long units that
-mostly wait on other processes (JVMs, Chromium, subprocesses) start at once, and the other worker's
-CPU-bound modules fill the time."""
+tests are one unit each. Units start in `FIRST` order (the long units that mostly wait on other
+processes — JVMs, Chromium, subprocesses — start at once), then the longest modules (`LONG`), then
+the rest in collection order, so that the last units to start are short ones and the workers end
+together."""
 from __future__ import annotations
 
 import os
@@ -24,6 +25,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1" … under xdist, "" otherwise
 # units of work by mark, started first and in this order (longest first: measured in `make test`)
 FIRST = ("spark", "browser", "bench", "space_install")
+# then these modules (or groups), longest first: seconds each in a serial `make test` on main (load 6-18)
+LONG = ("tests.test_hub_app", "tests.test_redteam", "tests.test_cli", "tests.test_docs", "tests.test_training",
+        "tests.test_surface", "explain_cases", "tests.test_fuzz", "tests.test_serving")
 
 # Nothing in the tests may reach a real Hub: make any accidental call fail fast and locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,12 +37,15 @@ os.environ.pop("MODEL_REPO", None)
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Give every test its xdist_group (see the module docstring) and put the long units first."""
     def group(item: Any) -> str:
+        named = item.get_closest_marker("xdist_group")
+        if named:
+            return named.args[0]
         return next((mark for mark in FIRST if item.get_closest_marker(mark)), item.module.__name__)
     for item in items:
         if not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(group(item)))
-    rank = {mark: i for i, mark in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(group(item), len(FIRST)))  # stable: collection order otherwise
+    rank = {name: i for i, name in enumerate(FIRST + LONG)}
+    items.sort(key=lambda item: rank.get(group(item), len(rank)))  # stable: collection order otherwise
 
 
 @pytest.fixture(scope="session")
