@@ -4,11 +4,11 @@ Bundles are fitted once per session (per worker) into temporary folders; the ses
 once per worker (its own port and log).
 
 Scheduling (`pytest -n 2 --dist loadgroup --no-loadscope-reorder`): each test module is one unit of
-work, so a module's fixtures are built once; the Spark, browser, benchmark-harness and Space-install
-tests are one unit each. Units start in `FIRST` order (the long units that mostly wait on other
-processes — JVMs, Chromium, subprocesses — start at once), then the longest modules (`LONG`), then
-the rest in collection order, so that the last units to start are short ones and the workers end
-together."""
+work, so a module's fixtures are built once. The units that mostly wait on other processes start
+first (`UNITS`): the Spark tests then the browser tests as one unit (three JVMs and Chromium beside
+each other on 2 cores made both miss their time bounds), the benchmark harness, the Space install;
+then the longest modules (`LONG`), then the rest in collection order, so that the last units to
+start are short ones and the workers end together."""
 from __future__ import annotations
 
 import os
@@ -23,8 +23,9 @@ DEFAULT_BUNDLE = ROOT / "model" / "artifacts" / "default"
 ARTIFACTS = ROOT / "test-artifacts"
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1" … under xdist, "" otherwise
-# units of work by mark, started first and in this order (longest first: measured in `make test`)
-FIRST = ("spark", "browser", "bench", "space_install")
+# mark → unit of work, started first and in this order (longest first: measured in `make test`)
+UNITS = {"spark": "spark-then-browser", "browser": "spark-then-browser", "bench": "bench",
+         "space_install": "space_install"}
 # then these modules (or groups), longest first: seconds each in a serial `make test` on main (load 6-18)
 LONG = ("tests.test_hub_app", "tests.test_redteam", "tests.test_cli", "tests.test_docs", "tests.test_training",
         "tests.test_surface", "explain_cases", "tests.test_fuzz", "tests.test_serving")
@@ -36,16 +37,18 @@ os.environ.pop("MODEL_REPO", None)
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Give every test its xdist_group (see the module docstring) and put the long units first."""
+    def mark(item: Any) -> str | None:
+        return next((m for m in UNITS if item.get_closest_marker(m)), None)
+
     def group(item: Any) -> str:
         named = item.get_closest_marker("xdist_group")
-        if named:
-            return named.args[0]
-        return next((mark for mark in FIRST if item.get_closest_marker(mark)), item.module.__name__)
+        return named.args[0] if named else UNITS.get(mark(item) or "", item.module.__name__)
     for item in items:
         if not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(group(item)))
-    rank = {name: i for i, name in enumerate(FIRST + LONG)}
-    items.sort(key=lambda item: rank.get(group(item), len(rank)))  # stable: collection order otherwise
+    rank = {name: i for i, name in enumerate([*dict.fromkeys(UNITS.values()), *LONG])}
+    marks = list(UNITS)  # within a unit: Spark before the browser
+    items.sort(key=lambda item: (rank.get(group(item), len(rank)), marks.index(mark(item)) if mark(item) else 0))
 
 
 @pytest.fixture(scope="session")

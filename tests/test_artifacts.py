@@ -23,7 +23,7 @@ from model.contract.writing import TRUSTED_TYPES, load_pipeline, load_skops
 from model.contract.errors import BundleError
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIP_DIRS = {".venv", "tests", ".git", "node_modules", "__pycache__", "test-artifacts"}
+SKIP_DIRS = {".venv", ".venv-space", "tests", ".git", "node_modules", "__pycache__", "test-artifacts"}
 UNPICKLERS = {"pickle", "cPickle", "_pickle", "cloudpickle", "dill", "joblib", "marshal", "shelve"}
 
 
