@@ -4,7 +4,8 @@ Bundles are fitted once per session (per worker) into temporary folders; the ses
 once per worker (its own port and log).
 
 Scheduling (`pytest -n 2 --dist loadgroup --no-loadscope-reorder`): each test module is one unit of
-work, so a module's fixtures are built once. The units that mostly wait on other processes start
+work, so a module's fixtures are built once — but in the modules of `ALONE`, whose tests are long and
+share nothing costly, each test is a unit of its own, so both workers take them. The units that mostly wait on other processes start
 first (`UNITS`): the Spark tests then the browser tests as one unit (three JVMs and Chromium beside
 each other on 2 cores made both miss their time bounds), the benchmark harness, the Space install;
 then the longest modules (`LONG`), then the rest in collection order, so that the last units to
@@ -26,9 +27,12 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1" … under xdi
 # mark → unit of work, started first and in this order (longest first: measured in `make test`)
 UNITS = {"spark": "spark-then-browser", "browser": "spark-then-browser", "bench": "bench",
          "space_install": "space_install"}
-# then these modules (or groups), longest first: seconds each in a serial `make test` on main (load 6-18)
-LONG = ("tests.test_hub_app", "tests.test_redteam", "tests.test_cli", "tests.test_docs", "tests.test_training",
+# then these modules (or groups), longest first (durations of `make test-fast` under load 6-12)
+LONG = ("tests.test_docs", "tests.test_hub_app", "tests.test_cli", "tests.test_redteam", "tests.test_training",
         "tests.test_surface", "explain_cases", "tests.test_fuzz", "tests.test_serving")
+# modules whose tests are units of their own: each starts its own servers or fits (the Hub server and
+# the one small fit of test_hub_app are cheap to build twice)
+ALONE = ("tests.test_docs", "tests.test_hub_app", "tests.test_cli")
 
 # Nothing in the tests may reach a real Hub: make any accidental call fail fast and locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,7 +48,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         named = item.get_closest_marker("xdist_group")
         return named.args[0] if named else UNITS.get(mark(item) or "", item.module.__name__)
     for item in items:
-        if not item.get_closest_marker("xdist_group"):
+        if not item.get_closest_marker("xdist_group") and group(item) not in ALONE:
             item.add_marker(pytest.mark.xdist_group(group(item)))
     rank = {name: i for i, name in enumerate([*dict.fromkeys(UNITS.values()), *LONG])}
     marks = list(UNITS)  # within a unit: Spark before the browser
