@@ -130,3 +130,18 @@ def test_api_page_lists_named_endpoints(gradio, predictor):
     assert {"/predict", "/segments", "/predict_batch"} <= set(named)
     params = [p["parameter_name"] for p in named["/predict"]["parameters"]]
     assert params == [param_name(n) for n in predictor.schema.names]
+
+
+def test_the_tab_bar_holds_only_tabs():
+    """A component made directly in gr.Tabs (outside any gr.Tab) counts as a tab in the browser: the
+    tab bar then shows shifted labels (after opening Segments, "Data" read "Segments" and could not
+    be clicked; tests/test_browser.py)."""
+    import gradio as gr
+
+    from space.loader import load_live
+    from space.settings import load_settings
+    from space.ui import TABS, build_demo
+    settings = load_settings({"MCP_SERVER": "0"})
+    demo = build_demo(load_live(settings), settings)
+    (tabs,) = [b for b in demo.blocks.values() if isinstance(b, gr.Tabs)]
+    assert [type(child).__name__ for child in tabs.children] == ["Tab"] * len(TABS)

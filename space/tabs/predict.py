@@ -35,6 +35,9 @@ def predict_tab(ctx: Context) -> None:
         with gr.Accordion("Example customers: one typical member of each segment", open=True):
             gr.Examples(examples=cards.example_rows(predictor.segments, schema), inputs=inputs, label=None,
                         cache_examples=False, elem_id="examples")
+        # the form's map, drawn by a second step once the card is shown. Inside the tab: a component
+        # made directly in gr.Tabs counts as a tab, and the tab bar then shows shifted labels
+        map_json = gr.State(None)
 
     def score_form(record: dict[str, Any], *, fill: bool = False) -> list[Any]:
         """Result card, offers, map and every field's state (a refused value marks its field with
@@ -65,7 +68,6 @@ def predict_tab(ctx: Context) -> None:
     # preprocess=False: gr.Number(precision=0) would turn False into 0 and NaN into an anonymous
     # crash, and gr.Dropdown refuses " female " without naming the field; model.contract.schema
     # sees the raw values, as on every other surface.
-    map_json = gr.State(None)  # the form's map, drawn by a second step once the card is shown
     form_out = [result_html, offers_html, map_json, *inputs]
     events = [go.click(guard(predict_ui), inputs, form_out, api_name="predict_form",
                        api_visibility="undocumented", preprocess=False, js=SCROLL_TO_RESULT)]
