@@ -9,9 +9,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SPACE  := .venv-space
-# pytest-xdist: two workers; tests that share a heavy resource (a Spark cluster, Chromium, the
-# benchmark harness, the Space venv) carry an xdist_group mark and stay on one worker each, so their
-# waits overlap with the other worker's CPU work (tests/conftest.py).
+# pytest-xdist: two workers; each test module is one unit of work, the Spark and browser tests one
+# unit together, and the units that mostly wait on other processes (JVMs, Chromium, the benchmark
+# harness, the Space venv) start first, so their waits overlap with the other worker's CPU work
+# (tests/scheduling.py).
 WORKERS ?= 2
 
 .PHONY: run test test-fast install install-dev install-spark install-space chromium java bench bundle clean

@@ -1,15 +1,8 @@
-"""Shared fixtures, and how `make test` spreads the suite over pytest-xdist workers.
+"""Shared fixtures, and the order and units in which `make test` runs (tests/scheduling.py).
 
 Bundles are fitted once per session (per worker) into temporary folders; the session app is started
 once per worker (its own port and log).
-
-Scheduling (`pytest -n 2 --dist loadgroup --no-loadscope-reorder`): each test module is one unit of
-work, so a module's fixtures are built once — but in the modules of `ALONE`, whose tests are long and
-share nothing costly, each test is a unit of its own, so both workers take them. The units that mostly wait on other processes start
-first (`UNITS`): the Spark tests then the browser tests as one unit (three JVMs and Chromium beside
-each other on 2 cores made both miss their time bounds), the benchmark harness, the Space install;
-then the longest modules (`LONG`), then the rest in collection order, so that the last units to
-start are short ones and the workers end together."""
+"""
 from __future__ import annotations
 
 import os
@@ -24,15 +17,6 @@ DEFAULT_BUNDLE = ROOT / "model" / "artifacts" / "default"
 ARTIFACTS = ROOT / "test-artifacts"
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1" … under xdist, "" otherwise
-# mark → unit of work, started first and in this order (longest first: measured in `make test`)
-UNITS = {"spark": "spark-then-browser", "browser": "spark-then-browser", "bench": "bench",
-         "space_install": "space_install"}
-# then these modules (or groups), longest first (durations of `make test-fast` under load 6-12)
-LONG = ("tests.test_docs", "tests.test_hub_app", "tests.test_cli", "tests.test_redteam", "tests.test_training",
-        "tests.test_surface", "explain_cases", "tests.test_fuzz", "tests.test_serving")
-# modules whose tests are units of their own: each starts its own servers or fits (the Hub server and
-# the one small fit of test_hub_app are cheap to build twice)
-ALONE = ("tests.test_docs", "tests.test_hub_app", "tests.test_cli")
 
 # Nothing in the tests may reach a real Hub: make any accidental call fail fast and locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -40,19 +24,18 @@ os.environ.pop("MODEL_REPO", None)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Give every test its xdist_group (see the module docstring) and put the long units first."""
-    def mark(item: Any) -> str | None:
-        return next((m for m in UNITS if item.get_closest_marker(m)), None)
+    """The long units first (tests/scheduling.py); as collected otherwise."""
+    from tests.scheduling import order
+    items.sort(key=lambda item: order(item.nodeid))
 
-    def group(item: Any) -> str:
-        named = item.get_closest_marker("xdist_group")
-        return named.args[0] if named else UNITS.get(mark(item) or "", item.module.__name__)
-    for item in items:
-        if not item.get_closest_marker("xdist_group") and group(item) not in ALONE:
-            item.add_marker(pytest.mark.xdist_group(group(item)))
-    rank = {name: i for i, name in enumerate([*dict.fromkeys(UNITS.values()), *LONG])}
-    marks = list(UNITS)  # within a unit: Spark before the browser
-    items.sort(key=lambda item: (rank.get(group(item), len(rank)), marks.index(mark(item)) if mark(item) else 0))
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
+    """`--dist loadgroup`: the units of tests/scheduling.py (xdist_group marks do nothing with pytest 9.2)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.scheduling import scheduler
+    return scheduler(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,6 @@ from training.rules.sql import rules_sql
 from training.rules.tree import Rules, fit_rules
 from training.selection.stability import best_jaccard, prediction_strength, segment_stability, stability_reading
 
-# the real tables and models of tests/explain_cases are built once per process: one worker runs both modules
-pytestmark = pytest.mark.xdist_group("explain_cases")
-
 CASES = ["default", "mall", "csd"]
 
 

@@ -14,9 +14,6 @@ from model.drift.report import MonitorError, drift_report, psi
 from training.monitoring.reference import drift_reference
 from training.monitoring.report import write_report
 
-# the real tables and models of tests/explain_cases are built once per process: one worker runs both modules
-pytestmark = pytest.mark.xdist_group("explain_cases")
-
 CASES = ["default", "mall", "csd"]
 SCALED = {"default": "income", "mall": "Annual Income (k$)", "csd": "income"}
 
