@@ -9,11 +9,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SPACE  := .venv-space
-# pytest-xdist: two workers; each test module is one unit of work, the Spark and browser tests one
+# pytest-xdist: three workers on two cores — the suite waits on servers, subprocesses and time
+# bounds much of the time (`make test-fast`: 6:50 with two workers, 5:45 with three, load 2-8).
+# Each test module is one unit of work, the Spark and browser tests one
 # unit together, and the units that mostly wait on other processes (JVMs, Chromium, the benchmark
 # harness, the Space venv) start first, so their waits overlap with the other worker's CPU work
 # (tests/scheduling.py).
-WORKERS ?= 2
+WORKERS ?= 3
 
 .PHONY: run test test-fast install install-dev install-spark install-space chromium java bench bundle clean
 

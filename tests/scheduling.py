@@ -1,4 +1,4 @@
-"""How `make test` spreads the suite over two pytest-xdist workers (`pytest -n 2 --dist loadgroup`).
+"""How `make test` spreads the suite over pytest-xdist workers (`pytest -n 3 --dist loadgroup`).
 
 pytest-xdist 3.8's loadgroup passes `xdist_group` marks to its scheduler by rewriting node ids,
 which pytest 9.2's structured ids ignore (pytest-xdist issue #1386): the marks silently do nothing.
@@ -8,10 +8,10 @@ hands to xdist (`pytest_xdist_make_scheduler`) when the run asks for loadgroup:
 * each test module is one unit, so its module fixtures are built once;
 * `SHARED`: modules that make one unit together — the Spark tests then the browser tests (three
   JVMs beside Chromium on 2 cores made both miss their time bounds; one after the other, on one
-  worker, they leave the other worker free), and the two modules of tests/explain_cases (real
+  worker, they leave the other workers free), and the two modules of tests/explain_cases (real
   tables and models built once per process);
 * `ALONE`: modules whose tests are long and share nothing costly — each test is a unit of its own,
-  so both workers take them.
+  so every worker takes them.
 
 Units start in collection order, which `order` sets: those that mostly wait on other processes
 (`FIRST`), then the longest ones (`LONG`), then the rest as collected — so the last units to start

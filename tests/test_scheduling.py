@@ -1,4 +1,4 @@
-"""The units and order in which `make test` runs on two workers (tests/scheduling.py)."""
+"""The units and order in which `make test` runs on its workers (tests/scheduling.py)."""
 from __future__ import annotations
 
 from tests.conftest import ROOT
