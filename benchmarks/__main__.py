@@ -1,15 +1,19 @@
-"""`python -m benchmarks` (make bench): every performance figure of issue 7 (and figure 8, order logs,
-of issue 12; figure 9, explain and monitor, of issue 13; figure 10, the Spark engine, of issue 15;
-figure 11, training in the Space against the CLI, of issue 24; figure 12, what an edit costs, of issue 23),
-each
-measured against a baseline in the same run, as one table (stdout, plus Markdown and JSON files).
+"""`python -m benchmarks` (make bench): every performance figure, each measured against a baseline in
+the same run, as one table (stdout, plus Markdown and JSON files) that says which environment it ran
+in.
 
-    python -m benchmarks                  # full sizes (~10 minutes here for 1-9, most of it figure 7;
-                                          # figure 10, the Spark engine at 1 M and 10 M rows, takes hours)
-    python -m benchmarks --smoke          # tiny sizes: checks the harness, asserts nothing
-    python -m benchmarks --only 1 4       # some figures
+Figures, one script each (benchmarks/bench_<name>.py): single (one prediction in-process), json
+(POST /predict, one customer and a batch), gradio (the queue; the map), batch (in memory and CSV to
+CSV, in the Space's configuration and with pyarrow), fit (100 k and 1 M rows), cold-start
+(read_bundle, app start, RSS), fit-10m, order-log (order lines to customers), stability (stability
+and rules by size), spark, space-train (the Train tab against the CLI fit), edit (what an edit costs).
+
+    python -m benchmarks                  # full sizes (~10 minutes here, most of it fit-10m; spark,
+                                          # at 1 M and 10 M rows, takes hours)
+    python -m benchmarks --smoke          # tiny sizes: checks the harness, asserts no target
+    python -m benchmarks --only single batch
     python -m benchmarks --load [ARGS]    # the bounded load test instead (benchmarks.load)
-    python -m benchmarks --space          # the serving figures only (1, 2, 3, 6): what runs with the
+    python -m benchmarks --space          # the serving figures only (single, json, gradio, cold-start): what runs with the
                                           # Space's own requirements.txt (no scikit-learn, no pyarrow);
                                           # the default where scikit-learn is not installed
 
@@ -32,9 +36,11 @@ from typing import Any, Callable, Sequence
 from benchmarks.common import ROOT, Result, describe, dump, environment
 
 log = logging.getLogger("benchmarks")
-FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
-HTTP = {"2", "3"}  # these share one running app
-SERVING = ("1", "2", "3", "6")  # need only the Space's requirements (figure 1's baseline needs scikit-learn)
+FIGURES = ("single", "json", "gradio", "batch", "fit", "cold-start", "fit-10m", "order-log", "stability", "spark",
+           "space-train", "edit")
+HTTP = {"json", "gradio"}  # these share one running app
+IN_PROCESS = FIGURES[:4]  # run while that app is up; the others run after it is stopped
+SERVING = ("single", "json", "gradio", "cold-start")  # need only the Space's requirements
 
 
 def machine() -> dict[str, Any]:
@@ -53,14 +59,10 @@ def _lines(path: str) -> list[str]:
         return []
 
 
-MODULES = {"1": "bench_single", "2": "bench_json", "3": "bench_gradio", "4": "bench_batch", "5": "bench_train",
-           "6": "bench_cold", "7": "bench_train10m", "8": "bench_transactions", "9": "bench_explain", "10": "bench_spark",
-           "11": "bench_space_train", "12": "bench_edit"}
-
-
 def _figure(fig: str) -> Any:
-    """A figure's module, imported when it runs: some need the training requirements."""
-    return importlib.import_module(f"benchmarks.{MODULES[fig]}")
+    """A figure's module (benchmarks/bench_<name>.py), imported when it runs: some need the training
+    requirements."""
+    return importlib.import_module(f"benchmarks.bench_{fig.replace('-', '_')}")
 
 
 def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
@@ -71,10 +73,10 @@ def run_figures(figures: Sequence[str], *, smoke: bool) -> list[Result]:
             from benchmarks.servers import app_cmd, free_port, serve
             port = free_port()
             app_url, _ = stack.enter_context(serve(app_cmd(), port))
-        for fig in [f for f in FIGURES[:4] if f in figures]:  # the HTTP ones share the running app
+        for fig in [f for f in IN_PROCESS if f in figures]:  # the HTTP ones share the running app
             results += _one(fig, lambda fig=fig: (_figure(fig).run(smoke, app_url) if fig in HTTP
                                                   else _figure(fig).run(smoke)))
-    for fig in [f for f in FIGURES[4:] if f in figures]:  # after the app is stopped: nothing else runs
+    for fig in [f for f in FIGURES if f not in IN_PROCESS and f in figures]:  # the app is stopped: nothing else runs
         results += _one(fig, lambda fig=fig: _figure(fig).run(smoke))
     return results
 
@@ -86,7 +88,7 @@ def _one(fig: str, fn: Callable[[], list[Result]]) -> list[Result]:
         rows = fn()
     except Exception as exc:  # one broken figure must not hide the others
         log.exception("figure %s failed", fig)
-        rows = [Result(f"{fig} (failed)", "error", "", "", "", False, {"error": f"{type(exc).__name__}: {exc}"})]
+        rows = [Result(f"{fig}: failed", "error", "", "", "", False, {"error": f"{type(exc).__name__}: {exc}"})]
     log.info("figure %s done in %.1f s", fig, time.perf_counter() - start)
     return rows
 
@@ -122,9 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; checks the harness only")
     ap.add_argument("--only", nargs="+", choices=FIGURES, default=None, metavar="FIG",
-                    help="figures to run (1-12)")
+                    help=f"figures to run ({', '.join(FIGURES)})")
     ap.add_argument("--space", action="store_true",
-                    help="the serving figures only (1, 2, 3, 6), as in the Space's own environment")
+                    help=f"the serving figures only ({', '.join(SERVING)}), as in the Space's own environment")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for results.md / results.json (default: benchmarks/, or a temp folder "
                          "with --smoke)")
@@ -139,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures = args.only or list(SERVING if serving_only else FIGURES)
     if serving_only and set(figures) - set(SERVING):
         ap.error(f"figures {', '.join(sorted(set(figures) - set(SERVING)))} need the training requirements "
-                 "(requirements-training.txt); in the Space's environment run 1, 2, 3 and 6")
+                 f"(requirements-training.txt); in the Space's environment run {', '.join(SERVING)}")
     results = run_figures(figures, smoke=args.smoke)
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     info["finished"] = time.strftime("%Y-%m-%d %H:%M")

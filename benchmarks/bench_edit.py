@@ -58,11 +58,11 @@ def run(smoke: bool = False) -> list[Result]:
     apply_s, write_s = statistics.median(applies), statistics.median(writes)
     keep_s = spent[0] if spent else float("nan")
     return [
-        Result(f"12a one edit (merge + rename), {rows:,} rows: preview / written bundle p50",
+        Result(f"edit: one edit (merge + rename), {rows:,} rows: preview / written bundle p50",
                f"{fmt_s(apply_s)} / {fmt_s(apply_s + write_s)}", f"refit {fmt_s(fit_s)}",
                f"{fit_s / (apply_s + write_s):,.0f}x faster", "reported", None,
                {"apply_s": applies, "write_s": writes, "fit_s": fit_s}),
-        Result(f"12b keeping every k for edits, {rows:,} rows", fmt_s(keep_s), f"whole fit {fmt_s(fit_s)}",
+        Result(f"edit: keeping every k for edits, {rows:,} rows", fmt_s(keep_s), f"whole fit {fmt_s(fit_s)}",
                f"{keep_s / fit_s:.0%} of the fit", "reported", None, {"segment_stats_s": keep_s, "fit_s": fit_s}),
     ]
 

@@ -1,4 +1,4 @@
-"""Figure 3: Gradio `/predict` through the queue (POST /gradio_api/call/predict + its SSE stream)
+"""gradio: Gradio `/predict` through the queue (POST /gradio_api/call/predict + its SSE stream)
 against the trivial `/ping` endpoint of the same app, alternating; and the server-side cost of the
 map for one request (`MapFigure.with_point`: background cached, only the new point added) against
 building the plotly figure per request."""
@@ -40,7 +40,7 @@ def _queue(smoke: bool, app_url: str | None) -> Result:
             for name, fn in calls.items():
                 samples[name] += timed(fn, repeat=per_round)
     a, b = p50(samples["predict"]), p50(samples["ping"])
-    return Result("3a Gradio /predict via queue p50", fmt_s(a), f"/ping {fmt_s(b)}", f"{a / b:.2f}x",
+    return Result("gradio: /predict via queue p50", fmt_s(a), f"/ping {fmt_s(b)}", f"{a / b:.2f}x",
                   f"<= {TARGET_RATIO}x /ping", None if smoke else a / b <= TARGET_RATIO,
                   {"predict_s": a, "ping_s": b, "calls_each": len(samples["predict"])})
 
@@ -71,7 +71,7 @@ def _plot(smoke: bool) -> Result:
     a = p50(timed(ours, repeat=50 if smoke else 2_000))
     b = p50(timed(per_request, repeat=2 if smoke else 15))
     h = p50(timed(handler, repeat=20 if smoke else 500))
-    return Result("3b map for one request (server side) p50", fmt_s(a), f"figure per request {fmt_s(b)}",
+    return Result("gradio: map for one request (server side) p50", fmt_s(a), f"figure per request {fmt_s(b)}",
                   f"{b / a:,.0f}x faster", "<= 2 ms", None if smoke else a <= TARGET_PLOT_S,
                   {"plot_s": a, "rebuild_s": b, "whole_ui_handler_s": h, "points": len(p.bundle.sample)})
 

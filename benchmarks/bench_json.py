@@ -1,4 +1,4 @@
-"""Figure 2, JSON `POST /predict` on the running app (127.0.0.1, one keep-alive client per server).
+"""json: JSON `POST /predict` on the running app (127.0.0.1, one keep-alive client per server).
 
 (a) One customer against a bare FastAPI route returning a constant (the same answer, precomputed),
     served by uvicorn: requests alternate between the two servers so that machine noise hits both.
@@ -35,8 +35,8 @@ def run(smoke: bool = False, app_url: str | None = None) -> list[Result]:
         rows = [_single(smoke, app, bare, app_url, bare_url, record)]
         try:
             rows.append(_batch(smoke, app, app_url, record))
-        except RuntimeError as exc:  # an app without batches (an older checkout): 2a still stands
-            rows.append(Result("2b (failed)", "error", "", "", "", False, {"error": str(exc)}))
+        except RuntimeError as exc:  # an app without batches (an older checkout): the single figure still stands
+            rows.append(Result("json: batch (failed)", "error", "", "", "", False, {"error": str(exc)}))
         return rows
 
 
@@ -52,7 +52,7 @@ def _single(smoke: bool, app: httpx.Client, bare: httpx.Client, app_url: str, ba
         for name, fn in calls.items():
             samples[name] += timed(fn, repeat=per_round)
     a, b = p50(samples["app"]), p50(samples["bare"])
-    return Result("2a JSON POST /predict p50 (HTTP, keep-alive)", fmt_s(a), f"bare FastAPI {fmt_s(b)}",
+    return Result("json: POST /predict p50 (HTTP, keep-alive)", fmt_s(a), f"bare FastAPI {fmt_s(b)}",
                   f"{a / b:.2f}x", f"<= {TARGET_RATIO}x bare", None if smoke else a / b <= TARGET_RATIO,
                   {"app_s": a, "bare_s": b, "requests_each": len(samples["app"])})
 
@@ -74,7 +74,7 @@ def _batch(smoke: bool, app: httpx.Client, app_url: str, record: dict) -> Result
         samples["single"] += timed(calls["single"], repeat=singles)
         samples["batch"] += timed(calls["batch"], repeat=batches)
     a, b = p50(samples["batch"]), p50(samples["single"])
-    return Result(f"2b JSON batch of {BATCH:,} customers p50", fmt_s(a), f"one customer {fmt_s(b)}",
+    return Result(f"json: batch of {BATCH:,} customers p50", fmt_s(a), f"one customer {fmt_s(b)}",
                   f"{a / b:.1f}x", f"<= {TARGET_BATCH_RATIO:.0f}x one customer",
                   None if smoke else a / b <= TARGET_BATCH_RATIO,
                   {"batch_s": a, "single_s": b, "requests": [len(samples["batch"]), len(samples["single"])],

@@ -1,4 +1,4 @@
-"""Figure 1: one prediction in-process with everything it answers (validation, segment, margin,
+"""single: one prediction in-process with everything it answers (validation, segment, margin,
 runner-up, why, map point, offers checked against the customer) against the original service's
 path, rebuilt from the bundle's own pipeline: a one-row DataFrame → ColumnTransformer (impute,
 scale, one-hot) → KMeans.predict. The baseline needs scikit-learn (the training requirements): in
@@ -18,10 +18,7 @@ def _pipeline(bundle_dir) -> object | None:
         import sklearn  # noqa: F401
     except ImportError:
         return None
-    try:
-        from model.contract.writing import load_pipeline  # where the build side keeps it
-    except ImportError:
-        from model.contract.bundle import load_pipeline
+    from model.contract.writing import load_pipeline  # the build side's reader (trust list in code)
     return load_pipeline(bundle_dir)
 
 
@@ -39,7 +36,7 @@ def run(smoke: bool = False) -> list[Result]:
     if pipeline is None:
         interleaved({"ours": ours}, rounds=1, repeat=50)  # warm-up
         a = p50(interleaved({"ours": ours}, rounds=rounds, repeat=ours_n)["ours"])
-        return [Result("1 single prediction, in-process p50", fmt_s(a),
+        return [Result("single: one prediction, in-process p50", fmt_s(a),
                        "scikit-learn path: not in this environment (requirements-training.txt)", "",
                        f">= {TARGET_SPEEDUP:.0f}x the scikit-learn path", None, {"ours_s": a})]
     import pandas as pd
@@ -58,7 +55,7 @@ def run(smoke: bool = False) -> list[Result]:
         orig_t += interleaved({"original": original}, rounds=1, repeat=orig_n)["original"] + t["original"]
     a, b = p50(ours_t), p50(orig_t)
     speedup = b / a
-    return [Result("1 single prediction, in-process p50", fmt_s(a), f"scikit-learn path {fmt_s(b)}",
+    return [Result("single: one prediction, in-process p50", fmt_s(a), f"scikit-learn path {fmt_s(b)}",
                    f"{speedup:,.0f}x faster", f">= {TARGET_SPEEDUP:.0f}x the scikit-learn path",
                    None if smoke else speedup >= TARGET_SPEEDUP,
                    {"ours_s": a, "original_s": b, "samples": [len(ours_t), len(orig_t)]})]

@@ -53,10 +53,10 @@ def run(smoke: bool = False) -> list[Result]:
     space, cli = statistics.median(space_s), statistics.median(cli_s)
     ratio = statistics.median(s / c for s, c in zip(space_s, cli_s))  # each pair ran back to back
     return [
-        Result(f"11a fit in the Space (/train), {rows:,} rows", fmt_s(space), f"CLI fit {fmt_s(cli)}",
+        Result(f"space-train: fit in the Space (/train), {rows:,} rows", fmt_s(space), f"CLI fit {fmt_s(cli)}",
                f"{ratio:.2f}x", f"<= {TARGET_RATIO}x CLI", None if smoke else ratio <= TARGET_RATIO,
                {"space_s": space_s, "cli_s": cli_s, "k": summary["k"], "worker_peak_mb": summary["worker_peak_memory_mb"]}),
-        Result(f"11b server RSS during / after a fit of {rows:,} rows", f"peak {max(peaks):.0f} MB / after {after:.0f} MB",
+        Result(f"space-train: server RSS during / after a fit of {rows:,} rows", f"peak {max(peaks):.0f} MB / after {after:.0f} MB",
                f"before {before:.0f} MB", f"+{max(peaks) - before:.0f} MB / +{after - before:.0f} MB",
                "reported (the worker's own peak: "
                f"{summary['worker_peak_memory_mb']:,} MB)", None,

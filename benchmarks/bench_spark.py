@@ -1,4 +1,4 @@
-"""Figure 10: the Spark engine next to the local one. `python -m training fit` on the same synthetic
+"""spark: the Spark engine next to the local one. `python -m training fit` on the same synthetic
 CSV with the local engine, with `--engine spark --spark-master local[2]` and with
 `local-cluster[2,1,MB]` (two executor JVMs), each in a fresh process, at 1 M and 10 M rows.
 
@@ -156,20 +156,20 @@ def run(smoke: bool = False) -> list[Result]:
             ari = agreement(bundles)
         base = runs["local"]
         driver_python[rows] = runs["local[2]"]["peaks"]["driver_python"]
-        for fig, name in (("10a", "local[2]"), ("10b", "local-cluster")):
+        for name in ("local[2]", "local-cluster"):
             r, p = runs[name], runs[name]["peaks"]
             value = (f"{fmt_s(r['seconds'])}; driver {p['driver'] / GiB:.2f} GiB (Python "
                      f"{p['driver_python'] / GiB:.2f} + JVM {p['driver_jvm'] / GiB:.2f})"
                      + (f", executors {p['executors'] / GiB:.2f} GiB" if name != "local[2]" else ""))
             results.append(Result(
-                f"{fig} fit {rows:,} rows, Spark {name if name == 'local[2]' else cluster}", value,
+                f"spark: fit {rows:,} rows, Spark {name if name == 'local[2]' else cluster}", value,
                 f"local engine {fmt_s(base['seconds'])}, peak {base['peaks']['total'] / GiB:.2f} GiB",
                 f"{r['seconds'] / base['seconds']:.1f}x time", "reported (no target)", None,
                 {"seconds": r["seconds"], "peaks": p, "local_seconds": base["seconds"],
                  "local_peaks": base["peaks"]}))
         worst = min(ari["local[2]_vs_local"], ari["local-cluster_vs_local"])
         results.append(Result(
-            f"10c agreement at {rows:,} rows (ARI, {HELD_OUT:,} held-out rows)",
+            f"spark: agreement at {rows:,} rows (ARI, {HELD_OUT:,} held-out rows)",
             f"local[2] vs local {ari['local[2]_vs_local']:.3f}, local-cluster vs local "
             f"{ari['local-cluster_vs_local']:.3f}",
             f"vs planted: local {ari['local_vs_planted']:.3f}, local[2] {ari['local[2]_vs_planted']:.3f}, "
@@ -178,7 +178,7 @@ def run(smoke: bool = False) -> list[Result]:
     if len(driver_python) > 1:
         (small, a), (big, b) = sorted(driver_python.items())[0], sorted(driver_python.items())[-1]
         results.append(Result(
-            f"10d driver Python memory, {small:,} -> {big:,} rows (local[2])",
+            f"spark: driver Python memory, {small:,} -> {big:,} rows (local[2])",
             f"{a / GiB:.2f} -> {b / GiB:.2f} GiB ({b / a:.2f}x for {big / small:.0f}x rows)", "", "",
             "< 1.5x", b / a < 1.5, {"bytes": driver_python}))
     return results

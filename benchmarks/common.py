@@ -134,14 +134,21 @@ def environment() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     detected = "dev" if versions["scikit-learn"] else "space"
+    import pandas as pd
+    # with pyarrow installed pandas keeps strings in Arrow arrays; the Space has none (Python objects)
+    storage = pd.Series(["x"]).dtype.storage
+    arrow = versions.get("pyarrow")
+    summary = f"pandas {pd.__version__} with " + (f"pyarrow {arrow} (strings in Arrow)" if arrow else
+                                                  "no pyarrow (strings as Python objects, as in the Space)")
     return {"name": os.environ.get("BENCH_ENV", "").strip() or detected, "detected": detected,
-            "python": sys.executable, "prefix": sys.prefix, "packages": versions}
+            "python": sys.executable, "prefix": sys.prefix, "venv": sys.prefix, "packages": versions,
+            "pyarrow": arrow, "string_storage": storage, "summary": summary}
 
 
 def describe(env: dict[str, Any]) -> str:
     """One line for people: 'space environment (/path/venv): gradio 6.31.0, …, pyarrow absent'."""
     parts = [f"{k} {v}" if v else f"{k} absent" for k, v in env["packages"].items()]
-    return f"{env['name']} environment ({env['prefix']}): " + ", ".join(parts)
+    return f"{env['name']} environment ({env['prefix']}; {env['summary']}): " + ", ".join(parts)
 
 
 def dump(results: list[Result], path: Path, *, machine: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The original service's training loop, the baseline of figure 5: for k = 2..10, KMeans
+"""The original service's training loop, the baseline of the `fit` figure: for k = 2..10, KMeans
 (n_init=10) on all rows, then `silhouette_score` on all rows (O(n²)). Prints one line per step
 (flushed) so that a run stopped at a time limit still tells how far it got.
 

@@ -1,8 +1,11 @@
 """Fetch a model bundle from the Hub at a pinned revision: the runtime's only Hub read.
 
 Only the files serving reads are downloaded (`BUNDLE_PATTERNS`: manifest, serving.npz, sample,
-summary, card); pickles (`sklearn_model.joblib`, `*.pkl`, …) and model files are excluded twice,
-by the allow list and by `FORBIDDEN_PATTERNS`, so nothing executable ever reaches the disk. Checking the files against the manifest's sha256 is `model.contract.bundle.read_bundle`'s job.
+summary, card, rules); pickles (`sklearn_model.joblib`, `*.pkl`, …) and model files are excluded twice,
+by the allow list and by `FORBIDDEN_PATTERNS`, so nothing executable ever reaches the disk. A bundle
+of format 1 has no serving.npz: its two skops files (zips of JSON and .npy arrays) are then fetched
+by name, in a second call, and read as data (`model.contract.formats.v1`), never loaded by skops.
+Checking the files against the manifest's sha256 is `model.contract.bundle.read_bundle`'s job.
 
 Time bound. huggingface_hub 2.4 offers no overall deadline: its shared httpx2 client has no default
 timeout, `list_repo_tree` (called by `snapshot_download`) retries connection errors and 5xx with
@@ -21,6 +24,8 @@ huggingface_hub at import and never redirect this call or add credentials to it.
 """
 from __future__ import annotations
 
+import fnmatch
+import json
 import logging
 import re
 import threading
@@ -28,13 +33,14 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from model.contract.bundle import SERVED
 from model.contract.stats import STATS
 from model.contract.errors import BundleError
+from model.contract.files import CAPS, MANIFEST, SERVED
+from model.contract.formats import extra_model_files
 
 log = logging.getLogger(__name__)
 
-# Exactly the files serving reads (model.contract.bundle.SERVED), and the statistics an edit reads
+# Exactly the files serving reads (model.contract.files.SERVED), and the statistics an edit reads
 # (model.contract.stats, when the bundle has them): no model files, no plots.
 BUNDLE_PATTERNS: tuple[str, ...] = (*SERVED, STATS)
 FORBIDDEN_PATTERNS: tuple[str, ...] = (
@@ -83,12 +89,18 @@ def fetch_bundle(repo_id: str, revision: str | None, *, endpoint: str, token: st
 
     def download(rev: str, *, local_only: bool) -> Path:
         from huggingface_hub import snapshot_download
-        folder = snapshot_download(
-            repo_id=repo_id, repo_type="model", revision=rev, endpoint=endpoint, token=auth,
-            cache_dir=str(cache_dir) if cache_dir is not None else None, local_files_only=local_only,
-            allow_patterns=patterns, ignore_patterns=list(FORBIDDEN_PATTERNS),
-            etag_timeout=max(0.5, deadline - time.monotonic()), max_workers=4)
-        return Path(folder)
+
+        def fetch(allow: list[str], ignore: list[str]) -> Path:
+            return Path(snapshot_download(
+                repo_id=repo_id, repo_type="model", revision=rev, endpoint=endpoint, token=auth,
+                cache_dir=str(cache_dir) if cache_dir is not None else None, local_files_only=local_only,
+                allow_patterns=allow, ignore_patterns=ignore,
+                etag_timeout=max(0.5, deadline - time.monotonic()), max_workers=4))
+        folder = fetch(patterns, list(FORBIDDEN_PATTERNS))
+        extra = _model_files(folder)
+        if extra:  # a format-1 bundle: exactly its named skops files, nothing else they would match
+            fetch(list(extra), [p for p in FORBIDDEN_PATTERNS if not any(fnmatch.fnmatch(e, p) for e in extra)])
+        return folder
 
     def work() -> Path:
         if is_pinned(revision):
@@ -125,7 +137,20 @@ def _from_cache(call: Callable[[], Path]) -> Path | None:
         folder = call()
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
-    return folder if (folder / "manifest.json").is_file() else None
+    complete = (folder / MANIFEST).is_file() and all((folder / name).is_file() for name in _model_files(folder))
+    return folder if complete else None
+
+
+def _model_files(folder: Path) -> tuple[str, ...]:
+    """The model files an older format's reader needs besides SERVED (`extra_model_files`); none when
+    the manifest cannot be read — `read_bundle` then says why."""
+    path = folder / MANIFEST
+    try:
+        if path.stat().st_size > CAPS[MANIFEST]:
+            return ()
+        return extra_model_files(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError):
+        return ()
 
 
 def _resolve(repo_id: str, revision: str, *, endpoint: str, token: str | bool, timeout: float) -> str:

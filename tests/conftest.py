@@ -1,8 +1,13 @@
-"""Shared fixtures. Bundles are fitted once per session into temporary folders."""
+"""Shared fixtures, and the order and units in which `make test` runs (tests/scheduling.py).
+
+Bundles are fitted once per session (per worker) into temporary folders; the session app is started
+once per worker (its own port and log).
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,9 +16,26 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 DEFAULT_BUNDLE = ROOT / "model" / "artifacts" / "default"
 ARTIFACTS = ROOT / "test-artifacts"
 
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1" … under xdist, "" otherwise
+
 # Nothing in the tests may reach a real Hub: make any accidental call fail fast and locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.pop("MODEL_REPO", None)
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """The long units first (tests/scheduling.py); as collected otherwise."""
+    from tests.scheduling import order
+    items.sort(key=lambda item: order(item.nodeid))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
+    """`--dist loadgroup`: the units of tests/scheduling.py (xdist_group marks do nothing with pytest 9.2)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.scheduling import scheduler
+    return scheduler(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +73,12 @@ def synth_csv(tmp_path_factory) -> tuple[Path, "object"]:
 
 @pytest.fixture(scope="session")
 def synth_fit(synth_csv, tmp_path_factory):
-    """A bundle fitted on `synth_csv` (k auto), with its manifest."""
+    """A bundle fitted on `synth_csv` (k auto), with its manifest. No per-segment stability (nothing
+    asserts it here: tests/test_explain.py tests stability, tests/test_training.py the default
+    bundle's reproduction with it)."""
     from training.fit import FitOptions, fit
     out = tmp_path_factory.mktemp("bundle") / "b"
-    manifest = fit(FitOptions(data=synth_csv[0], out=out, seed=3)).manifest.as_dict()
+    manifest = fit(FitOptions(data=synth_csv[0], out=out, seed=3, bootstrap=0)).manifest.as_dict()
     return out, manifest
 
 
@@ -62,7 +86,7 @@ def synth_fit(synth_csv, tmp_path_factory):
 def app_url(artifacts_dir):
     """The real app on the committed default bundle, started once for the session."""
     from tests.server import running_app
-    with running_app(log_path=artifacts_dir / "app-default.log") as url:
+    with running_app(log_path=artifacts_dir / f"app-default{'-' + WORKER if WORKER else ''}.log") as url:
         yield url
 
 

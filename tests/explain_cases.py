@@ -79,7 +79,7 @@ def _read(csv: bytes) -> pd.DataFrame:
 
 def _fit(csv_path: Path, out: Path, features: list[str] | None) -> Path:
     from training.fit import FitOptions, fit
-    fit(FitOptions(data=csv_path, out=out, features=features, seed=42, compare=False))
+    fit(FitOptions(data=csv_path, out=out, features=features, seed=42, compare=False, bootstrap=0))
     return out
 
 

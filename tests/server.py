@@ -1,8 +1,12 @@
 """Start a server (by default the real app, `python app.py`) on 127.0.0.1 in a subprocess and wait
-until it answers /health. Shared by the tests and the benchmarks."""
+until it answers /health. Shared by the tests and the benchmarks.
+
+Each pytest-xdist worker starts its own servers: ports come from the OS (`free_port`), logs and
+temporary folders are the caller's (per test or per worker)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +20,12 @@ from typing import Iterator
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# Seconds a stopped server gets to close on its own after SIGTERM: uvicorn stops accepting, closes
+# idle connections and runs the app's shutdown (scored files deleted) — unless a client still holds
+# a stream open (gradio_client's heartbeat), which uvicorn would wait for as long as the client
+# lives. Then SIGINT makes it stop waiting for them (its "force quit").
+GRACE_S = 3.0
+PIDS: dict[str, int] = {}  # base URL → process id of the servers running now
 
 
 def free_port() -> int:
@@ -33,16 +43,31 @@ def app_env(port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def stop(proc: subprocess.Popen, *, grace: float = GRACE_S) -> None:
+    """SIGTERM, then SIGINT after `grace` seconds (see GRACE_S), then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGINT, 5.0), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 @contextmanager
 def serving(cmd: list[str], port: int, *, env: dict[str, str], log_path: Path | None = None,
-            timeout: float = 90.0, poll: float = 0.2) -> Iterator[tuple[str, float]]:
-    """Start `cmd` (listening on `port`); yield (base URL, seconds from spawn to the first 200 on
-    /health); stop it afterwards. Output goes to `log_path` (a temporary file when None: a pipe
-    nobody reads would fill up and stall a long run); its tail is in the error if it dies."""
+            timeout: float = 90.0, poll: float = 0.2, cwd: Path = ROOT) -> Iterator[tuple[str, float]]:
+    """Start `cmd` in `cwd` (listening on `port`); yield (base URL, seconds from spawn to the first
+    200 on /health); stop it afterwards (`stop`). Output goes to `log_path` (a temporary file when
+    None: a pipe nobody reads would fill up and stall a long run); its tail is in the error if it
+    dies. `PIDS[url]` is its process id meanwhile."""
     url = f"http://127.0.0.1:{port}"
     log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    PIDS[url] = proc.pid
     try:
         with httpx.Client(timeout=1.0) as client:
             while True:
@@ -60,12 +85,8 @@ def serving(cmd: list[str], port: int, *, env: dict[str, str], log_path: Path | 
                 time.sleep(poll)
         yield url, time.perf_counter() - start
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        PIDS.pop(url, None)
+        stop(proc)
         log.close()
 
 

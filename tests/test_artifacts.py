@@ -17,11 +17,13 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from model.contract.bundle import MODEL_JOBLIB, MODEL_SKOPS, TRUSTED_TYPES, load_pipeline, load_skops, read_bundle
+from model.contract.bundle import read_bundle
+from model.contract.files import MODEL_JOBLIB, MODEL_SKOPS
+from model.contract.writing import TRUSTED_TYPES, load_pipeline, load_skops
 from model.contract.errors import BundleError
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIP_DIRS = {".venv", "tests", ".git", "node_modules", "__pycache__", "test-artifacts"}
+SKIP_DIRS = {".venv", ".venv-space", "tests", ".git", "node_modules", "__pycache__", "test-artifacts"}
 UNPICKLERS = {"pickle", "cPickle", "_pickle", "cloudpickle", "dill", "joblib", "marshal", "shelve"}
 
 

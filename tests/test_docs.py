@@ -90,16 +90,19 @@ def _card_blocks(bundle: Path) -> list:
     return found
 
 
-def test_model_card_snippets_run(app_url, default_bundle, tmp_path):
-    """The committed default card: gradio_client against the running app, skops in the repo folder."""
+def test_model_card_snippets_run(app_url, default_bundle, predictor, tmp_path):
+    """The committed default card: gradio_client against the running app, skops in the repo folder;
+    both print the example customer's segment (its name and offers, its id)."""
     repo = tmp_path / "repo"
     shutil.copytree(default_bundle, repo)  # what `hf download` of the model repo gives
     ctx = Context(cwd=repo, env=_env(), subs={"http://127.0.0.1:7860/": app_url + "/"})
     client_block, skops_block = _card_blocks(repo)
+    expected = predictor.predict_one(predictor.manifest.example)
     out = run_block(client_block, ctx)
-    assert out.stdout.strip()
+    printed = out.stdout.strip().splitlines()[-1]  # after gradio_client's "Loaded as API: …"
+    assert printed == f"{expected['segment_name']} {[o['title'] for o in expected['offers']]}"
     out = run_block(skops_block, ctx)
-    assert out.stdout.strip().startswith("[")
+    assert out.stdout.strip() == f"[{expected['segment_id']}]"
 
 
 def test_model_card_names_the_space_it_was_pushed_with(app_url, default_bundle, tmp_path):

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.contract.bundle import SAMPLE, SERVING, SUMMARY, read_bundle
+from model.contract.bundle import read_bundle
+from model.contract.files import SAMPLE, SERVING, SUMMARY
 from model.contract.errors import EditError
 from model.contract.stats import STATS, read_stats
 from model.editing.apply import apply_edit

@@ -1,5 +1,7 @@
-"""training.explain: per-segment stability, prediction strength, surrogate rules, the SQL export
-(run in real SQLite and DuckDB on real rows), and the per-feature "why" decomposition."""
+"""Is each segment real, and how to build it elsewhere: per-segment stability, prediction strength
+(`training.selection.stability`), surrogate rules (`training.rules.tree`) and the SQL export
+(`training.rules.sql`, run in real SQLite and DuckDB on real rows). The per-customer "why" is
+served by `model.serving.explain` and tested in tests/test_serving.py."""
 from __future__ import annotations
 
 import csv
@@ -17,57 +19,12 @@ from sklearn.datasets import make_blobs
 from model.contract.schema import CategoricalFeature, NumericFeature, Schema
 from model.tables.cells import category_key
 from tests.explain_cases import case
-from training.explain import (Rules, contributions, feature_blocks, fit_rules, prediction_strength,
-                              rules_sql, segment_stability, stability_reading, strongest)
 from training.description.readable import number_text, roundest_between
-from training.selection.stability import best_jaccard
+from training.rules.sql import rules_sql
+from training.rules.tree import Rules, fit_rules
+from training.selection.stability import best_jaccard, prediction_strength, segment_stability, stability_reading
 
 CASES = ["default", "mall", "csd"]
-
-
-# -- why: contributions --------------------------------------------------------------------------
-def test_contributions_add_up_to_the_difference_of_squared_distances_on_real_rows():
-    c = case("default")
-    centres = c.predictor.compiled.centres
-    blocks = [cols for _, cols in feature_blocks(c.schema)]
-    z = c.z[:500]
-    d2 = ((z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    order = np.argsort(d2, axis=1)
-    for i in range(len(z)):
-        a, b = order[i, 0], order[i, 1]
-        pulls = contributions(z[i], centres[a], centres[b], blocks)
-        assert pulls.shape == (len(blocks),)
-        assert pulls.sum() == pytest.approx(d2[i, b] - d2[i, a], rel=1e-9, abs=1e-9)
-        assert pulls.sum() >= -1e-9  # a is the nearest centre: the margin is never negative
-    many = contributions(z, centres[0], centres[1], blocks)
-    assert many.shape == (len(z), len(blocks))
-    np.testing.assert_allclose(many.sum(axis=1), d2[:, 1] - d2[:, 0], rtol=1e-9, atol=1e-9)
-
-
-def test_contributions_group_a_one_hot_block_into_one_feature():
-    z = np.array([1.0, 0.0, 1.0, 0.0])  # one numeric column, then a 3-level one-hot block
-    a = np.array([1.0, 0.1, 0.8, 0.1])
-    b = np.array([-1.0, 0.6, 0.2, 0.2])
-    pulls = contributions(z, a, b, [[0], [1, 2, 3]])
-    assert pulls[0] == pytest.approx((1 + 1) ** 2 - 0)  # numeric: 4 toward a
-    cat = sum((z[j] - b[j]) ** 2 - (z[j] - a[j]) ** 2 for j in (1, 2, 3))
-    assert pulls[1] == pytest.approx(cat)
-    assert strongest(pulls, ["income", "gender"], n=3) == [("income", pytest.approx(4.0)),
-                                                           ("gender", pytest.approx(cat))]
-
-
-def test_contributions_reject_blocks_that_do_not_partition_the_columns():
-    with pytest.raises(ValueError, match="exactly once"):
-        contributions(np.zeros(3), np.zeros(3), np.ones(3), [[0], [1]])
-    with pytest.raises(ValueError, match="exactly once"):
-        contributions(np.zeros(3), np.zeros(3), np.ones(3), [[0, 1], [1, 2]])
-    with pytest.raises(ValueError, match="centre_b"):
-        contributions(np.zeros(3), np.zeros(3), np.ones(4), [[0], [1], [2]])
-
-
-def test_strongest_leaves_out_features_that_favour_the_runner_up():
-    assert strongest([-1.0, 2.0, 0.5, 2.0], ["a", "b", "c", "d"], n=2) == [("b", 2.0), ("d", 2.0)]
-    assert strongest([-1.0, -2.0], ["a", "b"]) == []
 
 
 # -- is each segment real? -----------------------------------------------------------------------

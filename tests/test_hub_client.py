@@ -51,7 +51,7 @@ def write_bundle_dir(path: Path, *, version: int = 1, plots: bool = True) -> Pat
     for name, data in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_bytes(data)
-    (path / "manifest.json").write_text(json.dumps({"format_version": 1, "version": version}))
+    (path / "manifest.json").write_text(json.dumps({"format_version": 2, "version": version}))
     return path
 
 

@@ -25,7 +25,7 @@ def random_records(schema, n: int, seed: int, *, missing: float = 0.0) -> pd.Dat
 
 
 def test_missing_values_are_imputed_like_the_pipeline(predictor, default_bundle):
-    from model.contract.bundle import load_pipeline
+    from model.contract.writing import load_pipeline
     frame = random_records(predictor.schema, 5_000, seed=2, missing=0.1)
     ours = predictor.predict_frame(frame)
     pipe_in = frame.astype({f.name: object for f in predictor.schema.categorical})

@@ -28,21 +28,31 @@ def test_readme_front_matter_is_a_valid_gradio_space():
     assert meta["title"] and meta["emoji"]
 
 
+REQUIREMENTS = ("requirements.txt", "requirements-training.txt")  # serving, and the build side
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for file in REQUIREMENTS:
+        for line in (ROOT / file).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if not line:
+                continue
+            name, _, pinned = line.partition("==")
+            assert pinned, f"{file}: {line} is not pinned"
+            pins[name.split("[")[0]] = pinned  # gradio[mcp]: the extra is not part of the distribution's name
+    return pins
+
+
 def test_requirements_are_pinned_and_installed():
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if not line:
-            continue
-        name, _, pinned = line.partition("==")
-        assert pinned, f"{line} is not pinned"
-        name = name.split("[")[0]  # gradio[mcp]: the extra is not part of the distribution's name
+    for name, pinned in _pins().items():
         assert version(name) == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
 
 
 def test_bundle_records_the_pinned_versions():
     import json
     m = json.loads((ROOT / "model/artifacts/default/manifest.json").read_text())
-    pins = dict(x.split("==") for x in (ROOT / "requirements.txt").read_text().split() if "==" in x)
+    pins = _pins()
     for lib in ("scikit-learn", "numpy", "scipy", "pandas", "skops"):
         assert m["library_versions"][lib] == pins[lib]
 

@@ -53,6 +53,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:pandas.errors.Pandas4Warning"),
 ]
 MASTER = "local-cluster[2,1,1024]"
+SESSION_TIMEOUT_S = 360
 SEED = 3
 BOOTSTRAP = 5  # per-segment stability refits (driver sample, both engines): few keep the module short
 # Short-lived JVMs: the C1 compiler only. The default tiered JIT spends the first minutes of three
@@ -87,7 +88,9 @@ def silent_master():
 
 @pytest.fixture(scope="module")
 def spark(silent_master):
-    session = spark_session(MASTER, conf=CONF)
+    # a bound against a hang, not a speed target: three JVMs starting beside the other xdist worker
+    # on a loaded 2-core machine took more than the engine's 120 s default
+    session = spark_session(MASTER, conf=CONF, timeout_s=SESSION_TIMEOUT_S)
     ship_code(session)
     yield session
     session.stop()

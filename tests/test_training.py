@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from model.contract.bundle import load_pipeline, read_bundle
+from model.contract.bundle import read_bundle
+from model.contract.writing import load_pipeline
 from model.contract.errors import BundleError
 from model.serving.predictor import Predictor
 from training.synthetic import customers as synthetic
@@ -105,16 +106,43 @@ def test_manifest_contract(synth_fit):
     assert m["cleaning"]["duplicates_dropped"] > 0
 
 
-def test_bundle_holds_no_customer_rows(synth_csv, synth_fit):
-    out, _ = synth_fit
+# A customer whose every number sits inside its column's range with decimals that no stored
+# aggregate (a median, quantile, mean, limit or whisker, rounded to at most 6 digits) can equal.
+CANARY = {"age": 41.2718281, "income": 61234.5678913, "spending_score": 47.3141592, "membership_years": 3.6180339,
+          "purchase_frequency": 22.7320508, "last_purchase_amount": 187.4142135}
+
+
+def _blobs(folder) -> list[bytes]:
+    """Every file of a bundle, and every member of its zips (serving.npz, model.skops) unpacked."""
+    import zipfile
+    out = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        out.append(data)
+        if data[:2] == b"PK":
+            with zipfile.ZipFile(path) as zf:
+                out += [zf.read(name) for name in zf.namelist()]
+    return out
+
+
+def test_bundle_holds_no_customer_rows(synth_csv, tmp_path):
+    """A planted customer's values appear in no file of the bundle — as text or as float64 bytes —
+    while the bundle still describes that column: it stores aggregates and PCA points, never rows."""
+    frame = pd.read_csv(synth_csv[0])
+    frame.loc[len(frame) // 2, list(CANARY)] = list(CANARY.values())
+    data = tmp_path / "customers.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "b"
+    fit(FitOptions(data=data, out=out, seed=3, bootstrap=0))
     sample = pd.read_csv(out / "pca_sample.csv")
     assert list(sample.columns) == ["pc1", "pc2", "segment"] and len(sample) <= 5000
-    raw = pd.read_csv(synth_csv[0])
-    text = (out / "summary.json").read_text() + (out / "manifest.json").read_text()
-    # no row's exact income/last-purchase pair appears in the stored aggregates
-    pairs = {f"{a}" for a in raw["last_purchase_amount"].dropna().head(200) if a % 1}
-    leaked = [p for p in pairs if f": {p}," in text]
-    assert len(leaked) < 5, leaked
+    blobs = _blobs(out)
+    assert len(blobs) > 10 and any(b'"income"' in b for b in blobs)
+    for column, value in CANARY.items():
+        spelled = {f"{value}".encode(), f"{value:.6f}".encode(), f"{value:.5f}".encode(),
+                   np.float64(value).tobytes()}
+        found = [s for s in spelled for blob in blobs if s in blob]
+        assert not found, f"{column}: the planted value {value} is stored in the bundle"
 
 
 def stable(value):
@@ -130,7 +158,7 @@ def stable(value):
 def test_same_seed_same_bundle(synth_csv, synth_fit, tmp_path):
     """On one machine, in one process, the same data and seed give byte-identical files."""
     out, m1 = synth_fit
-    m2 = fit(FitOptions(data=synth_csv[0], out=tmp_path / "again", seed=3)).manifest.as_dict()
+    m2 = fit(FitOptions(data=synth_csv[0], out=tmp_path / "again", seed=3, bootstrap=0)).manifest.as_dict()
     assert m1["files"] == m2["files"]  # every file byte-identical, model files included
     assert stable(m1) == stable(m2)
 
@@ -225,7 +253,7 @@ def test_bundle_without_model_files_still_serves(synth_fit, tmp_path):
 
 
 def test_mall_customers_give_the_five_archetypes(shared_data, tmp_path):
-    m = fit(FitOptions(data=shared_data / "Mall_Customers.csv", out=tmp_path / "mall",
+    m = fit(FitOptions(data=shared_data / "Mall_Customers.csv", out=tmp_path / "mall", compare=False, bootstrap=0,
                        features=["Annual Income (k$)", "Spending Score (1-100)"], seed=1)).manifest.as_dict()
     assert m["k"] == 5
     assert sorted(s["archetype"] for s in m["segments"]) == sorted(
@@ -242,7 +270,8 @@ def test_mall_customers_give_the_five_archetypes(shared_data, tmp_path):
 
 
 def test_shared_customer_data_fits_unchanged(shared_data, tmp_path):
-    m = fit(FitOptions(data=shared_data / "customer_segmentation_data.csv", out=tmp_path / "seg", seed=1)).manifest.as_dict()
+    m = fit(FitOptions(data=shared_data / "customer_segmentation_data.csv", out=tmp_path / "seg", seed=1,
+                       compare=False, bootstrap=0)).manifest.as_dict()
     assert m["training"]["id_column"] == "id"
     assert len(m["schema"]["features"]) == 8
     assert m["clusterability"]["verdict"] in ("none", "weak")
@@ -259,7 +288,8 @@ def test_editing_the_offer_catalogue_changes_offers(synth_csv, tmp_path):
     cat["rules"] = []
     path = tmp_path / "offers.yaml"
     path.write_text(yaml.safe_dump(cat))
-    m = fit(FitOptions(data=synth_csv[0], out=tmp_path / "b", seed=3, offers=path, compare=False)).manifest.as_dict()
+    m = fit(FitOptions(data=synth_csv[0], out=tmp_path / "b", seed=3, offers=path, compare=False,
+                       bootstrap=0)).manifest.as_dict()
     assert all(s["offers"][0]["title"] == "Edited newsletter" for s in m["segments"])
 
 

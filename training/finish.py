@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from model.contract.bundle import CONFIG, RULES_SQL, dumps_json, library_versions, write_bundle
+from model.contract.bundle import dumps_json
+from model.contract.files import CONFIG, RULES_SQL
+from model.contract.writing import library_versions, write_bundle
 from model.contract.manifest import FORMAT_VERSION, Manifest, Summary
 from model.contract.stats import STATS, SegmentStats, dumps_stats
 from model.serving.rfm import rfm_edges

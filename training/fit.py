@@ -3,7 +3,7 @@ evidence → segments with meaning → bundle. Each step lives in its own module
 orders them and reports progress.
 
     inputs.load_input → schema_build.build_schema → clustering.fit_local (or engines.spark)
-    → finish.finish (segments, rules, drift reference, manifest, card) → model.contract.bundle.write_bundle
+    → finish.finish (segments, rules, drift reference, manifest, card) → model.contract.writing.write_bundle
 """
 from __future__ import annotations
 

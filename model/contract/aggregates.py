@@ -66,7 +66,7 @@ class Summary(Record):
             raise ManifestError(f"{exc}; {REBUILD}") from None
 
 
-# -- drift reference (training.monitoring.reference.drift_reference; compared by model.drift.report) ------------------
+# -- drift reference (training.monitoring.reference.drift_reference; bins: model.drift.bins) -------
 @dataclass(frozen=True)
 class NumericDrift(Record):
     edges: list[float]

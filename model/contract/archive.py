@@ -7,7 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from model.contract.bundle import MANIFEST
+from model.contract.files import MANIFEST
 from model.contract.errors import BundleError
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

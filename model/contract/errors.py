@@ -47,7 +47,7 @@ class BundleError(ValueError):
     """A bundle is missing, tampered with, or was built with incompatible library versions."""
 
 
-REBUILD = "rebuild the bundle with `python -m training fit` (this app reads bundle format 2)"
+REBUILD = "rebuild the bundle with `python -m training fit` (this app reads bundle formats 1 and 2)"
 
 
 class ManifestError(BundleError):

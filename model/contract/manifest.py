@@ -1,9 +1,9 @@
 """The bundle's typed contract: manifest.json as records (`model.contract.records`).
 
-Training builds these records and `model.contract.bundle.write_bundle` writes them; the runtime reads
-attributes, never string keys. A manifest with wrong types, unknown fields or another format
-version is refused with the path of the problem and how to rebuild (`ManifestError`). The
-evidence records live in `model.contract.evidence`, the aggregates (summary.json, drift reference) in
+Training builds these records and `model.contract.writing.write_bundle` writes them; the runtime reads
+attributes, never string keys. A manifest of an earlier format is read by its format's reader
+(`model.contract.formats`); one with wrong types, unknown fields or an unknown format is refused
+with the path of the problem and how to rebuild (`ManifestError`). The evidence records live in `model.contract.evidence`, the aggregates (summary.json, drift reference) in
 `model.contract.aggregates`.
 """
 from __future__ import annotations
@@ -289,10 +289,10 @@ class Manifest(Record):
 
     @classmethod
     def read(cls, data: Any, where: str = "manifest.json") -> "Manifest":
-        """`from_dict`, with the format version checked first and every problem as ManifestError."""
-        version = data.get("format_version") if isinstance(data, dict) else None
-        if version != FORMAT_VERSION:
-            raise ManifestError(f"{where}: bundle format {version!r} is not supported; {REBUILD}")
+        """`from_dict` of a manifest of any format this app reads (`model.contract.formats`: an
+        earlier format is read as the current one), every problem as ManifestError."""
+        from model.contract.formats import reader  # its readers build on this module
+        data = reader(data, where).manifest_data(data)
         try:
             return cls.from_dict(data, where)
         except RecordError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from model.contract.bundle import TRUSTED_TYPES
+from model.contract.files import TRUSTED_TYPES
 from model.contract.manifest import Manifest
 from model.contract.markdown import md_literal
 from model.contract.schema import param_name
@@ -174,7 +174,8 @@ def set_space(bundle_dir: Path, space_id: str) -> Manifest:
     snippet name it. Rewrites README.md and manifest.json (with the card's new sha256) in place."""
     from dataclasses import replace
 
-    from model.contract.bundle import CARD, MANIFEST, dumps_json, read_manifest
+    from model.contract.bundle import dumps_json, read_manifest
+    from model.contract.files import CARD, MANIFEST
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
     if manifest.space_id == space_id:

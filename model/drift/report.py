@@ -1,12 +1,6 @@
 """Has the customer base changed since training? A drift report from stored aggregates.
 
-`training.monitoring.reference.drift_reference` summarises the training data in a few numbers per feature - small enough for the
-manifest: for a numeric feature up to 9 quantile cut points (deciles, rounded to 6 significant
-digits; ties merge bins), the training share of each bin and of empty cells, and the median; for
-a categorical feature the share of each level and of empty cells; the segment shares; and the
-share of training customers "unlike the training data" when it is given. Below 500 training rows
-there are fewer bins (at least `ROWS_PER_BIN` rows a bin, at least `MIN_BINS`): on Mall's 200
-rows, 10 bins made 1 bootstrap resample in 8 look "drifting"; 4 bins, 1 in 40.
+The reference a bundle stores, and how numeric features are binned: `model.drift.bins`.
 
 `drift_report` compares a new table (and its scores from `model.serving.predictor.Predictor.predict_frame`:
 columns ``segment_id``, ``unlike_training``, ``error``) with that reference:
@@ -41,12 +35,10 @@ import numpy as np
 import pandas as pd
 
 from model.contract.constraints import number_text
+from model.drift.bins import BINS, FORMAT, bin_shares, rounded_share
 from model.tables.cells import MISSING, UNKNOWN, category_codes, category_key, to_numbers
 from model.drift.moves import migration_matrix
 
-FORMAT = 1
-BINS = 10
-MIN_BINS, ROWS_PER_BIN = 4, 50
 EPS = 1e-4
 PSI_DRIFT, PSI_RETRAIN = 0.1, 0.25
 UNLIKE_DRIFT, UNLIKE_RETRAIN = 0.05, 0.15
@@ -66,10 +58,6 @@ THRESHOLDS = {
 
 class MonitorError(ValueError):
     """The new data or the scores cannot be compared with the reference."""
-
-
-def _r(x: float) -> float:
-    return round(float(x), 6)
 
 
 def _psi_verdict(psi: float, noise: float = 0.0, chance: float = 0.0, *, rows: int | None = None,
@@ -108,13 +96,6 @@ def psi(now: Any, then: Any) -> float:
     return float(((p - q) * np.log(p / q)).sum())
 
 
-def _bin_shares(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Shares of x (no NaN) in bins (-inf, e0], (e0, e1], ..., (e_last, inf)."""
-    if not len(x):
-        return np.zeros(len(edges) + 1)
-    return np.bincount(np.searchsorted(edges, x, side="left"), minlength=len(edges) + 1) / len(x)
-
-
 def _check_inputs(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scored: pd.DataFrame) -> None:
     if not isinstance(reference, Mapping) or reference.get("format") != FORMAT:
         raise MonitorError(f"the drift reference must be a mapping with format {FORMAT} "
@@ -147,7 +128,7 @@ def _numeric_entry(name: str, ref: Mapping[str, Any], col: pd.Series, n_ref: int
     n = len(col)
     x = vals[~np.isnan(vals)]
     edges = np.asarray(ref["edges"], dtype=float)
-    now = np.append(_bin_shares(x, edges) * (len(x) / n), [np.isnan(vals).sum() / n - bad.mean(), bad.mean()])
+    now = np.append(bin_shares(x, edges) * (len(x) / n), [np.isnan(vals).sum() / n - bad.mean(), bad.mean()])
     then = np.append(np.asarray(ref["shares"]), [ref["missing"], 0.0])
     labels = [*_bin_labels(ref["edges"]), "empty", "not a number"]
     entry = _entry(name, "numeric", now, then, labels, n_ref, n)
@@ -175,9 +156,9 @@ def _entry(name: str, kind: str, now: np.ndarray, then: np.ndarray, labels: list
     noise, chance = psi_noise(used, n_ref, n)
     return {"feature": name, "kind": kind, "psi": round(value, 4), "verdict": _psi_verdict(value, noise, chance, rows=n, bins=used),
             "psi_noise": round(noise, 4), "psi_chance": round(chance, 4), "bins_used": used,
-            "gained_most": {"bin": labels[up], "then": _r(then[up]), "now": _r(now[up])},
-            "lost_most": {"bin": labels[down], "then": _r(then[down]), "now": _r(now[down])},
-            "bins": [{"bin": b, "then": _r(t), "now": _r(w)} for b, t, w in zip(labels, then, now)]}
+            "gained_most": {"bin": labels[up], "then": rounded_share(then[up]), "now": rounded_share(now[up])},
+            "lost_most": {"bin": labels[down], "then": rounded_share(then[down]), "now": rounded_share(now[down])},
+            "bins": [{"bin": b, "then": rounded_share(t), "now": rounded_share(w)} for b, t, w in zip(labels, then, now)]}
 
 
 def drift_report(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scored: pd.DataFrame, *,
@@ -204,16 +185,16 @@ def drift_report(reference: Mapping[str, Any], new_frame: pd.DataFrame, new_scor
     seg_noise, seg_chance = psi_noise(k, n_ref, int(scored.sum()))
     report: dict[str, Any] = {
         "rows": n, "rows_scored": int(scored.sum()), "reference_rows": n_ref,
-        "errors": {"rows": int(len(bad_rows)), "share": _r(len(bad_rows) / n),
+        "errors": {"rows": int(len(bad_rows)), "share": rounded_share(len(bad_rows) / n),
                    "examples": [{"row": int(i) + 1, "error": str(new_scored["error"].iloc[i])[:200]}
                                 for i in bad_rows[:5]]},
         "features": sorted(features, key=lambda e: -e["psi"]),
-        "segments": {"then": list(reference["segments"]), "now": [_r(s) for s in now_seg],
+        "segments": {"then": list(reference["segments"]), "now": [rounded_share(s) for s in now_seg],
                      "psi": round(seg_psi, 4) if scored.any() else None,
                      "psi_noise": round(seg_noise, 4), "psi_chance": round(seg_chance, 4),
                      "verdict": _psi_verdict(seg_psi, seg_noise, seg_chance, rows=int(scored.sum()), bins=k)
                      if scored.any() else NOT_ENOUGH},
-        "unlike_training": {"then": unlike_then, "now": None if unlike_now is None else _r(unlike_now)},
+        "unlike_training": {"then": unlike_then, "now": None if unlike_now is None else rounded_share(unlike_now)},
         "thresholds": THRESHOLDS,
     }
     report["verdict"], report["reasons"] = _verdict(report)

@@ -15,7 +15,8 @@ import re
 import shutil
 from pathlib import Path
 
-from model.contract.bundle import (CARD, MANIFEST, RULES_SQL, SAMPLE, SERVING, SUMMARY, dumps_json)
+from model.contract.bundle import dumps_json
+from model.contract.files import CARD, MANIFEST, RULES_SQL, SAMPLE, SERVING, SUMMARY
 from model.contract.errors import BundleError
 from model.contract.manifest import Manifest
 from model.derived.card import render_card

@@ -26,7 +26,7 @@ frequency = distinct orders with a purchase (distinct order ids; without an orde
 timestamps); monetary = net spend; avg_order_value = monetary / frequency. A log without money
 (customer and date only) gives recency, frequency and tenure (`TIME_FEATURES`). `as_of` defaults to
 the day after the last valid purchase. Everything is vectorised over the distinct texts of each
-column: a 1 M-line log takes about a second (benchmarks/bench_transactions.py).
+column: a 1 M-line log takes about a second (benchmarks/bench_order_log.py).
 """
 from __future__ import annotations
 

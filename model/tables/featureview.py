@@ -1,4 +1,4 @@
-"""A read-only view of the feature schema for `explain`, `rules`, `rules_sql` and `monitor`.
+"""A read-only view of the feature schema for the rules (`training.rules`), stability and the drift reference.
 
 Those modules take a *schema-like* object so that they do not depend on how the manifest is typed:
 `model.contract.schema.Schema`, anything with a `.features` sequence, a mapping ``{"features": [...]}`` (a
@@ -103,16 +103,6 @@ class FeatureView:
     @property
     def names(self) -> list[str]:
         return [f.name for f in self.numeric] + [f.name for f in self.categorical]
-
-    def blocks(self) -> list[tuple[str, list[int]]]:
-        """(feature name, its columns in z) in z order: one column per numeric feature, the
-        one-hot block of each categorical feature."""
-        out: list[tuple[str, list[int]]] = [(f.name, [j]) for j, f in enumerate(self.numeric)]
-        start = len(self.numeric)
-        for f in self.categorical:
-            out.append((f.name, list(range(start, start + len(f.levels)))))
-            start += len(f.levels)
-        return out
 
     def require(self, frame: pd.DataFrame, what: str = "the data") -> None:
         """Raise a ValueError naming every schema column absent from `frame`."""

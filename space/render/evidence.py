@@ -78,9 +78,10 @@ def evidence_rows(manifest: Manifest) -> tuple[list[str], list[list[Any]]]:
     header = ["k", "inertia", "silhouette", "vs shuffled", "gap", "split-half stability", "prediction strength",
               "Calinski–Harabasz", "Davies–Bouldin", "smallest segment"]
     chosen = manifest.edit.k if manifest.edit is not None else manifest.k  # the clusters the segments are made of
-    rows = [[f"{r.k} ✔" if r.k == chosen else str(r.k), f"{r.inertia:.4g}", _f(r.silhouette), _f(r.silhouette_excess),
-             _f(r.gap), _f(r.stability, 2), _f(r.prediction_strength, 2), f"{r.calinski_harabasz:.4g}",
-             _f(r.davies_bouldin), _pct(r.smallest_share)] for r in manifest.selection.table]
+    rows = [[f"{r.k} ✔" if r.k == chosen else str(r.k), f"{r.inertia:.4g}", decimals(r.silhouette),
+             decimals(r.silhouette_excess), decimals(r.gap), decimals(r.stability, 2),
+             decimals(r.prediction_strength, 2), f"{r.calinski_harabasz:.4g}", decimals(r.davies_bouldin),
+             _pct(r.smallest_share)] for r in manifest.selection.table]
     return header, rows
 
 
@@ -90,8 +91,8 @@ def comparison_rows(comparison: Comparison | None) -> tuple[list[str], list[list
               "Davies–Bouldin", "stability (ARI)", "assigns new customers"]
     rows = []
     for key, r in (comparison.algorithms.items() if comparison else ()):
-        rows.append([ALGORITHMS.get(key, key), r.n_clusters, _pct(r.noise_share), _f(r.silhouette),
-                     _f(r.calinski_harabasz, 1), _f(r.davies_bouldin), _f(r.stability),
+        rows.append([ALGORITHMS.get(key, key), r.n_clusters, _pct(r.noise_share), decimals(r.silhouette),
+                     decimals(r.calinski_harabasz, 1), decimals(r.davies_bouldin), decimals(r.stability),
                      "yes" if r.assigns_new_points else "no"])
     return header, rows
 
@@ -124,7 +125,8 @@ def outlier_rows(summary: Summary, schema: Schema) -> list[list[Any]]:
     return rows
 
 
-def _f(x: float | None, nd: int = 3) -> str:
+def decimals(x: float | None, nd: int = 3) -> str:
+    """`x` with `nd` decimals for the evidence tables; a dash when it was not computed."""
     return "–" if x is None else f"{x:.{nd}f}"
 
 

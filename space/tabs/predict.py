@@ -61,6 +61,9 @@ def predict_tab(ctx: Context) -> None:
         with gr.Accordion("Example customers: one typical member of each segment", open=True):
             gr.Examples(examples=cards.example_rows(predictor.segments, schema), inputs=inputs, label=None,
                         cache_examples=False, elem_id="examples")
+        # the form's map, drawn by a second step once the card is shown. Inside the tab: a component
+        # made directly in gr.Tabs counts as a tab, and the tab bar then shows shifted labels
+        map_json = gr.State(None)
 
     def score_form(record: dict[str, Any], *, fill: bool = False) -> list[Any]:
         """Result card, offers, map and every field's state (a refused value marks its field with

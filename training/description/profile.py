@@ -60,8 +60,9 @@ def numeric_profile(z: float, stats: tuple[Any, Any, Any, Any], overall: tuple[A
     (mean, median), and z, its standardised mean. Shared by the local engine and the Spark engine's
     aggregates."""
     mean, median, q25, q75 = stats
-    return {"mean": _r(mean), "median": _r(median), "q25": _r(q25), "q75": _r(q75),
-            "overall_mean": _r(overall[0]), "overall_median": _r(overall[1]), "z": round(z, 3)}
+    return {"mean": profile_number(mean), "median": profile_number(median), "q25": profile_number(q25),
+            "q75": profile_number(q75), "overall_mean": profile_number(overall[0]),
+            "overall_median": profile_number(overall[1]), "z": round(z, 3)}
 
 
 def category_traits(column: str, shares: list[tuple[Any, float]], population: Mapping[Any, float], *,
@@ -77,6 +78,7 @@ def category_traits(column: str, shares: list[tuple[Any, float]], population: Ma
     return {str(lv): round(float(v), 4) for lv, v in shares}
 
 
-def _r(x: Any) -> float | None:
+def profile_number(x: Any) -> float | None:
+    """A profile statistic as the manifest stores it: 4 decimals below 100, 2 above; None when not finite."""
     x = float(x)
     return None if not np.isfinite(x) else round(x, 4 if abs(x) < 100 else 2)

@@ -14,7 +14,8 @@ MAX_SAMPLE = 5_000
 BINS = 20
 
 
-def _f(x: Any, nd: int = 4) -> float | None:
+def stored_number(x: Any, nd: int = 4) -> float | None:
+    """A number as summary.json stores it: `nd` decimals, None when not finite (JSON has no NaN)."""
     x = float(x)
     return round(x, nd) if np.isfinite(x) else None
 
@@ -27,9 +28,9 @@ def _box(values: pd.Series) -> dict[str, Any]:
     iqr = q3 - q1
     lo_f, hi_f = q1 - 1.5 * iqr, q3 + 1.5 * iqr
     inside = v[(v >= lo_f) & (v <= hi_f)]
-    return {"n": int(len(v)), "q1": _f(q1), "median": _f(med), "q3": _f(q3),
-            "whisker_low": _f(inside.min()), "whisker_high": _f(inside.max()),
-            "outliers": int(((v < lo_f) | (v > hi_f)).sum()), "mean": _f(v.mean())}
+    return {"n": int(len(v)), "q1": stored_number(q1), "median": stored_number(med), "q3": stored_number(q3),
+            "whisker_low": stored_number(inside.min()), "whisker_high": stored_number(inside.max()),
+            "outliers": int(((v < lo_f) | (v > hi_f)).sum()), "mean": stored_number(v.mean())}
 
 
 def data_summary(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequence[str],
@@ -41,9 +42,9 @@ def data_summary(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequence[s
         counts, edges = np.histogram(v, bins=BINS)
         qs = v.quantile([0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0])
         feats[c] = {"kind": "numeric", "missing": int(frame[c].isna().sum()),
-                    "histogram": {"counts": counts.tolist(), "edges": [_f(e) for e in edges]},
-                    "quantiles": {f"{q:g}": _f(x) for q, x in qs.items()},
-                    "mean": _f(v.mean()), "std": _f(v.std(ddof=0)), "box": _box(v)}
+                    "histogram": {"counts": counts.tolist(), "edges": [stored_number(e) for e in edges]},
+                    "quantiles": {f"{q:g}": stored_number(x) for q, x in qs.items()},
+                    "mean": stored_number(v.mean()), "std": stored_number(v.std(ddof=0)), "box": _box(v)}
     for c in categorical:
         counts = frame[c].value_counts(dropna=True)
         feats[c] = {"kind": "categorical", "missing": int(frame[c].isna().sum()),
@@ -53,7 +54,7 @@ def data_summary(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequence[s
     return {
         "rows": int(len(frame)), "features": feats,
         "correlation": ({"columns": list(numeric),
-                         "matrix": [[_f(x) for x in row] for row in corr.to_numpy()]}
+                         "matrix": [[stored_number(x) for x in row] for row in corr.to_numpy()]}
                         if corr is not None else None),
         "by_segment": by_seg,
     }

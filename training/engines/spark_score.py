@@ -24,7 +24,8 @@ import pandas as pd
 
 from model.tables.batch import OUTPUT_COLUMNS, log_options, output_columns, output_names
 from training.engines.spark_partitions import size_shuffles
-from model.contract.bundle import MANIFEST, SERVED
+from model.contract.bundle import served_files
+from model.contract.files import MANIFEST
 from model.tables.export import FORMULA_PREFIXES
 from model.contract.errors import echo
 from model.serving.predictor import Predictor
@@ -134,8 +135,8 @@ def _header(name: str, csv_out: bool) -> str:
 
 
 def _bundle_files(bundle: Path) -> dict[str, bytes]:
-    """The files a Predictor reads (`model.contract.bundle.SERVED`); the workers verify their sha256."""
-    return {name: (Path(bundle) / name).read_bytes() for name in SERVED}
+    """The files a Predictor reads (`model.contract.bundle.served_files`); the workers verify their sha256."""
+    return {name: (Path(bundle) / name).read_bytes() for name in served_files(bundle)}
 
 
 def _predictor(files: dict[str, bytes]) -> Predictor:

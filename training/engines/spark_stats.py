@@ -22,7 +22,8 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)  # plus min and max: train
 QUARTILES = (0.25, 0.5, 0.75)
 
 
-def _f(value: Any) -> float:
+def nan_if_null(value: Any) -> float:
+    """A Spark aggregate as a float: null (an empty group) becomes NaN."""
     return float("nan") if value is None else float(value)
 
 
@@ -51,15 +52,16 @@ def overall(frame: Any, numeric: Sequence[str], safe: dict[str, str], features: 
     aggs += [F.corr(safe[a], safe[b]).alias(f"r{i}") for i, (a, b) in enumerate(pairs)]
     row = frame.agg(*aggs).first()
     out: dict[str, Any] = {"rows": int(row["rows"]), "hash_sum": str(row["hash"]), "numeric": {},
-                           "corr": {p: _f(row[f"r{i}"]) for i, p in enumerate(pairs)}}
+                           "corr": {p: nan_if_null(row[f"r{i}"]) for i, p in enumerate(pairs)}}
     for j, name in enumerate(numeric):
         qs = row[f"q{j}"] or [None] * len(QUANTILES)
-        out["numeric"][name] = {"n": int(row[f"n{j}"]), "min": _f(row[f"lo{j}"]), "max": _f(row[f"hi{j}"]),
-                                "mean": _f(row[f"mean{j}"]), "std": _f(row[f"std{j}"]),
+        out["numeric"][name] = {"n": int(row[f"n{j}"]), "min": nan_if_null(row[f"lo{j}"]),
+                                "max": nan_if_null(row[f"hi{j}"]),
+                                "mean": nan_if_null(row[f"mean{j}"]), "std": nan_if_null(row[f"std{j}"]),
                                 "integer": int(row[f"frac{j}"]) == 0,
-                                "quantiles": dict(zip(QUANTILES, map(_f, qs)))}
+                                "quantiles": dict(zip(QUANTILES, map(nan_if_null, qs)))}
         if name in set(log):
-            out["numeric"][name].update(log_mean=_f(row[f"lmean{j}"]), log_std=_f(row[f"lstd{j}"]))
+            out["numeric"][name].update(log_mean=nan_if_null(row[f"lmean{j}"]), log_std=nan_if_null(row[f"lstd{j}"]))
     return out
 
 
@@ -121,7 +123,7 @@ def _whisker_aggs(s: Any, lo: Any, hi: Any, tag: str) -> list[Any]:
 
 
 def _whiskers(row: Any, tag: str) -> dict[str, Any]:
-    return {"whisker_low": _f(row[f"wl{tag}"]), "whisker_high": _f(row[f"wh{tag}"]),
+    return {"whisker_low": nan_if_null(row[f"wl{tag}"]), "whisker_high": nan_if_null(row[f"wh{tag}"]),
             "outliers": int(row[f"out{tag}"])}
 
 
@@ -143,14 +145,14 @@ def by_segment(frame: Any, numeric: Sequence[str], safe: dict[str, str], k: int,
     for seg in range(k):
         r = got.get(seg)
         entry: dict[str, Any] = {"size": int(r["size"]) if r else 0,
-                                 "distance_p99": _f(r["p99"]) if r else None, "numeric": {}}
+                                 "distance_p99": nan_if_null(r["p99"]) if r else None, "numeric": {}}
         for j, name in enumerate(numeric):
             qs = (r[f"q{j}"] if r else None) or [None] * 3
             entry["numeric"][name] = {"n": int(r[f"n{j}"]) if r else 0,
-                                      "mean": _f(r[f"mean{j}"]) if r else float("nan"),
-                                      **dict(zip(("q25", "median", "q75"), map(_f, qs)))}
+                                      "mean": nan_if_null(r[f"mean{j}"]) if r else float("nan"),
+                                      **dict(zip(("q25", "median", "q75"), map(nan_if_null, qs)))}
             if name in set(log):
-                entry["numeric"][name]["log_mean"] = _f(r[f"lmean{j}"]) if r else float("nan")
+                entry["numeric"][name]["log_mean"] = nan_if_null(r[f"lmean{j}"]) if r else float("nan")
         out[seg] = entry
     return out
 

@@ -16,7 +16,7 @@ from training.engines import spark_rules as R
 from training.engines.spark_stats import QUANTILES
 from training.description.profile import category_traits, numeric_profile
 from training.reading.schema import hard_limits
-from training.description.summary import _f
+from training.description.summary import stored_number
 
 SUMMARY_QUANTILES = (0.0, *QUANTILES, 1.0)
 
@@ -88,9 +88,10 @@ def _box(n: int, q: dict[float, float], mean: float, whiskers: dict[str, Any]) -
     """`training.description.summary._box` from aggregates."""
     if not n:
         return {"n": 0}
-    return {"n": int(n), "q1": _f(q[0.25]), "median": _f(q[0.5]), "q3": _f(q[0.75]),
-            "whisker_low": _f(whiskers["whisker_low"]), "whisker_high": _f(whiskers["whisker_high"]),
-            "outliers": int(whiskers["outliers"]), "mean": _f(mean)}
+    return {"n": int(n), "q1": stored_number(q[0.25]), "median": stored_number(q[0.5]),
+            "q3": stored_number(q[0.75]), "whisker_low": stored_number(whiskers["whisker_low"]),
+            "whisker_high": stored_number(whiskers["whisker_high"]),
+            "outliers": int(whiskers["outliers"]), "mean": stored_number(mean)}
 
 
 def summary(stats: dict[str, Any], spread: dict[str, Any], corr: dict[tuple[str, str], float],
@@ -104,9 +105,9 @@ def summary(stats: dict[str, Any], spread: dict[str, Any], corr: dict[tuple[str,
         st, sp = stats[c], spread[c]
         qs = {0.0: st["min"], **st["quantiles"], 1.0: st["max"]}
         feats[c] = {"kind": "numeric", "missing": int(missing[c]),
-                    "histogram": {"counts": sp["counts"], "edges": [_f(e) for e in sp["edges"]]},
-                    "quantiles": {f"{q:g}": _f(qs[q]) for q in SUMMARY_QUANTILES},
-                    "mean": _f(st["mean"]), "std": _f(st["std"]),
+                    "histogram": {"counts": sp["counts"], "edges": [stored_number(e) for e in sp["edges"]]},
+                    "quantiles": {f"{q:g}": stored_number(qs[q]) for q in SUMMARY_QUANTILES},
+                    "mean": stored_number(st["mean"]), "std": stored_number(st["std"]),
                     "box": _box(st["n"], st["quantiles"], st["mean"], sp)}
     for c in categorical:
         feats[c] = {"kind": "categorical", "missing": int(missing[c]),
@@ -116,7 +117,7 @@ def summary(stats: dict[str, Any], spread: dict[str, Any], corr: dict[tuple[str,
         def r(a: str, b: str) -> float | None:
             if a == b:
                 return 1.0 if stats[a]["std"] else None
-            return _f(corr.get((a, b), corr.get((b, a), float("nan"))))
+            return stored_number(corr.get((a, b), corr.get((b, a), float("nan"))))
         matrix = {"columns": list(numeric), "matrix": [[r(a, b) for b in numeric] for a in numeric]}
     by_seg: dict[str, Any] = {}
     for seg in range(k):

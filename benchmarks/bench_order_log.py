@@ -1,4 +1,4 @@
-"""Figure 8: an order log of 1,000,000 lines → one row per customer (recency, frequency, monetary,
+"""order-log: an order log of 1,000,000 lines → one row per customer (recency, frequency, monetary,
 tenure, average order value) by `model.orders.customers.customer_features`, cleaning included
 (duplicates, guest lines, dates in three formats parsed and bad ones reported per line, future
 dates, returns netted, returns-only customers), against a plain pandas ``groupby().agg()`` of the
@@ -75,7 +75,7 @@ def run(smoke: bool = False) -> list[Result]:
     ratio = ours / base
     rep = result.report
     return [Result(
-        f"8 order log -> customer features, {lines:,} lines", fmt_s(ours),
+        f"order-log: -> customer features, {lines:,} lines", fmt_s(ours),
         f"pandas groupby().agg() {fmt_s(base)}", f"{ratio:.2f}x", f"<= {TARGET_RATIO}x (cleaning included)",
         None if smoke else ratio <= TARGET_RATIO,
         {"ours_s": times["ours"], "baseline_s": times["baseline"], "customers": rep["customers"],

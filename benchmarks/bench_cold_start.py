@@ -1,4 +1,4 @@
-"""Figure 6: cold start and memory, each in fresh processes, alternating.
+"""cold-start: cold start and memory, each in fresh processes, alternating.
 
 (a) `read_bundle` + `Predictor` of the committed bundle once numpy and pandas are imported (hash
 checks, the typed manifest, the serving arrays, the PCA sample, the summary).
@@ -131,13 +131,13 @@ def run(smoke: bool = False) -> list[Result]:
     extra = statistics.median(a - g for a, g in zip(apps, gradios))  # each app beside the import run just before it
     mem, base = statistics.median(rss), statistics.median(bare)
     return [
-        Result("6a read_bundle (committed bundle)", fmt_s(read), f"Predictor build +{fmt_s(statistics.median(predictors))}",
+        Result("cold-start: read_bundle (committed bundle)", fmt_s(read), f"Predictor build +{fmt_s(statistics.median(predictors))}",
                "", "<= 100 ms", None if smoke else read <= TARGET_READ_S, {"samples": reads}),
-        Result("6b python app.py -> first answer", fmt_s(app), f"import gradio {fmt_s(grad)}", f"{extra:+.2f} s",
+        Result("cold-start: python app.py -> first answer", fmt_s(app), f"import gradio {fmt_s(grad)}", f"{extra:+.2f} s",
                f"<= import gradio + {TARGET_EXTRA_S} s", None if smoke else extra <= TARGET_EXTRA_S,
                {"app_samples": apps, "gradio_samples": gradios, "extra_median_of_pairs_s": extra,
                 "extra_of_medians_s": app - grad}),
-        Result("6c serving process RSS", f"{mem:.0f} MB", f"bare Gradio app {base:.0f} MB", f"+{mem - base:.0f} MB",
+        Result("cold-start: serving process RSS", f"{mem:.0f} MB", f"bare Gradio app {base:.0f} MB", f"+{mem - base:.0f} MB",
                "reported", None, {"app_mb": rss, "bare_mb": bare}),
     ]
 
