@@ -112,7 +112,14 @@ def score_table(spark: Any, bundle: Path, data: str | Path, out: str | Path, *,
         if cached is not None:
             cached.cleaned.frame.unpersist()
     summary = _summary(observation.get, predictor, by_customer=log, money=money if money_slot else None)
+    summary["read"] = READ[src.fmt]  # how Spark read it: no sniffing (the local scorer says what it found)
     return summary if log_summary is None else {**summary, "log": log_summary}
+
+
+# What the Spark engine's reader assumes (the local reader sniffs encoding, delimiter and decimal mark).
+READ = {"csv": {"encoding": "UTF-8", "delimiter": "',' (comma) — the Spark engine reads comma-separated files",
+                "decimal mark": "'.' — the Spark engine reads numbers with a decimal point"},
+        "parquet": {"format": "Parquet (typed columns)"}}
 
 
 def _customers(got: SparkTx, predictor: Predictor) -> tuple[Any, list[str], dict[str, Any]]:
