@@ -83,10 +83,16 @@ def synth_fit(synth_csv, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_url(artifacts_dir):
+def app_log(artifacts_dir) -> Path:
+    """Where `app_url`'s server writes its output (one file per test worker)."""
+    return artifacts_dir / f"app-default{'-' + WORKER if WORKER else ''}.log"
+
+
+@pytest.fixture(scope="session")
+def app_url(app_log):
     """The real app on the committed default bundle, started once for the session."""
     from tests.server import running_app
-    with running_app(log_path=artifacts_dir / f"app-default{'-' + WORKER if WORKER else ''}.log") as url:
+    with running_app(log_path=app_log) as url:
         yield url
 
 

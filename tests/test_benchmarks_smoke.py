@@ -63,7 +63,10 @@ def test_every_figure_runs_at_smoke_sizes_and_its_table_adds_up(tmp_path):
         for r in rows:
             assert r["value"] and r["target"] and r["passed"] is None, r  # smoke: no verdicts, no failure
             timings = {k: v for k, v in r["detail"].items() if k.endswith("_s") and not isinstance(v, list)}
-            assert all(_finite_positive(v) for v in timings.values()), r
+            # a duration is positive; a difference of two ("extra_…": the app over `import gradio`)
+            # is only finite: at smoke sizes on a loaded machine it can come out below zero
+            assert all(math.isfinite(v) if k.startswith("extra") else _finite_positive(v)
+                       for k, v in timings.items()), r
             for prefix, (num, den, text) in RATIOS.items():
                 if r["figure"].startswith(prefix):
                     assert r["ratio"] == text.format(r["detail"][num] / r["detail"][den]), r

@@ -1,6 +1,6 @@
 """Is each segment real, and how to build it elsewhere: per-segment stability, prediction strength
 (`training.selection.stability`), surrogate rules (`training.rules.tree`) and the SQL export
-(`training.rules.sql`, run in real SQLite and DuckDB on real rows). The per-customer "why" is
+(`model.derived.sql`, run in real SQLite and DuckDB on real rows). The per-customer "why" is
 served by `model.serving.explain` and tested in tests/test_serving.py."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from model.contract.schema import CategoricalFeature, NumericFeature, Schema
 from model.tables.cells import category_key
 from tests.explain_cases import case
 from training.description.readable import number_text, roundest_between
-from training.rules.sql import rules_sql
+from model.derived.sql import rules_sql
 from training.rules.tree import Rules, fit_rules
 from training.selection.stability import best_jaccard, prediction_strength, segment_stability, stability_reading
 

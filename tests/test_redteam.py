@@ -351,8 +351,10 @@ def test_cells_cannot_inject_markdown_into_the_summary(app_url, predictor):
         w.writerow([p if n == cat else v for n, v in predictor.schema.example().items()])
     kind, out = gradio_call(app_url, "score_file", [ref(upload(app_url, buf.getvalue().encode()))])  # the page's event
     assert kind == "complete", out
-    assert "://" not in out[1]  # nothing left for a renderer that links bare URLs (GFM autolinks)
-    html = MarkdownIt("commonmark").enable("table").render(out[1])
+    summary = out[2]  # outputs: scored file, audiences zip, summary, preview
+    assert isinstance(summary, str) and "rows scored" in summary, out
+    assert "://" not in summary  # nothing left for a renderer that links bare URLs (GFM autolinks)
+    html = MarkdownIt("commonmark").enable("table").render(summary)
     assert "<img" not in html and "<a " not in html and "<code>" not in html and "<strong>bold" not in html
     assert "click me" in html and "pixel.png" in html  # shown as text
 

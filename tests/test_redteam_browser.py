@@ -36,9 +36,9 @@ def test_a_refused_value_in_a_deep_link_is_shown_as_text(browser, app_url, predi
     page.close()
 
 
-def test_text_in_a_number_field_of_a_deep_link_is_that_field_s_message(browser, app_url, predictor, artifacts_dir):
+def test_text_in_a_number_field_of_a_deep_link_is_that_field_s_message(browser, app_url, predictor, app_log):
     """`/?age=abc` broke the whole form (a TypeError in Gradio's Number) and logged a traceback per visit."""
-    log = artifacts_dir / "app-default.log"
+    log = app_log
     before = log.read_text(errors="replace").count("Traceback")
     f = predictor.schema.numeric[0]
     page = open_app(browser, f"{app_url}/?{slug(f.name)[6:].replace('-', '_')}=abc", DESKTOP)

@@ -40,7 +40,7 @@ def test_the_space_venv_holds_serving_requirements_only(space_python):
     assert out.returncode == 0, out.stderr[-2000:]
     found, gradio = out.stdout.split()[:-1], out.stdout.split()[-1]
     assert " ".join(found) == "[]"
-    assert f"gradio[mcp]=={gradio}" in (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    assert f"gradio[mcp,oauth]=={gradio}" in (ROOT / "requirements.txt").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,8 @@ def test_the_pushed_files_serve_the_pinned_bundle_from_serving_requirements_alon
             by_param = {param_name(name): value for name, value in record.items()}
             assert client.predict(**by_param, api_name="/predict")["segment_id"] == answer["segment_id"]
             scored, summary = client.predict(handle_file(str(table)), api_name="/predict_batch")
-            assert "**1** rows scored" in summary and "segment_name" in open(scored, encoding="utf-8").readline()
+            assert summary["scored"] == 1 and summary["bundle"] == f"{MODEL_REPO}@{sha}", summary
+            assert "segment_name" in open(scored, encoding="utf-8").readline()
             report = client.predict(handle_file(str(table)), None, api_name="/monitor")[0]
             assert "Drift report" in report
         finally:

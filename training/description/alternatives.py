@@ -125,6 +125,16 @@ def _quantiles(values: np.ndarray) -> list[float]:
     return [float(f"{q:.6g}") for q in np.quantile(values, QUANTILES)] if len(values) else []
 
 
+def _rounded_sum(values: np.ndarray) -> float:
+    """The sum to the cent and to at least 6 significant digits: enough for a merged segment's
+    revenue and means, while the sum of a column of whole numbers no longer carries one customer's
+    decimals in full (tests/test_training.py, the canary)."""
+    total = float(values.sum())
+    if total == 0 or not np.isfinite(total):
+        return total
+    return round(total, max(2, 5 - int(np.floor(np.log10(abs(total))))))
+
+
 def _atom(frame: pd.DataFrame, schema: Schema, mask: np.ndarray, dist: np.ndarray, segment: Mapping[str, Any],
           rfm_labels: np.ndarray | None) -> dict[str, Any]:
     """One cluster's sufficient statistics (`model.contract.stats.AtomStats`)."""
@@ -132,7 +142,7 @@ def _atom(frame: pd.DataFrame, schema: Schema, mask: np.ndarray, dist: np.ndarra
     numeric = {}
     for f in schema.numeric:
         v = part[f.name].dropna().to_numpy(dtype=float)
-        numeric[f.name] = {"n": int(len(v)), "sum": float(v.sum()), "quantiles": _quantiles(v),
+        numeric[f.name] = {"n": int(len(v)), "sum": _rounded_sum(v), "quantiles": _quantiles(v),
                            "z": float(segment["profile"]["numeric"][f.name]["z"])}
     categorical = {f.name: {str(lv): int(n) for lv, n in part[f.name].value_counts().items()}
                    for f in schema.categorical}
