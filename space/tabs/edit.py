@@ -84,12 +84,16 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
 
     outputs = [state, status, diff, sizes, summary, edit_map, preview, segment, merge_a, merge_b, name, offers]
 
+    def refuse(message: str, keep: dict[str, Any]) -> list[Any]:
+        """Bad input: the message, and nothing else changes (the segment chosen and the text typed stay)."""
+        return [keep, message] + [gr.skip()] * 10
+
     def render(new_state: dict[str, Any], message: str, *, keep: dict[str, Any] | None = None) -> list[Any]:
         """Every preview output for `new_state`; on bad input, `message` and the previous state."""
         try:
             edited = editor.apply(new_state)
         except EditError as exc:
-            return [keep if keep is not None else new_state, f"⚠ {md_literal(str(exc))}"] + [gr.skip()] * 10
+            return refuse(f"⚠ {md_literal(str(exc))}", keep if keep is not None else new_state)
         manifest = edited.manifest if edited else live
         segs = manifest.segments
         bare = [str(s.id) for s in segs if not s.offers]
@@ -109,7 +113,7 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
         try:
             k = int(k)
         except (TypeError, ValueError):
-            return render(current, f"⚠ the number of segments must be one of {md_literal(', '.join(str(c) for _, c in editor.k_choices()))}; got {md_literal(str(k)[:40])}", keep=current)
+            return refuse(f"⚠ the number of segments must be one of {md_literal(', '.join(str(c) for _, c in editor.k_choices()))}; got {md_literal(str(k)[:40])}", current)
         base = live.edit.k if live.edit else live.k
         new = {} if k == base and live.edit is None else {"k": k}
         return render(new, f"Preview: {k} segments (the k={k} fit of the evidence table; earlier changes of this "
@@ -117,11 +121,11 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
 
     def merge(a: Any, b: Any, current: dict[str, Any]) -> list[Any]:
         if a is None or b is None:
-            return render(current, "⚠ choose two segments to merge", keep=current)
+            return refuse("⚠ choose two segments to merge", current)
         try:
             pair = [segment_id(a, "the first segment to merge"), segment_id(b, "the second segment to merge")]
         except EditError as exc:
-            return render(current, f"⚠ {md_literal(str(exc))}", keep=current)
+            return refuse(f"⚠ {md_literal(str(exc))}", current)
         new = {**current, "merges": [*current.get("merges", []), pair]}
         return render(new, "Preview: merged. The merged segment's stability is not re-measured.", keep=current)
 
@@ -132,7 +136,9 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
             new = with_words(current, editor.apply(current), live, start_id=segment_id(sid, "the segment"),
                              name=text, offers=table)
         except (EditError, ValueError) as exc:
-            return render(current, f"⚠ {md_literal(str(exc))}", keep=current)
+            return refuse(f"⚠ {md_literal(str(exc))}", current)
+        if editor.spec(new) == editor.spec(current):  # say so: "applied" for what the preview already shows would be a false claim
+            return refuse("⚠ nothing changed: the name and offers are those the preview already shows", current)
         return render(new, "Preview: name and offers applied.", keep=current)
 
     def pick(sid: Any, current: dict[str, Any]) -> tuple[Any, Any]:
