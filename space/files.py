@@ -3,8 +3,9 @@
 The budget (`DiskBudget`): every byte the app writes — uploads in Gradio's cache (claimed by the
 request gate), scored files and trained bundles (`space.scored`), any later kind — is claimed first, by its client
 (`reserve`), and the claim then names the files holding it (`Claim.attach`). Over the limit per
-client, that client's oldest files are deleted; over the total, everybody's oldest. A claim being
-written is never deleted; a claim whose files are gone (Gradio's cache cleaner deleted them) is
+client, that client's oldest files are deleted; over the total, everybody's oldest. A file another
+claim still holds stays (Gradio stores an upload under the hash of its bytes, so two visitors who
+upload the same file share one path). A claim being written is never deleted; a claim whose files are gone (Gradio's cache cleaner deleted them) is
 simply dropped. A request that cannot fit even then is refused (`DiskBudgetError`). Each claim
 counts whole disk blocks, so a flood of tiny files is bounded too.
 """
@@ -96,7 +97,8 @@ class DiskBudget:
             used -= claim.nbytes
             self._claims.remove(claim)
             for path in claim.paths:
-                _delete(path)
+                if not any(_holds(other, path) for other in self._claims):
+                    _delete(path)  # Gradio names an upload by its bytes: another client may hold it too
         if used + need > limit:
             who = "your files" if owner is not None else "the server's files"
             raise DiskBudgetError(f"{who} being written take the disk budget ({_mb(limit)}); try again shortly")

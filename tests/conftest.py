@@ -29,6 +29,32 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     items.sort(key=lambda item: order(item.nodeid))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    """A failing test shows what the servers running at that moment logged as warnings and errors
+    (a CI run prints only the failure; the server's own log says why, e.g. a training worker's
+    traceback)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    from tests.server import LOGS
+    for url, path in list(LOGS.items()):
+        try:
+            lines = path.read_text("utf-8", "replace").splitlines()[-400:]
+        except OSError:
+            continue
+        records: list[list[str]] = []  # a log record: a timestamped line and the lines under it
+        for line in lines:
+            if line[:4].isdigit() or not records:
+                records.append([])
+            records[-1].append(line)
+        notable = ["\n".join(r[:30]) for r in records
+                   if any(w in "\n".join(r) for w in ("WARNING", "ERROR", "Traceback"))]
+        if notable:
+            report.sections.append((f"server {url} ({path.name}): warnings and errors", "\n".join(notable[-10:])))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
     """`--dist loadgroup`: the units of tests/scheduling.py (xdist_group marks do nothing with pytest 9.2)."""

@@ -6,6 +6,7 @@ temporary folders are the caller's (per test or per worker)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # lives. Then SIGINT makes it stop waiting for them (its "force quit").
 GRACE_S = 3.0
 PIDS: dict[str, int] = {}  # base URL → process id of the servers running now
+LOGS: dict[str, Path] = {}  # base URL → log file of the servers running now (tests/conftest.py shows them on failure)
 
 
 def free_port() -> int:
@@ -62,12 +64,22 @@ def serving(cmd: list[str], port: int, *, env: dict[str, str], log_path: Path | 
     """Start `cmd` in `cwd` (listening on `port`); yield (base URL, seconds from spawn to the first
     200 on /health); stop it afterwards (`stop`). Output goes to `log_path` (a temporary file when
     None: a pipe nobody reads would fill up and stall a long run); its tail is in the error if it
-    dies. `PIDS[url]` is its process id meanwhile."""
+    dies. `PIDS[url]` is its process id meanwhile, `LOGS[url]` its log file.
+
+    Unless `env` names one, the server gets a Gradio cache folder of its own (deleted afterwards), as
+    on a machine of its own: Gradio names an upload by the hash of its bytes and deletes every file
+    it cached when it stops, so servers sharing /tmp/gradio deleted each other's uploads of the same
+    data set mid-request (a fit in one test found no file when another test's server stopped)."""
     url = f"http://127.0.0.1:{port}"
+    own_cache = None if env.get("GRADIO_TEMP_DIR") else tempfile.mkdtemp(prefix="gradio-cache-")
+    if own_cache:
+        env = {**env, "GRADIO_TEMP_DIR": own_cache}
     log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     PIDS[url] = proc.pid
+    if log_path:
+        LOGS[url] = Path(log_path)
     try:
         with httpx.Client(timeout=1.0) as client:
             while True:
@@ -86,8 +98,11 @@ def serving(cmd: list[str], port: int, *, env: dict[str, str], log_path: Path | 
         yield url, time.perf_counter() - start
     finally:
         PIDS.pop(url, None)
+        LOGS.pop(url, None)
         stop(proc)
         log.close()
+        if own_cache:
+            shutil.rmtree(own_cache, ignore_errors=True)
 
 
 @contextmanager

@@ -233,3 +233,22 @@ def test_the_upload_a_request_reads_is_not_deleted_to_make_room_for_its_output(t
         with files.folder(incoming=250, owner="visitor", keep=(uploads[1],)):
             pass
     assert uploads[1].exists()
+
+
+def test_a_file_two_visitors_uploaded_stays_while_one_of_them_still_holds_it(tmp_path):
+    """Gradio stores an upload under the hash of its bytes, so two visitors who upload the same file
+    (a public data set) share one path. Evicting the first visitor's claim must not delete the file
+    the second visitor's claim still holds (it did: the second visitor's fit then found no file)."""
+    b = budget(10**6, per_client=2_000)
+    shared = tmp_path / "abc123" / "Mall_Customers.csv"
+    shared.parent.mkdir()
+    shared.write_bytes(b"x" * 1_000)
+    b.reserve(1_000, owner="10.0.0.1").attach(shared)
+    b.reserve(1_000, owner="10.0.0.2").attach(shared)
+    for i in range(2):  # the first visitor's later files push its claim on the shared file out
+        _claimed(b, tmp_path, f"later{i}", 1_000, "10.0.0.1")
+    assert b.owner_of(shared) == "10.0.0.2" and shared.exists()
+    assert b.usage("10.0.0.1") == 2_000
+    for i in range(2):  # once nobody holds it, it goes like any other file
+        _claimed(b, tmp_path, f"theirs{i}", 1_000, "10.0.0.2")
+    assert not shared.exists()
