@@ -77,6 +77,24 @@ def test_the_quick_check_of_one_record_is_the_schema_check(record, field, junk):
             assert list(quick[0]) == SCHEMA.names  # the answer's "input" in schema order
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(VALID, st.sampled_from(SCHEMA.names),
+                          JUNK | st.sampled_from([math.nan, math.inf, 10**400, -10**400, True, 0, -1, np.float64(1.0)]),
+                          st.booleans()), max_size=12))
+def test_the_quick_check_of_many_records_is_that_of_each(cases):
+    """`check_many` (column by column, for a batch) recognises exactly the records `quick_check`
+    recognises one by one, with the same values, numbers, codes, imputed and out-of-range fields."""
+    records = [{**record, field: junk} if spoil else record for record, field, junk, spoil in cases]
+    at, num, codes, parts = PREDICTOR.one.check_many(records)
+    quick = [PREDICTOR.one.quick_check(r) for r in records]
+    assert at == [i for i, q in enumerate(quick) if q is not None]
+    for row, (i, part) in enumerate(zip(at, parts)):
+        values, numbers, levels, imputed, outside = quick[i]
+        assert part[0] == values and list(part[0]) == list(values) and (part[3], part[4]) == (imputed, outside)
+        assert [None if math.isnan(x) else x for x in num[row].tolist()] == numbers
+        assert [None if c < 0 else c for c in codes[row].tolist()] == levels
+
+
 @FUZZ
 @given(VALID, st.sampled_from(SCHEMA.names), JUNK)
 def test_junk_in_any_field_is_a_schema_error_or_a_valid_answer(record, field, junk):

@@ -17,7 +17,7 @@ from model.contract.errors import SchemaError
 from model.serving.explain import Explainer
 from model.contract.manifest import Manifest, Segment
 from model.serving.rfm import score_with_edges
-from model.serving.single import OneCustomer
+from model.serving.single import TOP, OneCustomer
 from model.contract.schema import Schema
 from model.serving.compiled import margin
 
@@ -137,28 +137,38 @@ class Predictor:
         error envelope (``{"error": …, "detail": [{"field", "message"}]}``), in order: one bad
         record never fails the others. The arithmetic runs once for all of them, in numpy (the
         frame's path: the same numbers as one at a time, but for the last bit of a rounded float)."""
-        one, out, kept = self.one, [None] * len(records), []
-        for i, record in enumerate(records):
-            try:
-                kept.append((i, one.quick_check(record) or one.from_checked(self.schema.check(record))))
-            except SchemaError as exc:
-                out[i] = exc.envelope()
-        if not kept:
+        one, out = self.one, [None] * len(records)
+        at, num, codes, parts = one.check_many(records)  # the plainly valid ones, column by column
+        if len(at) < len(records):
+            fast, more = set(at), []
+            for i, record in enumerate(records):
+                if i in fast:
+                    continue
+                try:
+                    more.append((i, one.quick_check(record) or one.from_checked(self.schema.check(record))))
+                except SchemaError as exc:
+                    out[i] = exc.envelope()
+            if more:
+                n, p, c = len(more), len(self._num_names), len(self.schema.categorical)
+                num = np.vstack([num, np.array([m[1][1] for m in more], dtype=float).reshape(n, p)])  # None → NaN
+                codes = np.vstack([codes, np.array([[-1 if v is None else v for v in m[1][2]] for m in more],
+                                                   dtype=np.int64).reshape(n, c)])
+                at, parts = at + [i for i, _ in more], parts + [m[1] for m in more]
+        if not at:
             return out  # type: ignore[return-value]
-        n, p, c = len(kept), len(self._num_names), len(self.schema.categorical)
-        num = np.array([parts[1] for _, parts in kept], dtype=float).reshape(n, p)  # None → NaN
-        codes = np.array([[-1 if v is None else v for v in parts[2]] for _, parts in kept],
-                         dtype=np.int64).reshape(n, c)
         labels, runners, two, pts, near_a, near_b = self.compiled.run(num, codes, centres=True)
-        pulls = self.explainer.pulls(num.T, codes.T, near_a, near_b).T.tolist()  # between centres
+        pulls = self.explainer.pulls(num.T, codes.T, near_a, near_b).T  # between centres
+        top = np.argsort(-pulls, axis=1, kind="stable")[:, :TOP]  # as sorted(reverse=True): first on ties
+        top_pulls = np.take_along_axis(pulls, top, axis=1).tolist()
+        top = top.tolist()
         filled = np.where(codes < 0, self.compiled.cat_fill, codes).tolist()
         margins, far = margin(two[:, 0], two[:, 1]).tolist(), (two[:, 0] > self._p99[labels]).tolist()
         labels, runners, pts = labels.tolist(), runners.tolist(), pts.tolist()
         near_a, near_b = near_a.tolist(), near_b.tolist()
-        for r, (i, parts) in enumerate(kept):
+        for r, (i, part) in enumerate(zip(at, parts)):
             a, b = labels[r], runners[r]
-            why = one.reasons(parts[0], pulls[r], filled[r], near_a[r], near_b[r]) if a != b else []
-            out[i] = self._answer(parts, a, b, margins[r], pts[r][0], pts[r][1], far[r], why)
+            why = one.top_reasons(part[0], top[r], top_pulls[r], filled[r], near_a[r], near_b[r]) if a != b else []
+            out[i] = self._answer(part, a, b, margins[r], pts[r][0], pts[r][1], far[r], why)
         return out  # type: ignore[return-value]
 
     def _answer(self, parts: tuple[Any, ...], label: int, runner: int, m: float, x: float, y: float, far: bool,

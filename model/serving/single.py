@@ -19,7 +19,8 @@ all of them equal).
 from __future__ import annotations
 
 import math
-from operator import add, getitem, mul, sub, truediv
+from itertools import repeat
+from operator import add, getitem, is_, mul, sub, truediv
 from typing import Any, Sequence
 
 import numpy as np
@@ -32,6 +33,7 @@ from model.serving.compiled import Compiled
 TOP = 3  # reasons given for one customer
 _LEVEL, _HIGH, _LOW = 0, 1, 2  # what an offer's basis says of a customer: a level, above / below the median
 _FLOAT_OR_INT = (float, int)
+_NUMBER_OR_NULL = frozenset((float, int, type(None)))
 
 
 def short_name(name: str) -> str:
@@ -125,6 +127,67 @@ class OneCustomer:
             values[name] = v
         return values, num, codes, imputed, outside
 
+    def check_many(self, records: Sequence[Any]) -> tuple[list[int], np.ndarray, np.ndarray, list[tuple[Any, ...]]]:
+        """`quick_check` of many records at once, column by column: (the positions of the records it
+        recognises, their numbers (n, p) with NaN where missing, their level codes (n, c) with −1
+        where missing, and for each its (values, None, None, imputed, outside) as `quick_check`
+        gives them). The other records are left out, for `quick_check` / `Schema.check` one by one."""
+        p, c = self.p, len(self.codes)
+        keys, keys_id = self._keys, self._keys_id
+        at = [i for i, r in enumerate(records) if type(r) is dict and (r.keys() == keys or r.keys() == keys_id)]
+        if not self._quick or not at:
+            return [], np.empty((0, p)), np.empty((0, c), dtype=np.int64), []
+        rows = [records[i] for i in at]
+        n, features = len(rows), len(self._spec)
+        good = np.ones(n, dtype=bool)
+        num, codes = np.empty((n, p)), np.empty((n, c), dtype=np.int64)
+        missing, outside = np.zeros((n, features), dtype=bool), np.zeros((n, features), dtype=bool)
+        columns = []  # each feature's values as the answer states them ("input"), in schema order
+        for f, (name, numeric, i, low, high, seen_low, seen_high, levels) in enumerate(self._spec):
+            col = [r[name] for r in rows]
+            none = np.array([v is None for v in col], dtype=bool) if any(map(is_, col, repeat(None))) else None
+            if numeric:
+                if not set(map(type, col)) <= _NUMBER_OR_NULL:  # bool, text, numpy scalars: one by one
+                    col = _only(col, [type(v) in _NUMBER_OR_NULL for v in col], good)
+                try:
+                    x = np.array(col, dtype=float)  # None → NaN
+                except OverflowError:  # an integer beyond any float is outside the limits
+                    x = np.array(_only(col, [type(v) is not int or -high - 1 < v < high + 1 for v in col], good),
+                                 dtype=float)
+                with np.errstate(invalid="ignore"):
+                    good &= ~((x < low) | (x > high))
+                    outside[:, f] = (x < seen_low) | (x > seen_high)
+                nan = np.isnan(x)
+                if nan.any():
+                    good &= nan == none if none is not None else ~nan  # NaN sent as a number: not plainly valid
+                num[:, i] = x
+                values = x.tolist()
+                columns.append(values if none is None else [None if m else v for v, m in zip(values, none.tolist())])
+            else:
+                found = [levels.get(v, -2) if type(v) is str else -1 if v is None else -2 for v in col]
+                code = np.array(found, dtype=np.int64)
+                good &= code != -2  # another spelling, or no level: Schema.check normalises or refuses
+                codes[:, i] = code
+                columns.append(col)
+            if none is not None:
+                missing[:, f] = none
+        names = [s[0] for s in self._spec]
+        anything = (missing | outside).any(axis=1).tolist()
+        missing_at, outside_at = missing.tolist(), outside.tolist()
+        parts = []
+        for r, values in enumerate(zip(*columns)):
+            if anything[r]:
+                imputed = [nm for nm, m in zip(names, missing_at[r]) if m]
+                far = [nm for nm, o in zip(names, outside_at[r]) if o]
+            else:
+                imputed, far = [], []
+            parts.append((dict(zip(names, values)), None, None, imputed, far))
+        keep = good.tolist()
+        if all(keep):
+            return at, num, codes, parts
+        return ([i for i, k in zip(at, keep) if k], num[good], codes[good],
+                [part for part, k in zip(parts, keep) if k])
+
     def from_checked(self, checked: Checked) -> tuple[dict[str, Any], list[Any], list[Any], list[str], list[str]]:
         """The same tuple as `quick_check`, from `Schema.check`'s answer."""
         vals = checked.values
@@ -186,11 +249,17 @@ class OneCustomer:
 
     def reasons(self, values: dict[str, Any], pulls: Sequence[float], cs: Sequence[int], a: int, b: int
                 ) -> list[dict[str, Any]]:
-        """`why` from the pulls (`pulls`, or a row of `Explainer.pulls` for many customers)."""
+        """`why` from the pulls (`pulls`: one per feature, numeric features first)."""
+        top = sorted(self._features, key=pulls.__getitem__, reverse=True)[:TOP]  # stable: first on ties
+        return self.top_reasons(values, top, [pulls[j] for j in top], cs, a, b)
+
+    def top_reasons(self, values: dict[str, Any], top: Sequence[int], pulls: Sequence[float], cs: Sequence[int],
+                    a: int, b: int) -> list[dict[str, Any]]:
+        """`why` from the `TOP` largest pulls (`top`: their features, largest first, the first on ties;
+        `pulls`: their values) — for many customers, chosen in numpy (`Predictor.predict_many`)."""
         reasons = self._pair(a, b)[4]
         out = []
-        for j in sorted(self._features, key=pulls.__getitem__, reverse=True)[:TOP]:  # stable: first on ties
-            pull = pulls[j]
+        for j, pull in zip(top, pulls):
             if pull <= 1e-12:
                 break
             name, label, head, tail, unknown = reasons[j]
@@ -283,3 +352,9 @@ class OneCustomer:
             out.append(({"title": offer.title, "rationale": offer.rationale, "source": offer.source, "fits": True,
                          "note": ""}, tuple(checks)))
         return out
+
+
+def _only(col: list[Any], ok: list[bool], good: np.ndarray) -> list[Any]:
+    """`col` with None where not `ok`, those records marked not good (they go one by one)."""
+    good &= np.array(ok, dtype=bool)
+    return [v if k else None for v, k in zip(col, ok)]
