@@ -178,6 +178,25 @@ def test_choose_k_rule_on_hand_built_tables() -> None:
     assert k == 6 and "end of the range" in reason
 
 
+def _nested(ps6: float = 0.97, stab6: float = 0.88, gap6: float = 1.20) -> list[dict]:
+    """Groups within groups: the gap pauses at 3, rises again and levels off at 6 (planted order logs)."""
+    gaps = {2: 0.54, 3: 0.91, 4: 0.90, 5: 1.03, 6: gap6, 7: 1.30, 8: 1.29}
+    ps = {2: 1.0, 3: 0.99, 4: 0.97, 5: 0.83, 6: ps6, 7: 0.60, 8: 0.65}
+    stab = {2: 1.0, 3: 0.99, 4: 0.91, 5: 0.84, 6: stab6, 7: 0.86, 8: 0.76}
+    return [dict(_row(k, 0.4, 0.2, gaps[k], stab[k], 1000 / k), prediction_strength=ps[k]) for k in gaps]
+
+
+def test_a_second_level_off_is_taken_when_its_segments_reproduce() -> None:
+    k, reason = choose_k(_nested())
+    assert k == 6 and "levels off at 3 segments, then rises again and levels off at 6 (k=7 adds 0.100)" in reason
+    assert "0.290 higher than at 3 (at least 0.195 counts)" in reason
+    assert choose_k(_nested(ps6=0.70))[0] == 3  # not reproducible: the coarse level stands
+    assert choose_k(_nested(stab6=0.70))[0] == 3
+    assert choose_k(_nested(gap6=1.09))[0] == 3  # 0.18 higher is under 15 % of the largest gap (0.195)
+    no_ps = [{key: v for key, v in r.items() if key != "prediction_strength"} for r in _nested()]
+    assert choose_k(no_ps)[0] == 3  # without prediction strength, the first level-off stands
+
+
 def test_choose_k_is_pure() -> None:
     table = list(reversed(copy.deepcopy(ONE_HOT_TABLE)))  # order must not matter
     before = copy.deepcopy(table)

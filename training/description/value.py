@@ -15,14 +15,20 @@ from model.derived.value import by_value, headline  # noqa: F401  (one home of t
 from training.description.claims import Base
 
 
-def segment_values(segments: Sequence[Mapping[str, Any]], base: Base) -> tuple[list[dict[str, Any] | None],
-                                                                                dict[str, Any] | None]:
-    """(per segment the `SegmentValue` fields or None, the `ValueSummary` fields or None)."""
+def segment_values(segments: Sequence[Mapping[str, Any]], base: Base,
+                   means: Mapping[int, Mapping[str, float]] | None = None
+                   ) -> tuple[list[dict[str, Any] | None], dict[str, Any] | None]:
+    """(per segment the `SegmentValue` fields or None, the `ValueSummary` fields or None). `means`:
+    each segment's unrounded means by column (the profile's are rounded to 2 decimals above 100:
+    times thousands of customers, a revenue off by dollars); without them, the profile's."""
     money = base.column("monetary")
     freq = base.column("frequency") if base.order_log else None
     n = sum(int(s["size"]) for s in segments)
 
     def mean(seg: Mapping[str, Any], col: str | None) -> float | None:
+        exact = (means or {}).get(int(seg["id"]), {}).get(col) if col else None
+        if exact is not None:
+            return float(exact)
         p = (seg["profile"]["numeric"].get(col) or {}) if col else {}
         return None if p.get("mean") is None else float(p["mean"])
 

@@ -80,7 +80,9 @@ def profiles(per_segment: dict[int, Any], seg_levels: dict[int, dict[str, dict[s
                                           role=roles.get(c), name=names.get(c, c), traits=traits)
         traits.sort(key=lambda t: -t["lift"])
         out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
-                    "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
+                    "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits,
+                    "exact_means": {c: float(entry["numeric"][c]["mean"]) for c in numeric
+                                    if size and entry["numeric"][c]["mean"] is not None}})
     return out
 
 

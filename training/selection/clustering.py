@@ -18,7 +18,7 @@ from training.selection import compare
 from training.selection.distinct import distinct_fit
 from training.selection.preprocess import make_pipeline, make_preprocessor
 from training.selection.select_k import select_k
-from training.selection.verdict import clusterability, smaller_k
+from training.selection.verdict import clusterability, decide, smaller_k
 from training.selection.stability import prediction_strength
 from training.selection.weights import RULE as WEIGHT_RULE, apply_weights, role_weights
 
@@ -95,7 +95,9 @@ def choose_k(z_fit: np.ndarray, *, k: int | str, seed: int, n_numeric: int) -> d
     strength = prediction_strength(z_fit, [r["k"] for r in selection["table"]], seed=seed)
     for row in selection["table"]:
         row["prediction_strength"] = None if strength.get(row["k"]) is None else round(float(strength[row["k"]]), 4)
-    # the verdict and the reason read the prediction strength too (verdict.clusterability, smaller_k)
+    # the rule, the verdict and the reason read the prediction strength too (verdict: choose_k's
+    # step 4, clusterability, smaller_k)
+    selection["k"], selection["reason"] = decide(selection["table"], k)
     selection["clusterability"] = clusterability(selection["table"], selection["k"])
     alt = smaller_k(selection["table"], selection["k"])
     if alt is not None:

@@ -39,7 +39,7 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies
 from sklearn.metrics.pairwise import euclidean_distances
 from threadpoolctl import threadpool_limits
 
-from training.selection.verdict import RULE, _sig, choose_k, clusterability
+from training.selection.verdict import RULE, _sig, choose_k, clusterability, decide  # noqa: F401 (choose_k: the rule, re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +194,8 @@ def select_k(X: np.ndarray, *, seed: int, k: int | str = "auto", ks: Iterable[in
         # fewer distinct rows than k: KMeans warns; the table shows it as smallest_share 0
         warnings.simplefilter("ignore", ConvergenceWarning)
         table = score_k(X, ks, seed=seed, n_numeric=n_numeric, sample_size=sample_size)
-    auto_k, reason = choose_k(table)
     forced = k != "auto"
-    if forced:
-        reason = (f"k={int(k)} was set explicitly; the evidence alone would choose k={auto_k}: "
-                  f"{reason}")
-    chosen = int(k) if forced else auto_k
+    chosen, reason = decide(table, k)
     sizes = {"rows": "n_rows", "fit": "n_fit", "silhouette": "n_silhouette",
              "references": "n_references", "stability_splits": "n_splits"}
     out = {"table": table, "k": chosen, "reason": reason, "forced": forced,

@@ -9,6 +9,12 @@ Rule of `choose_k` (a pure function of the table):
 3. otherwise k = the smallest eligible k, with a silhouette excess of at least ``NOISE_EXCESS``,
    after which the gap curve levels off: going to the next k gains less than ``GAP_STEP`` (10 %)
    of the largest gap. If it never levels off, the largest such k (widen the range).
+4. the gap curve may level off more than once: groups within groups (three kinds of customer,
+   each made of two behaviours) pause it at the coarse level, then it rises again. A later k where
+   it levels off again is taken when the gap there exceeds the current choice's by at least
+   ``GAP_LEAP`` (15 %) of the largest gap and its segments are reproducible (prediction strength
+   and split-half stability >= ``REPRODUCIBLE``); repeated, so the finest such level wins. Without
+   prediction strength in the table, step 3 stands.
 
 `clusterability` grades the silhouette excess and the stability at the chosen k (`VERDICTS`), and,
 once the table holds each k's prediction strength, says whether the segments are reproducible:
@@ -25,11 +31,14 @@ import numpy as np
 STABLE = 0.6              # split-half ARI a k needs to be eligible
 NOISE_EXCESS = 0.03       # silhouette gain over the reference that counts as structure
 GAP_STEP = 0.10           # a next-k gap gain below this share of the largest gap = levelled off
+GAP_LEAP = 0.15           # a later level-off counts when its gap is higher by this share of the largest gap
 VERDICTS = (("strong", 0.15, 0.8), ("moderate", 0.08, 0.6))  # (verdict, min excess, min stability)
 REPRODUCIBLE = 0.8  # prediction strength and split-half stability a k needs to be called reproducible
 RULE = ("among stable ks (split-half ARI >= 0.6): if none beats shuffled-columns data by 0.03 "
         "in silhouette, the knee of inertia; else the first k after which the gap curve levels "
-        "off (next k adds < 10% of the largest gap)")
+        "off (next k adds < 10% of the largest gap), or a later k where it levels off again at a gap "
+        "higher by >= 15% of the largest gap, when its segments are reproducible (prediction strength "
+        "and split-half stability >= 0.8)")
 SUMMARIES = {
     "strong": "Customers fall into {k} clearly distinct groups: the segments are well separated "
               "and come out the same when the data is resampled. They can be treated as personas.",
@@ -87,11 +96,43 @@ def choose_k(table: Sequence[dict[str, Any]]) -> tuple[int, str]:
     level = (f"levels off at {r['k']} segments (k={nxt} adds {gain:.3f}, under {step:.3f})"
              if gain is not None else f"still rises up to k={r['k']}, the end of the range "
              f"(consider trying larger k)")
+    if gain is not None:
+        first, r = r, _finer_level(r, candidates, gap, step)
+        if r is not first:
+            nxt = next((kk for kk in sorted(gap) if kk > r["k"]), None)
+            then = f"k={nxt} adds {gap[nxt] - r['gap']:.3f}" if nxt is not None else "the end of the range"
+            level = (f"levels off at {first['k']} segments, then rises again and levels off at {r['k']} "
+                     f"({then}); at {r['k']} it is {r['gap'] - first['gap']:.3f} higher than at {first['k']} "
+                     f"(at least {GAP_LEAP * max(gap.values()):.3f} counts) and the {r['k']} segments are "
+                     f"reproducible (prediction strength {r['prediction_strength']:.2f})")
     return r["k"], (
         f"The gap statistic (how much tighter segments are than in the same data with its "
         f"columns shuffled) {level}; the segments beat the shuffled data by "
         f"{r['silhouette_excess']:.2f} in silhouette and split-half stability is "
         f"{r['stability']:.2f}{stable_note}.")
+
+
+def decide(table: Sequence[dict[str, Any]], k: int | str) -> tuple[int, str]:
+    """(k, reason) of a selection: `choose_k`'s when k is "auto", else the k set, with what the
+    evidence alone would choose."""
+    auto_k, reason = choose_k(table)
+    if k == "auto":
+        return auto_k, reason
+    return int(k), f"k={int(k)} was set explicitly; the evidence alone would choose k={auto_k}: {reason}"
+
+
+def _finer_level(r: dict[str, Any], candidates: Sequence[dict[str, Any]], gap: dict[int, float],
+                 step: float) -> dict[str, Any]:
+    """Step 4 of the rule (module docstring): the finest later k where the gap curve levels off again,
+    materially higher, with reproducible segments; `r` when there is none."""
+    leap = GAP_LEAP * max(gap.values())
+    for c in candidates:
+        if c["k"] <= r["k"] or not (_reproducible(c.get("prediction_strength")) and _reproducible(c["stability"])):
+            continue
+        nxt = next((kk for kk in sorted(gap) if kk > c["k"]), None)
+        if (nxt is None or gap[nxt] - c["gap"] < step) and c["gap"] - r["gap"] >= leap:
+            r = c
+    return r
 
 
 def clusterability(table: Sequence[dict[str, Any]], k: int | None = None) -> dict[str, Any]:
