@@ -4,6 +4,7 @@ memory cap, its deadline, its lack of network, the sentences a visitor gets — 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -154,6 +155,25 @@ def test_fit_reports_every_step_and_writes_a_bundle_and_its_zip(trainer, shared_
     bundle = read_bundle(folder)  # every file verified against the manifest
     assert bundle.manifest.k == 3 and bundle.manifest.training.source == "Mall_Customers.csv"
     assert fitted.peak_rss_bytes > 50 * 2**20
+
+
+def test_an_upload_deleted_once_the_job_started_does_not_fail_it(tmp_path, shared_data):
+    """Gradio's cache cleaner (or a stopping server that shared the cache) may delete an upload while
+    its fit runs: the worker reads its own copy (CI once failed a fit this way)."""
+    upload = tmp_path / "gradio" / "abc" / "Mall_Customers.csv"
+    upload.parent.mkdir(parents=True)
+    shutil.copyfile(shared_data / "Mall_Customers.csv", upload)
+
+    class Cleaner(Launcher):
+        def run(self, job, **kw):
+            upload.unlink()  # deleted after the server's checks, before the worker reads
+            return super().run(job, **kw)
+    files = BatchFiles(tmp_path / "out", budget=DiskBudget(max_total=512 * 2**20, max_per_client=512 * 2**20))
+    fitted = Trainer(LIMITS, files, launcher=Cleaner(timeout_s=LIMITS.timeout_s)).fit(upload, Choices(k="3"))
+    assert fitted.summary["k"] == 3 and not upload.exists()
+    assert read_bundle(fitted.bundle_dir).manifest.training.source == "Mall_Customers.csv"
+    with pytest.raises(TrainError, match="no longer on the server .* upload the file again"):
+        Trainer(LIMITS, files).fit(upload, Choices())  # gone before the job started: said, not a traceback
 
 
 # -- confinement: memory, time, network --------------------------------------------------------

@@ -90,10 +90,11 @@ class Trainer:
     def inspect(self, path: Path, choices: Choices) -> Reading:
         """How the worker reads `path` with `choices` (CSVError / TrainError naming the problem)."""
         self.check_ready()
-        facts = precheck(path, self.limits)
-        with self.files.folder(incoming=0, owner=self._owner(path), keep=(path,)) as folder:
+        facts = checked(path, self.limits)
+        with self.files.folder(incoming=facts.bytes, owner=self._owner(path), keep=(path,)) as folder:
             try:
-                out = self.launcher.run(self._job("inspect", path, facts, choices), workdir=folder / "work")
+                job = {**self._job("inspect", path, facts, choices), "file": str(own_copy(path, folder / "work"))}
+                out = self.launcher.run(job, workdir=folder / "work")
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
         reading = out.result
@@ -103,12 +104,13 @@ class Trainer:
     def fit(self, path: Path, choices: Choices, *, on_step: Callable[[dict[str, Any]], None] | None = None) -> Fitted:
         """Fit `path` into a new folder of the disk budget; on any failure nothing is left."""
         self.check_ready()
-        facts = precheck(path, self.limits)
+        facts = checked(path, self.limits)
         stem = _stem(path)
         with self.files.folder(incoming=FIT_DISK_BYTES, owner=self._owner(path), keep=(path,)) as folder:
             try:
-                job = {**self._job("fit", path, facts, choices), "out": str(folder / "bundle"),
-                       "zip": str(folder / f"{stem}-bundle.zip"), "title": f"Segments of {path.name}"[:80]}
+                job = {**self._job("fit", path, facts, choices), "file": str(own_copy(path, folder / "work")),
+                       "out": str(folder / "bundle"), "zip": str(folder / f"{stem}-bundle.zip"),
+                       "title": f"Segments of {path.name}"[:80]}
                 out = self.launcher.run(job, workdir=folder / "work", on_step=on_step)
                 shutil.rmtree(folder / "work", ignore_errors=True)
             except BaseException:
@@ -127,6 +129,31 @@ class Trainer:
     def _job(self, kind: str, path: Path, facts: FileFacts, choices: Choices) -> dict[str, Any]:
         return {"kind": kind, "file": str(path), "lines": facts.lines, "caps": self.limits.caps(),
                 "limits": self.limits.job_limits(), **choices.job()}
+
+
+GONE = "your upload is no longer on the server (uploads are kept for up to an hour): upload the file again"
+
+
+def checked(path: Path, limits: TrainLimits) -> FileFacts:
+    """`precheck`, with an upload deleted meanwhile said as such."""
+    try:
+        return precheck(path, limits)
+    except FileNotFoundError:
+        raise TrainError(GONE) from None
+
+
+def own_copy(path: Path, workdir: Path) -> Path:
+    """A copy of the upload in the job's own folder, which the worker reads: once a job has started,
+    the upload being deleted (Gradio's cache cleaner, a stopping server that shared the cache) cannot
+    fail it. Same file name (the reading report names it), made of safe characters."""
+    suffix = path.suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", path.suffix) else ""
+    target = workdir / "input" / f"{_stem(path)}{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(path, target)
+    except FileNotFoundError:
+        raise TrainError(GONE) from None
+    return target
 
 
 def _stem(path: Path) -> str:
