@@ -71,6 +71,28 @@ def test_bad_edits_are_refused_with_a_sentence_and_change_nothing(browser, app_u
     page.close()
 
 
+def test_choosing_the_segment_shown_again_keeps_what_was_typed(browser, app_url, predictor):
+    """The dropdown reports a choice more than once (on the click, again as it loses focus): a late
+    second answer replaced the name being typed, and "Sports fans" was lost before Apply (a clean
+    run failed so). Choosing the segment whose words are shown changes nothing; another one still
+    loads its words."""
+    import re
+    page = open_edit(browser, app_url, DESKTOP)
+    choose(page, "edit-segment", "2 ·")
+    name = page.locator("#edit-name textarea, #edit-name input").first
+    name.fill("Sports fans")
+    field = page.locator("#edit-segment input")
+    field.click()
+    field.fill("2 ·")
+    page.get_by_role("option", name=re.compile("^2 ·")).first.click()
+    page.locator("#edit-status").click()  # focus leaves the dropdown: it reports the choice again
+    page.wait_for_timeout(2000)  # the answers to both reports arrive well within this at idle
+    expect(name).to_have_value("Sports fans")
+    choose(page, "edit-segment", "3 ·")  # another segment: its own words replace the typed ones
+    expect(name).to_have_value(predictor.segments[3].name)
+    page.close()
+
+
 def test_merge_rename_reorder_then_download_a_bundle_that_serves(browser, app_url, predictor, artifacts_dir, tmp_path):
     page = open_edit(browser, app_url, DESKTOP)
     choose(page, "edit-merge-a", "1 ·")

@@ -43,6 +43,7 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
     with gr.Tab("Edit", id="edit"):
         gr.Markdown(INTRO)
         state = gr.State({})
+        shown = gr.State(0)  # the segment (its choice value) whose name and offers the fields hold
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=300):
                 k_box = gr.Dropdown(editor_k_choices(editor), value=live.edit.k if live.edit else live.k,
@@ -53,7 +54,7 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
                     merge_b = gr.Dropdown(_choices(live, None), label="with segment", allow_custom_value=True,
                                           elem_id="edit-merge-b")
                 merge_btn = gr.Button("Merge these two", elem_id="edit-merge")
-                segment = gr.Dropdown(_choices(live, None), value=0, label="Segment to rename or re-offer",
+                segment = gr.Dropdown(_choices(live, None), value=0, label="Segment to rename or re-offer",  # = shown
                                       allow_custom_value=True, elem_id="edit-segment")
                 name = gr.Textbox(live.segments[0].name, label="Name (your words)", max_length=200, elem_id="edit-name")
                 offers = gr.Dataframe(_offer_table(live.segments[0]), headers=["order", "title", "rationale"],
@@ -82,11 +83,11 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
         publish_btn = gr.Button("Publish as a new commit of the model repo", variant="primary", elem_id="edit-publish")
         published = gr.Markdown(_publish_note(ctx), elem_id="edit-published", label="Publishing")
 
-    outputs = [state, status, diff, sizes, summary, edit_map, preview, segment, merge_a, merge_b, name, offers]
+    outputs = [state, status, diff, sizes, summary, edit_map, preview, segment, merge_a, merge_b, name, offers, shown]
 
     def refuse(message: str, keep: dict[str, Any]) -> list[Any]:
         """Bad input: the message, and nothing else changes (the segment chosen and the text typed stay)."""
-        return [keep, message] + [gr.skip()] * 10
+        return [keep, message] + [gr.skip()] * 11
 
     def render(new_state: dict[str, Any], message: str, *, keep: dict[str, Any] | None = None) -> list[Any]:
         """Every preview output for `new_state`; on bad input, `message` and the previous state."""
@@ -107,7 +108,7 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
                 cards.segment_cards(segs, ctx.schema, manifest.rules),
                 gr.update(choices=choices, value=choices[0][1]),  # the first segment, its words below
                 gr.update(choices=choices, value=None), gr.update(choices=choices, value=None),
-                segs[0].name, _offer_table(segs[0])]
+                segs[0].name, _offer_table(segs[0]), choices[0][1]]
 
     def choose_k(k: Any, current: dict[str, Any]) -> list[Any]:
         try:
@@ -141,8 +142,13 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
             return refuse("⚠ nothing changed: the name and offers are those the preview already shows", current)
         return render(new, "Preview: name and offers applied.", keep=current)
 
-    def pick(sid: Any, current: dict[str, Any]) -> tuple[Any, Any]:
-        """The name and offers of the chosen segment, as the preview has them."""
+    def pick(sid: Any, current: dict[str, Any], now: Any) -> tuple[Any, Any, Any]:
+        """The name and offers of the chosen segment, as the preview has them. The segment whose words
+        the fields already hold changes nothing: the dropdown reports a choice more than once (on the
+        click and again as it loses focus), and a late second answer overwrote what the visitor had
+        started typing."""
+        if sid == now:
+            return gr.skip(), gr.skip(), gr.skip()
         try:
             edited = editor.apply(current)
         except EditError:
@@ -152,11 +158,11 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
         try:
             start = segment_id(sid, "the segment")
         except EditError:
-            return gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
         if start not in id_map:
-            return gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
         seg = manifest.segments[id_map[start]]
-        return seg.name, _offer_table(seg)
+        return seg.name, _offer_table(seg), sid
 
     def reset() -> list[Any]:
         return render({}, "No edit: the segments below are the live ones.")
@@ -213,7 +219,7 @@ def edit_tab(ctx: Context, active: Any = None) -> None:
     k_box.input(guard(choose_k), [k_box, state], outputs, api_name="edit_k", **opts)
     merge_btn.click(guard(merge), [merge_a, merge_b, state], outputs, api_name="edit_merge", **opts)
     words_btn.click(guard(words), [segment, name, offers, state], outputs, api_name="edit_words", **opts)
-    segment.input(guard(pick), [segment, state], [name, offers], api_name="edit_pick", **opts)
+    segment.input(guard(pick), [segment, state, shown], [name, offers, shown], api_name="edit_pick", **opts)
     reset_btn.click(guard(reset), None, outputs, api_name="edit_reset", **opts)
     zip_btn.click(guard(download), state, zip_file, api_name="edit_zip", **opts)
     publish_btn.click(guard(publish_edit), state, published, api_name="edit_publish", concurrency_limit=1, **opts)
