@@ -87,20 +87,22 @@ def choose_k(table: Sequence[dict[str, Any]]) -> tuple[int, str]:
     gap = {r["k"]: r["gap"] for r in rows}
     step = GAP_STEP * max(gap.values())
     candidates = [r for r in eligible if r["silhouette_excess"] >= NOISE_EXCESS]
-    r, gain, nxt = candidates[-1], None, None
+    r = candidates[-1]
     for c in candidates:
-        nxt = next((kk for kk in sorted(gap) if kk > c["k"]), None)
-        if nxt is None or gap[nxt] - c["gap"] < step:
-            r, gain = c, (None if nxt is None else gap[nxt] - c["gap"])
+        nxt, gain = _next_gain(gap, c["k"])
+        if gain is None or gain < step:
+            r = c
             break
+    else:
+        nxt, gain = None, None
     level = (f"levels off at {r['k']} segments (k={nxt} adds {gain:.3f}, under {step:.3f})"
              if gain is not None else f"still rises up to k={r['k']}, the end of the range "
              f"(consider trying larger k)")
     if gain is not None:
         first, r = r, _finer_level(r, candidates, gap, step)
         if r is not first:
-            nxt = next((kk for kk in sorted(gap) if kk > r["k"]), None)
-            then = f"k={nxt} adds {gap[nxt] - r['gap']:.3f}" if nxt is not None else "the end of the range"
+            nxt, gain = _next_gain(gap, r["k"])
+            then = f"k={nxt} adds {gain:.3f}" if gain is not None else "the end of the range"
             level = (f"levels off at {first['k']} segments, then rises again and levels off at {r['k']} "
                      f"({then}); at {r['k']} it is {r['gap'] - first['gap']:.3f} higher than at {first['k']} "
                      f"(at least {GAP_LEAP * max(gap.values()):.3f} counts) and the {r['k']} segments are "
@@ -129,10 +131,16 @@ def _finer_level(r: dict[str, Any], candidates: Sequence[dict[str, Any]], gap: d
     for c in candidates:
         if c["k"] <= r["k"] or not (_reproducible(c.get("prediction_strength")) and _reproducible(c["stability"])):
             continue
-        nxt = next((kk for kk in sorted(gap) if kk > c["k"]), None)
-        if (nxt is None or gap[nxt] - c["gap"] < step) and c["gap"] - r["gap"] >= leap:
+        _, gain = _next_gain(gap, c["k"])
+        if (gain is None or gain < step) and c["gap"] - r["gap"] >= leap:
             r = c
     return r
+
+
+def _next_gain(gap: dict[int, float], k: int) -> tuple[int | None, float | None]:
+    """The next k of the table after `k` and what the gap gains there; (None, None) at the end."""
+    nxt = min((kk for kk in gap if kk > k), default=None)
+    return (None, None) if nxt is None else (nxt, gap[nxt] - gap[k])
 
 
 def clusterability(table: Sequence[dict[str, Any]], k: int | None = None) -> dict[str, Any]:
