@@ -25,7 +25,8 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequen
                      categorical: Sequence[str], k: int, roles: Mapping[str, str | None] | None = None,
                      names: Mapping[str, str] | None = None, log: Sequence[str] = ()) -> list[dict[str, Any]]:
     """One profile per segment id 0..k-1 (sizes, centres in original units, category shares and
-    category traits)."""
+    category traits), each with its unrounded means ("exact_means": what its revenue is made of;
+    `training.description.segments.describe_segments` takes them out before the manifest)."""
     roles, names = dict(roles or {}), dict(names or {})
     n = len(frame)
     scaled = {c: (np.log1p(frame[c].clip(lower=0)) if c in set(log) else frame[c]) for c in numeric}
@@ -38,12 +39,13 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequen
         mask = labels == seg
         part = frame.loc[mask]
         size = int(len(part))
-        num_prof, traits = {}, []
+        num_prof, traits, means = {}, [], {}
         for c in numeric:
             col = part[c]
             centre, spread = pop_z[c]
             z = float((scaled[c][mask].mean() - centre) / spread) if size else 0.0
-            num_prof[c] = numeric_profile(z, (col.mean(), col.median(), col.quantile(.25), col.quantile(.75)),
+            means[c] = col.mean()
+            num_prof[c] = numeric_profile(z, (means[c], col.median(), col.quantile(.25), col.quantile(.75)),
                                           (pop_mean[c], pop_median[c]))
         cat_prof = {}
         for c in categorical:
@@ -51,7 +53,8 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, *, numeric: Sequen
                                           role=roles.get(c), name=names.get(c, c), traits=traits)
         traits.sort(key=lambda t: -t["lift"])
         out.append({"id": seg, "size": size, "share": round(size / n, 4) if n else 0.0,
-                    "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits})
+                    "profile": {"numeric": num_prof, "categorical": cat_prof}, "traits": traits,
+                    "exact_means": {c: float(m) for c, m in means.items() if pd.notna(m)}})
     return out
 
 

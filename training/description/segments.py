@@ -34,8 +34,8 @@ def describe_segments(frame: pd.DataFrame, labels: np.ndarray, dist: np.ndarray,
     for seg, got in zip(segments, assign_offers(segments, catalogue)):
         seg["offers"] = got["offers"]
         seg["offer_note"] = got["note"]
-    values, summary = segment_values(segments, base, exact_means(frame, labels, schema, k) if profiles is None else
-                                     {int(s["id"]): s.pop("exact_means", {}) for s in segments})
+    # each engine's profiles carry their unrounded means: the value is made of them, the manifest keeps the rounded
+    values, summary = segment_values(segments, base, {int(s["id"]): s.pop("exact_means", {}) for s in segments})
     stability = segment_stability(z_fit, fit_labels, k=k, seed=seed, B=bootstrap) if bootstrap else [None] * k
     for seg, stab, value in zip(segments, stability, values):
         seg["value"] = value
@@ -49,13 +49,6 @@ def describe_segments(frame: pd.DataFrame, labels: np.ndarray, dist: np.ndarray,
         seg["stability_reading"] = None if stab is None else stability_reading(stab)
     verify(segments, base)
     return segments, summary
-
-
-def exact_means(frame: pd.DataFrame, labels: np.ndarray, schema: Schema, k: int) -> dict[int, dict[str, float]]:
-    """Each segment's unrounded mean of every numeric column (what a segment's revenue is made of)."""
-    cols = [f.name for f in schema.numeric]
-    means = frame[cols].groupby(np.asarray(labels)).mean()
-    return {j: {c: float(v) for c, v in means.loc[j].items() if pd.notna(v)} for j in range(k) if j in means.index}
 
 
 def name_split(frame: pd.DataFrame, labels: np.ndarray, schema: Schema, k: int, *, rfm: bool,
